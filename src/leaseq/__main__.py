@@ -1,0 +1,3 @@
+from leaseq.cli import main
+
+main()

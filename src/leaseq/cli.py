@@ -1,0 +1,66 @@
+"""The ``leaseq`` command. Every option is a flag or a ``LEASEQ_*`` variable; both feed
+one validated ``Settings``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from leaseq.config import Durability, LogFormat, Settings
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="leaseq: a durable HTTP job queue."
+)
+
+
+@app.callback()
+def _root() -> None:
+    """leaseq: a durable HTTP job queue. Server and operator tools."""
+
+
+def _opt(env: str, help: str) -> Any:
+    return typer.Option(envvar=f"LEASEQ_{env}", help=help, show_envvar=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, _opt("HOST", "Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, _opt("PORT", "TCP port.")] = 8080,
+    db: Annotated[
+        str, _opt("DB", "sqlite:///path or postgresql:// URL.")
+    ] = "sqlite:///./leaseq.db",
+    lease_seconds: Annotated[float, _opt("LEASE_SECONDS", "Default lease length.")] = 30.0,
+    retry_base: Annotated[float, _opt("RETRY_BASE", "Backoff base, seconds.")] = 1.0,
+    retry_cap: Annotated[float, _opt("RETRY_CAP", "Backoff cap, seconds.")] = 3600.0,
+    reap_interval: Annotated[float, _opt("REAP_INTERVAL", "Seconds between reaper passes.")] = 1.0,
+    retention: Annotated[
+        float, _opt("RETENTION", "Seconds DONE/CANCELLED jobs are kept; 0 keeps them forever.")
+    ] = 7 * 24 * 3600.0,
+    max_body: Annotated[int, _opt("MAX_BODY", "Largest request body, bytes.")] = 1024 * 1024,
+    durability: Annotated[
+        Durability, _opt("DURABILITY", "SQLite: full (power-safe) or normal (crash-safe).")
+    ] = Durability.FULL,
+    log_level: Annotated[str, _opt("LOG_LEVEL", "debug, info, warning, error.")] = "info",
+    log_format: Annotated[LogFormat, _opt("LOG_FORMAT", "text or json.")] = LogFormat.TEXT,
+) -> None:
+    """Start the job server."""
+    try:
+        settings = Settings(
+            host=host, port=port, db=db, lease_seconds=lease_seconds, retry_base=retry_base,
+            retry_cap=retry_cap, reap_interval=reap_interval, retention=retention,
+            max_body=max_body, durability=durability, log_level=log_level, log_format=log_format,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    from leaseq.server import serve as run
+
+    run(settings)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

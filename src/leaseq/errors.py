@@ -1,0 +1,77 @@
+"""One error tree for the whole project; the HTTP layer and the client share it.
+
+::
+
+    LeaseqError
+     ├── InvalidRequest        400/422  the request itself is wrong
+     │    └── PayloadTooLarge  413      the body is over --max-body
+     ├── JobNotFound           404      no job has that id
+     ├── Conflict              409      the job is not in a state that allows this
+     │    ├── LeaseLost        409      the caller's lease token is no longer current
+     │    └── InvalidTransition 409     e.g. cancel of a LEASED job
+     └── StorageUnavailable    503      the store did not answer or refused the write
+
+Each class carries a stable ``code`` that travels in error bodies, so a client can raise
+the same class the server raised.
+"""
+
+from __future__ import annotations
+
+
+class LeaseqError(Exception):
+    """Root of every error leaseq raises on purpose."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(LeaseqError):
+    code = "invalid_request"
+    status = 422
+
+
+class PayloadTooLarge(InvalidRequest):
+    code = "payload_too_large"
+    status = 413
+
+
+class JobNotFound(LeaseqError):
+    code = "job_not_found"
+    status = 404
+
+
+class Conflict(LeaseqError):
+    code = "conflict"
+    status = 409
+
+
+class LeaseLost(Conflict):
+    code = "lease_lost"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class StorageUnavailable(LeaseqError):
+    code = "storage_unavailable"
+    status = 503
+
+
+ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
+    cls.code: cls
+    for cls in (
+        LeaseqError,
+        InvalidRequest,
+        PayloadTooLarge,
+        JobNotFound,
+        Conflict,
+        LeaseLost,
+        InvalidTransition,
+        StorageUnavailable,
+    )
+}

@@ -1,0 +1,86 @@
+"""``create_app``: the Starlette application, its route table and its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from leaseq.config import Settings
+from leaseq.http import routes, wire
+from leaseq.http.errors import HANDLERS
+from leaseq.http.openapi import SWAGGER_HTML, Endpoint, document
+from leaseq.reaper import Reaper
+from leaseq.service import QueueService
+from leaseq.storage import Storage, open_storage
+
+_JOB = {200: wire.JobEnvelope}
+ENDPOINTS: list[tuple[Endpoint, routes.Handler]] = [
+    (Endpoint("POST", "/enqueue", "Enqueue one job or a batch (all or nothing)",
+              (wire.JobSpecIn, wire.EnqueueBatchIn),
+              responses={201: wire.JobEnvelope, 200: wire.JobsEnvelope}), routes.enqueue),
+    (Endpoint("POST", "/poll", "Lease ready jobs, optionally waiting for one", (wire.PollIn,),
+              responses={200: wire.LeasedJobsEnvelope}), routes.poll),
+    (Endpoint("POST", "/ack", "Complete leased jobs (DONE)", (wire.AckIn, wire.AckBatchIn),
+              responses={200: wire.AckBatchOut}), routes.ack),
+    (Endpoint("POST", "/fail", "Fail a leased job: retry with backoff, or DEAD",
+              (wire.FailIn,), responses=_JOB), routes.fail),
+    (Endpoint("POST", "/heartbeat", "Extend a lease", (wire.HeartbeatIn,), responses=_JOB),
+     routes.heartbeat),
+    (Endpoint("POST", "/release", "Hand a leased job back, the attempt not counted",
+              (wire.ReleaseIn,), responses=_JOB), routes.release),
+    (Endpoint("GET", "/dead", "List the dead letter queue", query=wire.DeadQuery,
+              responses={200: wire.PageOut}), routes.list_dead),
+    (Endpoint("POST", "/dead/requeue", "Requeue DEAD jobs by id or by queue",
+              (wire.RequeueIn,), responses={200: wire.RequeueOut}), routes.requeue_dead),
+    (Endpoint("GET", "/jobs", "List jobs, newest first", query=wire.JobsQuery,
+              responses={200: wire.PageOut}), routes.list_jobs),
+    (Endpoint("GET", "/jobs/{job_id}", "One job", responses=_JOB), routes.get_job),
+    (Endpoint("POST", "/jobs/{job_id}/cancel", "Cancel a QUEUED or DEAD job", responses=_JOB),
+     routes.cancel_job),
+    (Endpoint("GET", "/stats", "Job counts by queue and state",
+              responses={200: wire.StatsOut}), routes.stats),
+    (Endpoint("GET", "/health", "Liveness of the server and its store",
+              responses={200: wire.HealthOut}), routes.health),
+]  # fmt: skip
+
+
+def create_app(settings: Settings, storage: Storage | None = None) -> Starlette:
+    """Builds the app; the store is opened and closed by the lifespan."""
+    store = storage or open_storage(settings.db, durability=settings.durability)
+    service = QueueService(store, settings)
+    reaper = Reaper(service)
+    openapi = msgspec.json.encode(document([e for e, _ in ENDPOINTS]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        reaper.start()
+        try:
+            yield
+        finally:
+            service.notifier.close()
+            await reaper.stop()
+            await store.close()
+
+    async def openapi_json(_: Request) -> Response:
+        return Response(openapi, media_type="application/json")
+
+    async def docs(_: Request) -> Response:
+        return HTMLResponse(SWAGGER_HTML)
+
+    app_routes = [Route(e.path, h, methods=[e.method]) for e, h in ENDPOINTS]
+    app_routes += [
+        Route("/openapi.json", openapi_json, include_in_schema=False),
+        Route("/docs", docs, include_in_schema=False),
+    ]
+    app = Starlette(routes=app_routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.service = service
+    app.state.reaper = reaper
+    return app

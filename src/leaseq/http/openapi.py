@@ -1,0 +1,103 @@
+"""The OpenAPI document, generated from the route table and the wire Structs.
+
+msgspec produces the JSON Schemas, so the document cannot drift from what the server
+actually accepts; ``/docs`` renders it with Swagger UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from leaseq import __version__
+from leaseq.http.wire import ErrorOut
+
+REF = "#/components/schemas/{name}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    summary: str
+    body: tuple[type, ...] = ()
+    query: type | None = None
+    responses: Mapping[int, type] = field(default_factory=dict)
+
+
+def document(endpoints: list[Endpoint]) -> dict[str, Any]:
+    types: list[type] = [ErrorOut]
+    for e in endpoints:
+        types.extend(e.body)
+        types.extend(e.responses.values())
+    refs, components = msgspec.json.schema_components(types, ref_template=REF)
+    ref_of = dict(zip(types, refs, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for e in endpoints:
+        op: dict[str, Any] = {"summary": e.summary, "operationId": _operation_id(e)}
+        if e.body:
+            schema = (
+                ref_of[e.body[0]] if len(e.body) == 1 else {"oneOf": [ref_of[t] for t in e.body]}
+            )
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": schema}},
+            }
+        params = _parameters(e)
+        if params:
+            op["parameters"] = params
+        op["responses"] = {
+            str(status): {
+                "description": kind.__name__,
+                "content": {"application/json": {"schema": ref_of[kind]}},
+            }
+            for status, kind in e.responses.items()
+        }
+        op["responses"]["default"] = {
+            "description": "Error",
+            "content": {"application/json": {"schema": ref_of[ErrorOut]}},
+        }
+        paths.setdefault(e.path, {})[e.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "leaseq", "version": __version__},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+def _operation_id(e: Endpoint) -> str:
+    words = [w for w in e.path.replace("{", "").replace("}", "").split("/") if w]
+    return "_".join([e.method.lower(), *words]) or "root"
+
+
+def _parameters(e: Endpoint) -> list[dict[str, Any]]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _path_names(e.path)
+    ]
+    if e.query is not None:
+        (_,), components = msgspec.json.schema_components([e.query], ref_template=REF)
+        schema = components[e.query.__name__]
+        required = set(schema.get("required", ()))
+        params.extend(
+            {"name": name, "in": "query", "required": name in required, "schema": prop}
+            for name, prop in schema["properties"].items()
+        )
+    return params
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+SWAGGER_HTML = """<!doctype html>
+<html><head><title>leaseq API</title><meta charset="utf-8">
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head><body><div id="ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+</body></html>"""

@@ -1,0 +1,259 @@
+"""Request and response shapes on the wire (msgspec Structs).
+
+Requests forbid unknown fields, so a misspelt ``max_retries`` is a 422 that names it
+rather than a silently ignored option. These types also generate the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Raw, Struct, field
+
+from leaseq.model import Job, JobSpec, JobState
+from leaseq.storage import QueueStats
+
+QueueName = Annotated[
+    str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="1-128 of A-Z a-z 0-9 _ . : -")
+]
+Name = Annotated[str, Meta(min_length=1, max_length=256)]
+Token = Annotated[str, Meta(min_length=1, max_length=256)]
+LeaseSeconds = Annotated[float, Meta(ge=1, le=43200)]
+ErrorText = Annotated[str, Meta(max_length=65536)]
+Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
+UtcTime = Annotated[datetime, Meta(tz=True)]
+
+MAX_BATCH = 1000
+
+
+class _In(Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class JobSpecIn(_In):
+    payload: Any
+    queue: QueueName = "default"
+    task: Name | None = None
+    priority: Int32 = 0
+    max_tries: Annotated[int, Meta(ge=1, le=1000)] = 5
+    delay: Annotated[float, Meta(ge=0, le=10 * 365 * 86400)] | None = None
+    run_at: UtcTime | None = None
+    idempotency_key: Name | None = None
+
+    def __post_init__(self) -> None:
+        if self.delay is not None and self.run_at is not None:
+            raise ValueError("give `delay` or `run_at`, not both")
+
+    def to_spec(self) -> JobSpec:
+        return JobSpec(
+            payload=msgspec.json.encode(self.payload).decode(),
+            queue=self.queue,
+            task=self.task,
+            priority=self.priority,
+            max_tries=self.max_tries,
+            delay_ms=round((self.delay or 0) * 1000),
+            run_at=None if self.run_at is None else round(self.run_at.timestamp() * 1000),
+            idempotency_key=self.idempotency_key,
+        )
+
+
+class EnqueueBatchIn(_In):
+    jobs: Annotated[list[JobSpecIn], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class PollIn(_In):
+    worker_id: Name
+    queues: Annotated[list[QueueName], Meta(min_length=1, max_length=100)] = field(
+        default_factory=lambda: ["default"]
+    )
+    max_jobs: Annotated[int, Meta(ge=1, le=100)] = 1
+    lease_seconds: LeaseSeconds | None = None
+    wait: Annotated[float, Meta(ge=0, le=30)] = 0.0
+
+
+class AckIn(_In):
+    job_id: Name
+    lease_token: Token
+    result: Any = None
+
+
+class AckBatchIn(_In):
+    acks: Annotated[list[AckIn], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class FailIn(_In):
+    job_id: Name
+    lease_token: Token
+    error: ErrorText | None = None
+    retry: bool = True
+
+
+class HeartbeatIn(_In):
+    job_id: Name
+    lease_token: Token
+    lease_seconds: LeaseSeconds | None = None
+
+
+class ReleaseIn(_In):
+    job_id: Name
+    lease_token: Token
+
+
+class RequeueIn(_In):
+    job_ids: Annotated[list[Name], Meta(min_length=1, max_length=MAX_BATCH)] | None = None
+    queue: QueueName | None = None
+
+    def __post_init__(self) -> None:
+        if (self.job_ids is None) == (self.queue is None):
+            raise ValueError("give exactly one of `job_ids` or `queue`")
+
+
+class JobsQuery(_In):
+    state: JobState | None = None
+    queue: QueueName | None = None
+    limit: Annotated[int, Meta(ge=1, le=1000)] = 100
+    cursor: Annotated[str, Meta(max_length=32)] | None = None
+
+
+class DeadQuery(_In):
+    queue: QueueName | None = None
+    limit: Annotated[int, Meta(ge=1, le=1000)] = 100
+    cursor: Annotated[str, Meta(max_length=32)] | None = None
+
+
+# -- responses --------------------------------------------------------------------------
+
+
+class JobOut(Struct, kw_only=True):
+    id: str
+    queue: str
+    task: str | None
+    payload: Any
+    state: JobState
+    priority: int
+    attempts: int
+    max_tries: int
+    run_at: str
+    lease_owner: str | None
+    lease_expires_at: str | None
+    last_error: str | None
+    result: Any
+    idempotency_key: str | None
+    created_at: str
+    updated_at: str
+
+
+class LeasedJobOut(JobOut, kw_only=True):
+    lease_token: str
+
+
+class JobEnvelope(Struct):
+    job: JobOut
+
+
+class JobsEnvelope(Struct):
+    jobs: list[JobOut]
+
+
+class LeasedJobsEnvelope(Struct):
+    jobs: list[LeasedJobOut]
+
+
+class PageOut(Struct):
+    jobs: list[JobOut]
+    next_cursor: str | None
+
+
+class ErrorBody(Struct):
+    code: str
+    message: str
+
+
+class ErrorOut(Struct):
+    error: ErrorBody
+
+
+class AckResult(Struct, omit_defaults=True):
+    job_id: str
+    status: int
+    job: JobOut | None = None
+    error: ErrorBody | None = None
+
+
+class AckBatchOut(Struct):
+    results: list[AckResult]
+
+
+class RequeueOut(Struct):
+    requeued: int
+
+
+class QueueStatsOut(Struct):
+    QUEUED: int
+    LEASED: int
+    DONE: int
+    DEAD: int
+    CANCELLED: int
+    oldest_queued_age_s: float
+
+
+class StatsOut(Struct):
+    queues: dict[str, QueueStatsOut]
+
+
+class HealthOut(Struct):
+    status: str
+    storage: str
+    version: str
+
+
+def rfc3339(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def _job_fields(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "queue": job.queue,
+        "task": job.task,
+        "payload": Raw(job.payload),
+        "state": job.state,
+        "priority": job.priority,
+        "attempts": job.attempts,
+        "max_tries": job.max_tries,
+        "run_at": rfc3339(job.run_at),
+        "lease_owner": job.lease_owner,
+        "lease_expires_at": None if job.lease_expires_at is None else rfc3339(job.lease_expires_at),
+        "last_error": job.last_error,
+        "result": None if job.result is None else Raw(job.result),
+        "idempotency_key": job.idempotency_key,
+        "created_at": rfc3339(job.created_at),
+        "updated_at": rfc3339(job.updated_at),
+    }
+
+
+def job_out(job: Job) -> JobOut:
+    """The public view of a job: never shows the lease token."""
+    return JobOut(**_job_fields(job))
+
+
+def leased_job_out(job: Job) -> LeasedJobOut:
+    """The poll's view: the only answer that carries the lease token."""
+    assert job.lease_token is not None
+    return LeasedJobOut(**_job_fields(job), lease_token=job.lease_token)
+
+
+def stats_out(stats: dict[str, QueueStats]) -> StatsOut:
+    return StatsOut(
+        {
+            name: QueueStatsOut(
+                **{state.value: s.counts.get(state, 0) for state in JobState},
+                oldest_queued_age_s=round(s.oldest_queued_age_s, 3),
+            )
+            for name, s in sorted(stats.items())
+        }
+    )

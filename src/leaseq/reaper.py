@@ -1,0 +1,68 @@
+"""The periodic housekeeping task: expired leases back to the queue, old jobs purged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from leaseq import transitions
+from leaseq.errors import LeaseqError
+from leaseq.model import JobState
+from leaseq.service import QueueService
+
+log = logging.getLogger("leaseq.reaper")
+
+BATCH = 1000
+
+
+class Reaper:
+    def __init__(self, service: QueueService) -> None:
+        self._service = service
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="leaseq-reaper")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def run_once(self) -> int:
+        """One pass; returns how many leases it expired. Loops while full batches come
+        back, so a backlog is cleared in one tick without unbounded single statements."""
+        storage, settings = self._service.storage, self._service.settings
+        expired_total = 0
+        while True:
+            expired = await storage.expire_leases(transitions.expire, BATCH)
+            expired_total += len(expired)
+            for job in expired:
+                level = logging.WARNING if job.state is JobState.DEAD else logging.INFO
+                log.log(
+                    level,
+                    "lease expired on job %s (queue %s, attempt %d) -> %s",
+                    job.id,
+                    job.queue,
+                    job.attempts,
+                    job.state,
+                )
+            self._service.notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
+            if len(expired) < BATCH:
+                break
+        if settings.retention > 0:
+            while await storage.purge(round(settings.retention * 1000), BATCH) == BATCH:
+                pass
+        return expired_total
+
+    async def _loop(self) -> None:
+        interval = self._service.settings.reap_interval
+        while True:
+            try:
+                await self.run_once()
+            except LeaseqError as exc:
+                log.warning("reaper pass failed: %s", exc.message)
+            except Exception:
+                log.exception("reaper pass failed")
+            await asyncio.sleep(interval)

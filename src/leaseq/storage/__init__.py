@@ -1,0 +1,23 @@
+"""Storage backends behind one protocol; SQL lives only in this package."""
+
+from __future__ import annotations
+
+from leaseq.clock import Clock, SystemClock
+from leaseq.config import Durability
+from leaseq.storage.base import Page, QueueStats, Rule, Storage
+
+
+def open_storage(
+    url: str, *, durability: Durability = Durability.FULL, clock: Clock | None = None
+) -> Storage:
+    """Picks the backend from the URL scheme; the caller still awaits ``open()``."""
+    if url.startswith("sqlite:///"):
+        from leaseq.storage.sqlite import SQLiteStorage
+
+        return SQLiteStorage(url.removeprefix("sqlite:///"), clock or SystemClock(), durability)
+    if url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("the PostgreSQL backend is not available yet")
+    raise ValueError(f"unsupported database URL: {url!r}")
+
+
+__all__ = ["Page", "QueueStats", "Rule", "Storage", "open_storage"]

@@ -1,0 +1,96 @@
+"""The storage protocol: what every backend promises, one contract per method.
+
+Backends apply the pure rules of ``leaseq.transitions``; they decide nothing themselves
+except what set-based SQL must decide (which ready jobs a claim takes). Every write is
+durable before its coroutine returns. The conformance suite in ``tests/storage`` holds
+each backend to these contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from leaseq.errors import LeaseqError
+from leaseq.model import Job, JobSpec, JobState
+
+Rule = Callable[[Job, int], Job]
+"""A pure transition bound to its arguments: ``rule(job, now) -> next job``; it may
+raise a ``LeaseqError`` to refuse the move. Returning the same object writes nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+@dataclass(slots=True)
+class QueueStats:
+    counts: dict[JobState, int] = field(default_factory=lambda: dict.fromkeys(JobState, 0))
+    oldest_queued_age_s: float = 0.0
+
+
+class Storage(Protocol):
+    async def open(self) -> None:
+        """Connects and applies pending migrations. Called once before any other method."""
+        ...
+
+    async def close(self) -> None:
+        """Finishes writes already accepted, then releases connections."""
+        ...
+
+    async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
+        """Inserts all jobs or none. A spec whose ``idempotency_key`` is already used in
+        its queue (or earlier in the same batch) yields the existing job and ``False``."""
+        ...
+
+    async def claim(
+        self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
+    ) -> list[Job]:
+        """Atomically leases up to ``max_jobs`` ready jobs (QUEUED, ``run_at <= now``) of
+        ``queues``, best first: highest priority, earliest run_at, enqueue order. Each
+        taken job matches ``transitions.lease`` with a fresh random token. Two concurrent
+        claims never return the same job. Cost is bounded by an index, not the store size.
+        """
+        ...
+
+    async def modify(self, changes: Sequence[tuple[str, Rule]]) -> list[Job | LeaseqError]:
+        """For each ``(job_id, rule)``: reads the job, applies the rule at the store's
+        ``now`` and writes the result guarded on the state and token it read, in one
+        transaction. Answers per item: the new job, ``JobNotFound`` or the rule's error."""
+        ...
+
+    async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
+        """Applies ``rule`` to up to ``limit`` LEASED jobs whose lease ran out; concurrent
+        callers (several nodes) never process the same job twice."""
+        ...
+
+    async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
+        """Ids of DEAD jobs of ``queue`` in enqueue order, after the id ``after``."""
+        ...
+
+    async def purge(self, finished_before_ms: int, limit: int) -> int:
+        """Deletes up to ``limit`` DONE or CANCELLED jobs last updated before the given
+        age in ms (relative to the store's now); returns how many."""
+        ...
+
+    async def get(self, job_id: str) -> Job | None: ...
+
+    async def list_jobs(
+        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
+    ) -> Page:
+        """Newest first; the cursor is opaque and stable while jobs are added."""
+        ...
+
+    async def stats(self) -> dict[str, QueueStats]: ...
+
+    async def next_ready_in(self) -> float | None:
+        """Seconds until the earliest QUEUED job with a future ``run_at`` becomes ready,
+        or None when there is none; long polls sleep at most this long."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises ``StorageUnavailable`` when the store does not answer."""
+        ...

@@ -1,0 +1,293 @@
+"""The embedded default: one SQLite file in WAL mode.
+
+All writes go through one writer thread that groups concurrent operations into one
+transaction (see ``sqlite_thread``); reads use a second connection on a reader thread, so
+browsing never waits behind writes. Because one thread owns every write and each group is
+a ``BEGIN IMMEDIATE`` transaction, a claim is atomic and two claims never overlap.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from leaseq.clock import Clock
+from leaseq.config import Durability
+from leaseq.errors import InvalidRequest, JobNotFound, LeaseLost, LeaseqError
+from leaseq.model import Job, JobIds, JobSpec, JobState
+from leaseq.storage import migrations
+from leaseq.storage.base import Page, QueueStats, Rule
+from leaseq.storage.sqlite_thread import ConnectionThread
+from leaseq.transitions import new_job
+
+COLUMNS = (
+    "id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,"
+    " lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,"
+    " updated_at"
+)
+_INSERT = f"INSERT INTO jobs ({COLUMNS}) VALUES ({', '.join('?' * 17)})"
+_UPDATE = (
+    "UPDATE jobs SET state = ?, attempts = ?, run_at = ?, lease_owner = ?, lease_token = ?,"
+    " lease_expires_at = ?, last_error = ?, result = ?, updated_at = ?"
+    " WHERE id = ? AND state = ? AND lease_token IS ?"
+)
+_READY = (
+    "SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready"
+    " WHERE state = 'QUEUED' AND queue = ? AND run_at <= ?"
+    " ORDER BY priority DESC, run_at, seq LIMIT ?"
+)
+
+
+def row_to_job(row: Sequence[object]) -> Job:
+    values = list(row)
+    values[4] = JobState(str(values[4]))
+    return Job(*values)  # type: ignore[arg-type]
+
+
+def _job_values(job: Job) -> tuple[object, ...]:
+    return (
+        job.id, job.queue, job.task, job.payload, job.state.value, job.priority,
+        job.attempts, job.max_tries, job.run_at, job.lease_owner, job.lease_token,
+        job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
+        job.created_at, job.updated_at,
+    )  # fmt: skip
+
+
+class SQLiteStorage:
+    def __init__(self, path: str, clock: Clock, durability: Durability = Durability.FULL):
+        self._path = path
+        self._clock = clock
+        self._durability = durability
+        self._ids = JobIds()
+        self._writer = ConnectionThread("leaseq-sqlite-writer", self._connect, transactional=True)
+        self._reader = ConnectionThread("leaseq-sqlite-reader", self._connect, transactional=False)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self._durability.value.upper()}")
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA cache_size = -32000")
+        return conn
+
+    async def open(self) -> None:
+        self._writer.start()
+        await self._writer.run(_migrate)
+        self._reader.start()
+
+    async def close(self) -> None:
+        await self._writer.stop()
+        await self._reader.stop()
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
+        return await self._writer.run(lambda conn: self._enqueue(conn, specs))
+
+    def _enqueue(
+        self, conn: sqlite3.Connection, specs: Sequence[JobSpec]
+    ) -> list[tuple[Job, bool]]:
+        now = self._clock.now_ms()
+        out: list[tuple[Job, bool]] = []
+        for spec in specs:
+            if spec.idempotency_key is not None:
+                row = conn.execute(
+                    f"SELECT {COLUMNS} FROM jobs WHERE queue = ? AND idempotency_key = ?",
+                    (spec.queue, spec.idempotency_key),
+                ).fetchone()
+                if row is not None:
+                    out.append((row_to_job(row), False))
+                    continue
+            job = new_job(spec, self._ids.new(now), now)
+            conn.execute(_INSERT, _job_values(job))
+            out.append((job, True))
+        return out
+
+    async def claim(
+        self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
+    ) -> list[Job]:
+        return await self._writer.run(
+            lambda conn: self._claim(conn, queues, owner, max_jobs, lease_ms)
+        )
+
+    def _claim(
+        self, conn: sqlite3.Connection, queues: Sequence[str], owner: str, n: int, lease_ms: int
+    ) -> list[Job]:
+        now = self._clock.now_ms()
+        candidates: list[tuple[int, int, int]] = []
+        for queue in queues:
+            candidates.extend(conn.execute(_READY, (queue, now, n)))
+        if not candidates:
+            return []
+        # Each queue's rows arrive in poll order; merging the per-queue heads keeps the
+        # work proportional to n times the number of queues, whatever the store holds.
+        candidates.sort(key=lambda c: (-c[1], c[2], c[0]))
+        order = {seq: i for i, (seq, _, _) in enumerate(candidates[:n])}
+        rows = conn.execute(
+            "UPDATE jobs SET state = 'LEASED', attempts = attempts + 1, lease_owner = ?,"
+            " lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, updated_at = ?"
+            f" WHERE seq IN ({', '.join('?' * len(order))}) RETURNING seq, {COLUMNS}",
+            (owner, now + lease_ms, now, *order),
+        ).fetchall()
+        rows.sort(key=lambda r: order[r[0]])
+        return [row_to_job(r[1:]) for r in rows]
+
+    async def modify(self, changes: Sequence[tuple[str, Rule]]) -> list[Job | LeaseqError]:
+        return await self._writer.run(lambda conn: self._modify(conn, changes))
+
+    def _modify(
+        self, conn: sqlite3.Connection, changes: Sequence[tuple[str, Rule]]
+    ) -> list[Job | LeaseqError]:
+        now = self._clock.now_ms()
+        out: list[Job | LeaseqError] = []
+        for job_id, rule in changes:
+            row = conn.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                out.append(JobNotFound(f"no job with id {job_id!r}"))
+                continue
+            try:
+                out.append(_apply(conn, row_to_job(row), rule, now))
+            except LeaseqError as exc:
+                out.append(exc)
+        return out
+
+    async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
+        def op(conn: sqlite3.Connection) -> list[Job]:
+            now = self._clock.now_ms()
+            rows = conn.execute(
+                f"SELECT {COLUMNS} FROM jobs WHERE state = 'LEASED' AND lease_expires_at <= ?"
+                " ORDER BY lease_expires_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            return [_apply(conn, row_to_job(r), rule, now) for r in rows]
+
+        return await self._writer.run(op)
+
+    async def purge(self, finished_before_ms: int, limit: int) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            cutoff = self._clock.now_ms() - finished_before_ms
+            return conn.execute(
+                "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_finished"
+                " WHERE state IN ('DONE', 'CANCELLED') AND updated_at < ? LIMIT ?)",
+                (cutoff, limit),
+            ).rowcount
+
+        return await self._writer.run(op)
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> Job | None:
+        row = await self._reader.run(
+            lambda conn: conn.execute(
+                f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+        )
+        return None if row is None else row_to_job(row)
+
+    async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
+        def op(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT id FROM jobs WHERE state = 'DEAD' AND queue = ?"
+                " AND seq > coalesce((SELECT seq FROM jobs WHERE id = ?), 0)"
+                " ORDER BY seq LIMIT ?",
+                (queue, after, limit),
+            )
+            return [r[0] for r in rows]
+
+        return await self._reader.run(op)
+
+    async def list_jobs(
+        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
+    ) -> Page:
+        if cursor is not None and not cursor.isdigit():
+            raise InvalidRequest(f"cursor: {cursor!r} is not a cursor this server gave out")
+        where = ["1 = 1"]
+        params: list[object] = []
+        for clause, value in (("state = ?", state), ("queue = ?", queue), ("seq < ?", cursor)):
+            if value is not None:
+                where.append(clause)
+                params.append(int(value) if clause == "seq < ?" else str(value))
+        sql = (
+            f"SELECT seq, {COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
+        )
+        rows = await self._reader.run(
+            lambda conn: conn.execute(sql, (*params, limit + 1)).fetchall()
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([row_to_job(r[1:]) for r in rows], str(rows[-1][0]) if more else None)
+
+    async def stats(self) -> dict[str, QueueStats]:
+        def op(conn: sqlite3.Connection) -> dict[str, QueueStats]:
+            now = self._clock.now_ms()
+            out: dict[str, QueueStats] = {}
+            for queue, state, count in conn.execute(
+                "SELECT queue, state, count(*) FROM jobs GROUP BY queue, state"
+            ):
+                out.setdefault(queue, QueueStats()).counts[JobState(state)] = count
+            for queue, oldest in conn.execute(
+                "SELECT queue, min(run_at) FROM jobs WHERE state = 'QUEUED' AND run_at <= ?"
+                " GROUP BY queue",
+                (now,),
+            ):
+                out[queue].oldest_queued_age_s = max(now - oldest, 0) / 1000
+            return out
+
+        return await self._reader.run(op)
+
+    async def next_ready_in(self) -> float | None:
+        def op(conn: sqlite3.Connection) -> float | None:
+            now = self._clock.now_ms()
+            (first,) = conn.execute(
+                "SELECT min(run_at) FROM jobs WHERE state = 'QUEUED' AND run_at > ?", (now,)
+            ).fetchone()
+            return None if first is None else (first - now) / 1000
+
+        return await self._reader.run(op)
+
+    async def ping(self) -> None:
+        await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+
+def _apply(conn: sqlite3.Connection, job: Job, rule: Rule, now: int) -> Job:
+    new = rule(job, now)
+    if new is job:
+        return job
+    cursor = conn.execute(
+        _UPDATE,
+        (
+            new.state.value, new.attempts, new.run_at, new.lease_owner, new.lease_token,
+            new.lease_expires_at, new.last_error, new.result, new.updated_at,
+            job.id, job.state.value, job.lease_token,
+        ),
+    )  # fmt: skip
+    if cursor.rowcount != 1:  # cannot happen under the single writer; kept as a fence
+        raise LeaseLost(f"lease lost on job {job.id}: it changed underneath")
+    return new
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+    (current,) = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    for migration in migrations.load("sqlite"):
+        if migration.version > current:
+            for statement in _statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                (migration.version, migration.name),
+            )
+
+
+def _statements(script: str) -> list[str]:
+    """Splits a migration on semicolons; our migration files hold no triggers or strings
+    with semicolons, which keeps this simple and lets them run inside the writer's
+    transaction (``executescript`` would commit it)."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
