@@ -40,7 +40,9 @@ CASES = [
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
     tmp = tmp_path_factory.mktemp("bad-input")
-    server = ServerProcess(f"sqlite:///{tmp / 'db.sqlite'}", tmp / "server.log", ["--max-body", "4096"])
+    server = ServerProcess(
+        f"sqlite:///{tmp / 'db.sqlite'}", tmp / "server.log", ["--max-body", "4096"]
+    )
     server.start()
     yield server  # type: ignore[misc]
     server.kill()

@@ -208,7 +208,9 @@ def test_stats_health_and_openapi(http: httpx.Client) -> None:
 def test_lease_expiry_returns_the_job_and_the_last_try_goes_dead(http: httpx.Client) -> None:
     job = enqueue(http, max_tries=2)
     (first,) = poll(http, lease_seconds=1)
-    (second,) = poll(http, wait=5, lease_seconds=1)  # the reaper (every 0.2 s) returns it after ~1 s
+    (second,) = poll(
+        http, wait=5, lease_seconds=1
+    )  # the reaper (every 0.2 s) returns it after ~1 s
     assert second["id"] == job["id"] and second["attempts"] == 2
     assert second["last_error"] == "lease expired"
     assert second["lease_token"] != first["lease_token"]

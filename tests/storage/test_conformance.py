@@ -39,8 +39,9 @@ def _ack(token: str, result: str, job: Job, now: int) -> Job:
 
 
 async def test_enqueue_then_get_round_trips_every_field(store: Store) -> None:
-    (job,) = await enqueue(store, spec('{"to":"a@b.c"}', queue="q", task="send", priority=3,
-                                       max_tries=7, delay_ms=5000, idempotency_key="k"))  # fmt: skip
+    full = spec('{"to":"a@b.c"}', queue="q", task="send", priority=3, max_tries=7,
+                delay_ms=5000, idempotency_key="k")  # fmt: skip
+    (job,) = await enqueue(store, full)
     got = await store.storage.get(job.id)
     assert got == job
     assert (got.state, got.payload, got.run_at - got.created_at) == (
