@@ -62,7 +62,7 @@ class Health(msgspec.Struct, frozen=True):
     version: str
 
 
-class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True):
+class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """One job to enqueue. Fields left as ``None`` are not sent, so the server's
     defaults (queue ``default``, ``max_tries`` 5) stay in one place."""
 
