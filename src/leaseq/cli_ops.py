@@ -26,7 +26,7 @@ EXIT_CODES = (
     "error; 3 job not found; 4 server unavailable; 5 other server error."
 )
 # An operator wants an answer in seconds, not a worker's patient retries.
-CLI_RETRY = RetryPolicy(max_seconds=3.0)
+CLI_RETRY = RetryPolicy(max_seconds=2.0)
 PAGE = 1000
 
 out = Console(soft_wrap=True)
@@ -156,8 +156,10 @@ def enqueue(
 
 def _table(jobs: list[Job], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for name in ("id", "queue", "task", "state", "tries", "run at", "updated", "last error"):
-        table.add_column(name, overflow="fold" if name == "id" else "ellipsis")
+    # The id is what an operator copies into the next command: never cut it.
+    table.add_column("id", no_wrap=True, min_width=36)
+    for name in ("queue", "task", "state", "tries", "run at", "updated", "last error"):
+        table.add_column(name, overflow="ellipsis")
     for j in jobs:
         error = (j.last_error or "").strip().splitlines()[-1:] or [""]
         table.add_row(
