@@ -13,7 +13,7 @@ import uvicorn
 
 from leaseq import logs
 from leaseq.config import Settings
-from leaseq.http import create_app
+from leaseq.http.app import create_app
 from leaseq.notifier import Notifier
 
 GRACEFUL_SHUTDOWN_S = 10

@@ -55,9 +55,14 @@ class QueueService:
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        gone: asyncio.Future[None] | None = None,
     ) -> list[Job]:
         """Leases up to ``max_jobs``; with ``wait`` it holds until a job is ready, a
-        notification arrives, the wait ends, or the server shuts down."""
+        notification arrives, the wait ends, or the server shuts down.
+
+        ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
+        in the meantime are released at once rather than left to run out their lease.
+        """
         lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -65,6 +70,9 @@ class QueueService:
             woken = self.notifier.subscribe(queues)
             try:
                 jobs = await self.storage.claim(queues, worker_id, max_jobs, lease_ms)
+                if gone is not None and gone.done():
+                    await self._release_all(jobs)
+                    return []
                 remaining = deadline - loop.time()
                 if jobs or remaining <= 0 or self.notifier.closed:
                     self.observer.transitioned(Action.LEASED, jobs)
@@ -73,9 +81,20 @@ class QueueService:
                 next_ready = await self.storage.next_ready_in(queues)
                 if next_ready is not None:
                     remaining = min(remaining, max(next_ready, 0.001))
-                await asyncio.wait({woken}, timeout=remaining)
+                await asyncio.wait(
+                    {woken} if gone is None else {woken, gone},
+                    timeout=remaining,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
             finally:
                 woken.cancel()
+
+    async def _release_all(self, jobs: Sequence[Job]) -> None:
+        changes = [Change(j.id, partial(_release_rule, j.lease_token or ""), Action.RELEASED)
+                   for j in jobs]  # fmt: skip
+        if changes:
+            released = [o for o in await self.storage.modify(changes) if isinstance(o, Job)]
+            self.notifier.notify(j.queue for j in released)
 
     async def ack(self, items: Sequence[AckItem]) -> list[Job | LeaseqError]:
         changes = [
@@ -178,6 +197,10 @@ class QueueService:
         if isinstance(outcome, LeaseqError):
             raise outcome
         return outcome
+
+
+def _release_rule(token: str, job: Job, now: int) -> Job:
+    return transitions.release(job, token, now)
 
 
 def _ack_rule(token: str, result: str | None, job: Job, now: int) -> Job:
