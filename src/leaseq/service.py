@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -15,7 +16,7 @@ from functools import partial
 from leaseq import transitions
 from leaseq.backoff import Backoff
 from leaseq.config import Settings
-from leaseq.errors import JobNotFound, LeaseqError
+from leaseq.errors import JobNotFound, LeaseqError, QueueFull
 from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
 from leaseq.notifier import Notifier
 from leaseq.observe import Observer
@@ -24,6 +25,7 @@ from leaseq.storage import Change, Page, QueueStats, Storage
 log = logging.getLogger("leaseq.service")
 
 REQUEUE_CHUNK = 1000
+DEPTH_TTL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +41,37 @@ class QueueService:
         self.settings = settings
         self.notifier = notifier or Notifier()
         self.observer = Observer()
+        self._depths: dict[str, int] = {}
+        self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
 
     async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
+        if self.settings.max_queue_depth:
+            await self._check_depth(specs)
         created = await self.storage.enqueue(specs)
         new_jobs = [job for job, new in created if new]
         self.notifier.notify(job.queue for job in new_jobs)
         self.observer.transitioned(Action.ENQUEUED, new_jobs)
         return created
+
+    async def _check_depth(self, specs: Sequence[JobSpec]) -> None:
+        """Refuses work for a queue at its limit. Depths are read at most every
+        ``DEPTH_TTL_S`` so the check costs the hot path almost nothing; the limit is
+        therefore approximate by what one such interval can add."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._depths_at > DEPTH_TTL_S:
+            stats = await self.storage.stats()
+            self._depths = {q: s.counts.get(JobState.QUEUED, 0) for q, s in stats.items()}
+            self._depths_at = loop.time()
+        adding = Counter(spec.queue for spec in specs)
+        for queue, n in adding.items():
+            if self._depths.get(queue, 0) + n > self.settings.max_queue_depth:
+                raise QueueFull(
+                    f"queue {queue!r} holds {self._depths.get(queue, 0)} ready jobs; the limit"
+                    f" is {self.settings.max_queue_depth}"
+                )
+        for queue, n in adding.items():
+            self._depths[queue] = self._depths.get(queue, 0) + n
 
     async def poll(
         self,
