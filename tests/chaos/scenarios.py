@@ -1,0 +1,239 @@
+"""The chaos runs themselves, sized by their callers: the fast tier in the normal test run,
+the long tier behind the ``chaos`` marker and in ``benchmarks/chaos.py``.
+
+Every loop is bounded in count and in time, so a slow machine fails a run instead of
+hanging it. Only loopback addresses are ever targets.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.chaos.app import QUEUE
+from tests.chaos.harness import (
+    Figures,
+    History,
+    Op,
+    Worker,
+    check,
+    done_count,
+    done_ops,
+    executions,
+    history,
+    integrity_check,
+    list_jobs,
+    wait_until,
+)
+from tests.support.server import ServerProcess
+
+FAST_SERVER = ["--retry-base", "0.2", "--retry-cap", "2", "--reap-interval", "0.2"]
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class Size:
+    jobs: int
+    workers: int = 4
+    kill_every_s: float = 2.0
+    kills: int = 3
+    drain_timeout_s: float = 60.0
+
+
+def _enqueue_batch(http: httpx.Client, keys: list[str], out_dir: Path | None) -> list[Op]:
+    """One batch with idempotency keys; one op per job, its outcome the batch's."""
+    specs: list[dict[str, Any]] = []
+    for key in keys:
+        payload: Any = {"args": [key, str(out_dir)]} if out_dir is not None else key
+        specs.append({"payload": payload, "queue": QUEUE, "task": "run" if out_dir else None,
+                      "idempotency_key": key, "max_tries": 1000})  # fmt: skip
+    start = time.time()
+    try:
+        r = http.post("/enqueue", json={"jobs": specs})
+    except httpx.TransportError:
+        return [Op("enqueue", start, time.time(), "unknown", key=k) for k in keys]
+    end = time.time()
+    if r.status_code in (200, 201):
+        jobs = r.json()["jobs"]
+        return [Op("enqueue", start, end, "ok", job=j["id"], key=k, status=r.status_code)
+                for k, j in zip(keys, jobs, strict=True)]  # fmt: skip
+    outcome = "unknown" if r.status_code >= 500 else "failed"
+    return [Op("enqueue", start, end, outcome, key=k, status=r.status_code) for k in keys]
+
+
+def produce(
+    url: str, keys: list[str], h: History, out_dir: Path | None, deadline: float,
+    pace_s: float = 0.0,
+) -> None:  # fmt: skip
+    """Enqueues ``keys`` in batches, retrying a batch with the same keys until it is
+    answered 2xx (the idempotency keys make the retry safe) or the deadline passes;
+    ``pace_s`` between batches spreads the load over the time the faults take."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for i in range(0, len(keys), BATCH):
+            time.sleep(pace_s)
+            while time.monotonic() < deadline:
+                ops = _enqueue_batch(http, keys[i : i + BATCH], out_dir)
+                h.add(*ops)
+                if ops[0].outcome == "ok":
+                    break
+                time.sleep(0.1)
+
+
+def _drain(url: str, expected: int, timeout_s: float) -> None:
+    if not wait_until(lambda: done_count(url, QUEUE) >= expected, timeout_s, every=0.5):
+        raise AssertionError(f"drain: {done_count(url, QUEUE)} of {expected} DONE")
+
+
+# -- 1. worker kill -9 ------------------------------------------------------------------
+
+
+def worker_kills(
+    name: str, server: ServerProcess, tmp: Path, size: Size, seed: int, lease_s: float = 5.0
+) -> Figures:
+    """SDK workers run jobs that record their executions; one worker, chosen by the
+    seeded RNG, is killed with SIGKILL every ``kill_every_s`` and a new one started."""
+    rng = random.Random(seed)
+    out_dir = tmp / "executions"
+    out_dir.mkdir()
+    keys = [f"{name}-{seed}-{i}" for i in range(size.jobs)]
+    workers: list[Worker] = []
+    with history(tmp / "history.jsonl") as h:
+        produce(server.url, keys, h, out_dir, time.monotonic() + 120)
+        try:
+            def spawn(i: int) -> Worker:
+                return Worker(server.url, tmp / f"worker{i}.log", lease_s)
+
+            workers = [spawn(i) for i in range(size.workers)]
+            n = size.workers
+            for _ in range(size.kills):
+                time.sleep(size.kill_every_s)
+                if done_count(server.url, QUEUE) >= size.jobs:
+                    break
+                i = rng.randrange(len(workers))
+                h.fault("kill", "worker", workers[i].proc.pid)
+                workers[i].kill()
+                workers[i] = spawn(n)
+                n += 1
+            _drain(server.url, size.jobs, size.drain_timeout_s)
+        finally:
+            for w in workers:
+                w.kill()
+        runs = executions(out_dir)
+        h.add(*runs)
+    jobs = list_jobs(server.url, QUEUE)
+    ids = {j["idempotency_key"]: j["id"] for j in jobs}
+    counts = Counter(o.key for o in runs)
+    rerun = {ids[k] for k, n in counts.items() if n > 1 and k in ids}
+    figures = check(name, seed, [*h.ops, *done_ops(server.url, rerun)], jobs)
+    figures.extra["executions"] = len(runs)
+    return figures
+
+
+# -- 2. server kill -9 -------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """What the clients saw besides the history: 5xx answers and integrity checks."""
+
+    server_errors: list[int]
+    integrity: list[str]
+
+
+def _consume(url: str, h: History, load: Load, stop: threading.Event, deadline: float) -> None:
+    """Polls and acks at once; a delivery is recorded as an execution of the job."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        while not stop.is_set() and time.monotonic() < deadline:
+            start = time.time()
+            try:
+                r = http.post("/poll", json={"worker_id": f"c{threading.get_ident()}",
+                                             "queues": [QUEUE], "max_jobs": 20, "wait": 0.5,
+                                             "lease_seconds": 10})  # fmt: skip
+                if r.status_code >= 500:
+                    load.server_errors.append(r.status_code)
+                if r.status_code != 200:
+                    time.sleep(0.1)
+                    continue
+                jobs = r.json()["jobs"]
+                end = time.time()
+                h.add(*(Op("deliver", start, end, "ok", job=j["id"], key=j["idempotency_key"],
+                           token=j["lease_token"]) for j in jobs))  # fmt: skip
+                if jobs:
+                    _ack(http, jobs, h, load)
+            except httpx.TransportError:
+                time.sleep(0.1)  # the server is down: try again once it is back
+
+
+def _ack(http: httpx.Client, jobs: list[dict[str, Any]], h: History, load: Load) -> None:
+    acks = [{"job_id": j["id"], "lease_token": j["lease_token"]} for j in jobs]
+    start = time.time()
+    try:
+        r = http.post("/ack", json={"acks": acks})
+    except httpx.TransportError:
+        h.add(*(Op("ack", start, time.time(), "unknown", job=a["job_id"],
+                   token=a["lease_token"]) for a in acks))  # fmt: skip
+        raise
+    end = time.time()
+    if r.status_code >= 500:
+        load.server_errors.append(r.status_code)
+        results = [{"job_id": a["job_id"], "status": r.status_code} for a in acks]
+    else:
+        results = r.json()["results"]
+    for a, res in zip(acks, results, strict=True):
+        outcome = "ok" if res["status"] == 200 else "failed" if res["status"] < 500 else "unknown"
+        h.add(Op("ack", start, end, outcome, job=a["job_id"], token=a["lease_token"],
+                 status=res["status"]))  # fmt: skip
+
+
+def server_kills(
+    name: str, server: ServerProcess, db: Path, tmp: Path, size: Size, seed: int,
+    producers: int = 4, consumers: int = 2,
+) -> Figures:  # fmt: skip
+    """Producers (retrying with idempotency keys) and consumers run while the server is
+    killed with SIGKILL ``size.kills`` times at seeded random moments; while it is down
+    the database file gets ``PRAGMA integrity_check``, then the server restarts on it."""
+    rng = random.Random(seed)
+    keys = [f"{name}-{seed}-{i}" for i in range(size.jobs)]
+    load = Load([], [])
+    stop = threading.Event()
+    deadline = time.monotonic() + size.drain_timeout_s + size.kills * size.kill_every_s * 2
+    with history(tmp / "history.jsonl") as h:
+        slices = [keys[i::producers] for i in range(producers)]
+        pace = size.kills * size.kill_every_s / max(1, len(slices[0]) // BATCH)
+        threads = [threading.Thread(target=produce, args=(server.url, s, h, None, deadline, pace))
+                   for s in slices]  # fmt: skip
+        threads += [threading.Thread(target=_consume, args=(server.url, h, load, stop, deadline))
+                    for _ in range(consumers)]  # fmt: skip
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(size.kills):
+                time.sleep(rng.uniform(0.5, 1.5) * size.kill_every_s)
+                h.fault("kill", "server", server.proc.pid if server.proc else None)
+                server.kill()
+                load.integrity.append(integrity_check(db))
+                server.start()
+            for t in threads[:producers]:
+                t.join(max(1.0, deadline - time.monotonic()))
+            accepted = len({o.key for o in h.ops if o.op == "enqueue" and o.outcome == "ok"})
+            _drain(server.url, accepted, size.drain_timeout_s)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
+    figures = check(name, seed, h.ops, list_jobs(server.url, QUEUE))
+    figures.extra["enqueue_unknown"] = sum(
+        1 for o in h.ops if o.op == "enqueue" and o.outcome == "unknown"
+    )
+    figures.extra["server_5xx"] = len(load.server_errors)
+    figures.extra["integrity_ok"] = f"{load.integrity.count('ok')}/{len(load.integrity)}"
+    assert all(r == "ok" for r in load.integrity), load.integrity
+    assert not load.server_errors, f"5xx answers: {load.server_errors}"
+    return figures
