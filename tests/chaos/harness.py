@@ -147,8 +147,7 @@ def _count_reexecutions(figures: Figures, deliveries: Sequence[Op], faults: Sequ
         for prev, cur in itertools.pairwise(group):
             figures.reexecutions += 1
             if any(
-                prev.start <= f.start <= cur.start
-                and (f.target == "server" or f.pid == prev.pid)
+                prev.start <= f.start <= cur.start and (f.target == "server" or f.pid == prev.pid)
                 for f in faults
             ):
                 figures.explained += 1

@@ -7,7 +7,11 @@ hanging it. Only loopback addresses are ever targets.
 
 from __future__ import annotations
 
+import json
 import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -19,6 +23,7 @@ import httpx
 
 from tests.chaos.app import QUEUE
 from tests.chaos.harness import (
+    ROOT,
     Figures,
     History,
     Op,
@@ -107,6 +112,7 @@ def worker_kills(
     with history(tmp / "history.jsonl") as h:
         produce(server.url, keys, h, out_dir, time.monotonic() + 120)
         try:
+
             def spawn(i: int) -> Worker:
                 return Worker(server.url, tmp / f"worker{i}.log", lease_s)
 
@@ -236,4 +242,87 @@ def server_kills(
     figures.extra["integrity_ok"] = f"{load.integrity.count('ok')}/{len(load.integrity)}"
     assert all(r == "ok" for r in load.integrity), load.integrity
     assert not load.server_errors, f"5xx answers: {load.server_errors}"
+    return figures
+
+
+# -- 3. stale worker (fencing) -----------------------------------------------------------
+
+STALE_PATHS = ("/ack", "/fail", "/heartbeat", "/release")
+
+
+class StaleWorker:
+    """Drives ``tests.chaos.stale_worker`` over its stdin and stdout."""
+
+    def __init__(self, url: str) -> None:
+        args = [sys.executable, "-m", "tests.chaos.stale_worker", url, QUEUE]
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)  # fmt: skip
+
+    def ask(self, command: dict[str, Any]) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+def _b_takes(http: httpx.Client, ids: set[str], h: History, timeout_s: float) -> list[Any]:
+    """Worker B polls until it holds every job of ``ids`` (their leases must run out)."""
+    got: list[Any] = []
+    deadline = time.monotonic() + timeout_s
+    while len(got) < len(ids) and time.monotonic() < deadline:
+        start = time.time()
+        body = {"worker_id": "B", "queues": [QUEUE], "max_jobs": 100, "wait": 2}
+        jobs = http.post("/poll", json=body).raise_for_status().json()["jobs"]
+        h.add(*(Op("deliver", start, time.time(), "ok", job=j["id"], key=j["idempotency_key"],
+                   token=j["lease_token"]) for j in jobs))  # fmt: skip
+        got += jobs
+    assert {j["id"] for j in got} == ids, "B did not get every job A had leased"
+    return got
+
+
+def stale_rounds(
+    name: str, server: ServerProcess, tmp: Path, rounds: int, per_batch: int, seed: int
+) -> Figures:
+    """Each round: A leases a job for 1 s and is SIGSTOPped; the lease runs out and B
+    takes the job; A is SIGCONTed and sends ack, fail, heartbeat or release with its old
+    token (rotating), then once more an ack after B completed the job. Every one of
+    those stale operations must be refused (409)."""
+    rng = random.Random(seed)
+    a = StaleWorker(server.url)
+    stale_statuses: list[int] = []
+    try:
+        with history(tmp / "history.jsonl") as h, httpx.Client(base_url=server.url) as http:
+            for batch in range(0, rounds, per_batch):
+                n = min(per_batch, rounds - batch)
+                produce(server.url, [f"{name}-{seed}-{batch + i}" for i in range(n)], h, None,
+                        time.monotonic() + 60)  # fmt: skip
+                start = time.time()
+                held = a.ask({"do": "poll", "n": n})
+                h.add(*(Op("deliver", start, time.time(), "ok", job=j["id"],
+                           key=j["idempotency_key"], token=j["lease_token"], pid=a.proc.pid)
+                        for j in held))  # fmt: skip
+                assert len(held) == n, f"A leased {len(held)} of {n} jobs"
+                h.fault("stop", "worker", a.proc.pid)
+                a.proc.send_signal(signal.SIGSTOP)
+                taken = _b_takes(http, {j["id"] for j in held}, h, 30)
+                a.proc.send_signal(signal.SIGCONT)
+                ops = [[rng.choice(STALE_PATHS), j["id"], j["lease_token"]] for j in held]
+                stale_statuses += a.ask({"do": "stale", "ops": ops})
+                _ack(http, taken, h, Load([], []))
+                late = [["/ack", j["id"], j["lease_token"]] for j in held]
+                stale_statuses += a.ask({"do": "stale", "ops": late})
+            jobs = list_jobs(server.url, QUEUE)
+    finally:
+        a.close()
+    figures = check(name, seed, h.ops, jobs)
+    figures.extra["stale_ops"] = len(stale_statuses)
+    figures.extra["stale_accepted"] = sum(1 for s in stale_statuses if s < 300)
+    figures.extra["stale_not_409"] = sum(1 for s in stale_statuses if s != 409)
     return figures

@@ -1,0 +1,34 @@
+"""Worker A of the fencing test, a process of its own so the harness can SIGSTOP it.
+
+It reads one JSON command per line on stdin and answers one JSON line on stdout:
+``{"do": "poll", "n": N}`` leases up to N jobs for one second and prints them;
+``{"do": "stale", "ops": [[path, job_id, token], ...]}`` sends each operation with the
+token it held and prints the status codes it got back.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import httpx
+
+
+def main(url: str, queue: str) -> None:
+    with httpx.Client(base_url=url, timeout=30) as http:
+        for line in sys.stdin:
+            cmd = json.loads(line)
+            if cmd["do"] == "poll":
+                body = {"worker_id": "A", "queues": [queue], "max_jobs": cmd["n"],
+                        "lease_seconds": 1, "wait": 5}  # fmt: skip
+                answer: object = http.post("/poll", json=body).json()["jobs"]
+            else:
+                answer = [
+                    http.post(path, json={"job_id": job_id, "lease_token": token}).status_code
+                    for path, job_id, token in cmd["ops"]
+                ]
+            print(json.dumps(answer), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
