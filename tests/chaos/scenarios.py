@@ -326,3 +326,35 @@ def stale_rounds(
     figures.extra["stale_accepted"] = sum(1 for s in stale_statuses if s < 300)
     figures.extra["stale_not_409"] = sum(1 for s in stale_statuses if s != 409)
     return figures
+
+
+# -- 4. claim race -----------------------------------------------------------------------
+
+
+def claim_race(
+    name: str, server: ServerProcess, tmp: Path, jobs: int, pollers: int, seed: int
+) -> Figures:
+    """``pollers`` threads poll and ack as fast as they can until the queue is empty;
+    with no fault injected, each job must be leased exactly once."""
+    keys = [f"{name}-{seed}-{i}" for i in range(jobs)]
+    load = Load([], [])
+    stop = threading.Event()
+    with history(tmp / "history.jsonl") as h:
+        produce(server.url, keys, h, None, time.monotonic() + 120)
+        threads = [threading.Thread(target=_consume, args=(server.url, h, load, stop,
+                                                          time.monotonic() + 100))
+                   for _ in range(pollers)]  # fmt: skip
+        for t in threads:
+            t.start()
+        try:
+            _drain(server.url, jobs, 100)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(60)
+    figures = check(name, seed, h.ops, list_jobs(server.url, QUEUE))
+    leases = Counter(o.job for o in h.ops if o.op == "deliver")
+    figures.extra["leased_jobs"] = len(leases)
+    figures.extra["leased_more_than_once"] = sum(1 for n in leases.values() if n > 1)
+    figures.extra["server_5xx"] = len(load.server_errors)
+    return figures
