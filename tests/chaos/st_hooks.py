@@ -1,0 +1,23 @@
+"""Schemathesis hooks (``SCHEMATHESIS_HOOKS=tests.chaos.st_hooks``).
+
+A valid long poll on an empty queue waits up to ``wait`` seconds (at most 30), which would
+make the fuzzing run take minutes of idle time; valid waits are shortened to half a
+second. Out-of-range values are left alone, so the negative cases still reach the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+
+MAX_WAIT_S = 0.5
+
+
+@schemathesis.hook
+def map_body(ctx: Any, body: Any) -> Any:
+    if ctx.operation.path == "/poll" and isinstance(body, dict):
+        wait = body.get("wait")
+        if type(wait) in (int, float) and MAX_WAIT_S < wait <= 30:
+            body["wait"] = MAX_WAIT_S
+    return body
