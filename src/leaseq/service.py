@@ -37,6 +37,8 @@ class QueueService:
         self.storage = storage
         self.settings = settings
         self.notifier = notifier or Notifier()
+        # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
+        storage.set_wakeup(self.notifier.notify)
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
 
     async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:

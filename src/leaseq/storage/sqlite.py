@@ -9,7 +9,7 @@ a ``BEGIN IMMEDIATE`` transaction, a claim is atomic and two claims never overla
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from leaseq.clock import Clock
@@ -250,6 +250,10 @@ class SQLiteStorage:
 
     async def ping(self) -> None:
         await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
+        """Nothing to do: only this process writes the file, and its service notifies
+        its own long polls."""
 
 
 def _apply(conn: sqlite3.Connection, job: Job, rule: Rule, now: int) -> Job:
