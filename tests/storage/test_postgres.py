@@ -11,14 +11,15 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import psycopg
 import pytest
 
 from leaseq import transitions
 from leaseq.errors import InvalidRequest, StorageUnavailable
-from leaseq.model import JobSpec, JobState
-from leaseq.storage import migrations
+from leaseq.model import Job, JobSpec, JobState
+from leaseq.storage import migrations, postgres
 from leaseq.storage.postgres import PostgresStorage
 from tests.support.postgres import base_url, fresh_database, needs_postgres
 
@@ -161,6 +162,24 @@ async def test_racing_idempotent_enqueues_on_two_nodes_make_one_job(
     results = await asyncio.gather(*(nodes[i % 2].enqueue([spec]) for i in range(10)))
     assert len({job.id for ((job, _),) in results}) == 1
     assert sum(new for ((_, new),) in results) == 1
+
+
+async def test_a_rolled_back_enqueue_runs_again_from_the_start(
+    nodes: list[PostgresStorage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real, calls = postgres._existing, []
+
+    async def rolled_back_once(conn: Any, skipped: list[Job]) -> Any:
+        calls.append(1)
+        if len(calls) == 1:  # as a deadlock victim or a purged idempotency key would be
+            raise postgres._Retry("rolled back by the test")
+        return await real(conn, skipped)
+
+    monkeypatch.setattr(postgres, "_existing", rolled_back_once)
+    results = await nodes[0].enqueue(_specs(3))
+    assert len(calls) == 2
+    assert all(new for _, new in results)
+    assert (await nodes[0].stats())["default"].counts[JobState.QUEUED] == 3
 
 
 async def test_text_postgres_cannot_store_is_an_invalid_request(

@@ -63,6 +63,10 @@ class _Retry(psycopg.errors.SerializationFailure):
     """Raised by an operation to roll back and run again from the start."""
 
 
+# psycopg's TransactionRollback is only SQLSTATE 40000 itself, not a base of these.
+_ROLLED_BACK = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+
+
 class PostgresStorage:
     def __init__(self, url: str) -> None:
         self._url = url
@@ -129,7 +133,7 @@ class PostgresStorage:
                         return await op(conn)
                     async with conn.transaction():
                         return await op(conn)
-            except psycopg.errors.TransactionRollback as exc:
+            except _ROLLED_BACK as exc:
                 if attempt == RETRIES:
                     raise StorageUnavailable(f"the database kept rolling back: {exc}") from exc
             except PoolTimeout as exc:
