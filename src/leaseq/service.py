@@ -16,9 +16,9 @@ from leaseq import transitions
 from leaseq.backoff import Backoff
 from leaseq.config import Settings
 from leaseq.errors import JobNotFound, LeaseqError
-from leaseq.model import Job, JobSpec, JobState
+from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
 from leaseq.notifier import Notifier
-from leaseq.storage import Page, QueueStats, Rule, Storage
+from leaseq.storage import Change, Page, QueueStats, Storage
 
 log = logging.getLogger("leaseq.service")
 
@@ -67,7 +67,7 @@ class QueueService:
                 if jobs or remaining <= 0 or self.notifier.closed:
                     return jobs
                 # Sleep until notified, or until a delayed job or retry becomes ready.
-                next_ready = await self.storage.next_ready_in()
+                next_ready = await self.storage.next_ready_in(queues)
                 if next_ready is not None:
                     remaining = min(remaining, max(next_ready, 0.001))
                 await asyncio.wait({woken}, timeout=remaining)
@@ -75,33 +75,39 @@ class QueueService:
                 woken.cancel()
 
     async def ack(self, items: Sequence[AckItem]) -> list[Job | LeaseqError]:
-        rules: list[tuple[str, Rule]] = [
-            (item.job_id, partial(_ack_rule, item.lease_token, item.result)) for item in items
+        changes = [
+            Change(item.job_id, partial(_ack_rule, item.lease_token, item.result), Action.DONE)
+            for item in items
         ]
-        return await self.storage.modify(rules)
+        return await self.storage.modify(changes)
 
     async def fail(self, job_id: str, token: str, error: str | None, retry: bool) -> Job:
         def rule(job: Job, now: int) -> Job:
             return transitions.fail(job, token, error, retry, now, self.backoff)
 
-        job = await self._modify_one(job_id, rule)
+        job = await self._modify_one(Change(job_id, rule, Action.FAILED))
         if job.state is JobState.QUEUED:
             self.notifier.notify([job.queue])  # pollers re-arm their timer for run_at
         return job
 
     async def heartbeat(self, job_id: str, token: str, lease_seconds: float | None) -> Job:
         lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
-        return await self._modify_one(
-            job_id, lambda job, now: transitions.heartbeat(job, token, lease_ms, now)
-        )
+
+        def rule(job: Job, now: int) -> Job:
+            return transitions.heartbeat(job, token, lease_ms, now)
+
+        return await self._modify_one(Change(job_id, rule, Action.HEARTBEAT))
 
     async def release(self, job_id: str, token: str) -> Job:
-        job = await self._modify_one(job_id, lambda j, now: transitions.release(j, token, now))
+        def rule(job: Job, now: int) -> Job:
+            return transitions.release(job, token, now)
+
+        job = await self._modify_one(Change(job_id, rule, Action.RELEASED))
         self.notifier.notify([job.queue])
         return job
 
     async def cancel(self, job_id: str) -> Job:
-        return await self._modify_one(job_id, transitions.cancel)
+        return await self._modify_one(Change(job_id, transitions.cancel, Action.CANCELLED))
 
     async def requeue_dead(self, job_ids: Sequence[str] | None, queue: str | None) -> int:
         """Requeues the given DEAD jobs, or every DEAD job of ``queue`` in chunks (jobs
@@ -116,7 +122,9 @@ class QueueService:
         return total
 
     async def _requeue(self, job_ids: Sequence[str]) -> int:
-        results = await self.storage.modify([(i, transitions.requeue) for i in job_ids])
+        results = await self.storage.modify(
+            [Change(i, transitions.requeue, Action.REQUEUED) for i in job_ids]
+        )
         requeued = [r for r in results if isinstance(r, Job)]
         self.notifier.notify(job.queue for job in requeued)
         return len(requeued)
@@ -135,8 +143,21 @@ class QueueService:
     async def stats(self) -> dict[str, QueueStats]:
         return await self.storage.stats()
 
-    async def _modify_one(self, job_id: str, rule: Rule) -> Job:
-        (outcome,) = await self.storage.modify([(job_id, rule)])
+    async def events(self, job_id: str) -> list[Event]:
+        """The job's history; 404 only when neither the job nor any history exists."""
+        events = await self.storage.events(job_id)
+        if not events:
+            await self.get(job_id)
+        return events
+
+    async def workers(self, seen_within_s: float, limit: int) -> list[WorkerInfo]:
+        return await self.storage.workers(round(seen_within_s * 1000), limit)
+
+    async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
+        return await self.storage.dead_groups(queue, groups, ids_per_group)
+
+    async def _modify_one(self, change: Change) -> Job:
+        (outcome,) = await self.storage.modify([change])
         if isinstance(outcome, LeaseqError):
             raise outcome
         return outcome
