@@ -16,23 +16,25 @@ multi-statement ones open an explicit transaction.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from leaseq.errors import InvalidRequest, JobNotFound, LeaseLost, LeaseqError, StorageUnavailable
-from leaseq.model import Job, JobIds, JobSpec, JobState
+from leaseq.errors import InvalidRequest, LeaseLost, LeaseqError, StorageUnavailable
+from leaseq.model import Action, DeadGroup, Event, Job, JobIds, JobSpec, JobState, WorkerInfo
 from leaseq.storage import migrations
+from leaseq.storage import postgres_history as history
 from leaseq.storage import postgres_sql as sql
-from leaseq.storage.base import Page, QueueStats, Rule
+from leaseq.storage import postgres_writes as w
+from leaseq.storage.base import Change, Page, QueueStats, Rule
 from leaseq.storage.postgres_listen import Listener
-from leaseq.transitions import new_job
+from leaseq.storage.postgres_writes import Conn
+from leaseq.transitions import event_for, new_job
 
 T = TypeVar("T")
-Conn = AsyncConnection[TupleRow]
 Wakeup = Callable[[list[str]], None]
 
 POOL_MIN = 2
@@ -57,10 +59,6 @@ CONNECTION_KWARGS: dict[str, Any] = {
     "keepalives_count": 3,
     "tcp_user_timeout": 10000,
 }
-
-
-class _Retry(psycopg.errors.SerializationFailure):
-    """Raised by an operation to roll back and run again from the start."""
 
 
 # psycopg's TransactionRollback is only SQLSTATE 40000 itself, not a base of these.
@@ -154,7 +152,7 @@ class PostgresStorage:
         return await self._run(lambda conn: self._enqueue(conn, specs), transaction=True)
 
     async def _enqueue(self, conn: Conn, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
-        (now,) = await _one(conn, sql.SELECT_NOW)
+        (now,) = await w.one(conn, sql.SELECT_NOW)
         jobs: list[Job] = []
         slot: list[int] = []  # for each spec, the job in ``jobs`` that answers it
         first: dict[tuple[str, str], int] = {}
@@ -167,8 +165,11 @@ class PostgresStorage:
                 first[key] = len(jobs)
             slot.append(len(jobs))
             jobs.append(new_job(spec, self._ids.new(now), now))
-        inserted = await _insert(conn, jobs, now)
-        existing = await _existing(conn, [j for j in jobs if j.id not in inserted])
+        inserted = await w.insert(conn, jobs, now)
+        new = [j for j in jobs if j.id in inserted]
+        events = [event_for(Action.ENQUEUED, None, j) for j in new]
+        await history.record(conn, events, history.deltas((None, j) for j in new))
+        existing = await w.existing(conn, [j for j in jobs if j.id not in inserted])
         out: list[tuple[Job, bool]] = []
         answered: set[int] = set()
         for index in slot:
@@ -192,17 +193,23 @@ class PostgresStorage:
             "lease_ms": lease_ms,
         }
 
-        async def op(conn: Conn) -> list[TupleRow]:
-            return await (await conn.execute(sql.CLAIM, params)).fetchall()
+        async def op(conn: Conn) -> list[Job]:
+            rows = await w.all_rows(conn, sql.CLAIM, params)
+            now = rows[0][0]
+            taken = [r for r in rows if r[1] is not None]  # the one row of an empty claim
+            taken.sort(key=lambda r: (-r[7], r[10], r[1]))  # poll order: priority, run_at, seq
+            jobs = [w.job_from_row(r[2:]) for r in taken]
+            events = [event_for(Action.LEASED, None, j) for j in jobs]
+            pairs = [(replace(j, state=JobState.QUEUED), j) for j in jobs]
+            await history.record(conn, events, history.deltas(pairs), touch=(owner, now))
+            return jobs
 
-        rows = await self._run(op)
-        rows.sort(key=lambda r: (-r[6], r[9], r[0]))  # poll order: priority, run_at, seq
-        return [_job(r[1:]) for r in rows]
+        return await self._run(op, transaction=True)
 
-    async def modify(self, changes: Sequence[tuple[str, Rule]]) -> list[Job | LeaseqError]:
+    async def modify(self, changes: Sequence[Change]) -> list[Job | LeaseqError]:
         if not changes:
             return []
-        return await self._run(lambda conn: _modify(conn, changes), transaction=True)
+        return await self._run(lambda conn: w.modify(conn, changes), transaction=True)
 
     async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
         async def op(conn: Conn) -> list[Job]:
@@ -210,20 +217,34 @@ class PostgresStorage:
             if not rows:
                 return []
             now = rows[0][0]
-            before = [_job(r[1:]) for r in rows]
-            after = [rule(job, now) for job in before]
-            lost = await _write(conn, list(zip(before, after, strict=True)))
+            pairs = [(job, rule(job, now)) for job in map(w.job_from_row, (r[1:] for r in rows))]
+            lost = await w.write(conn, pairs)
             if lost:  # impossible while we hold the row locks; kept as a fence
                 raise LeaseLost(f"lease expiry lost a race on jobs {sorted(lost)}")
-            return after
+            changed = [(old, new) for old, new in pairs if new is not old]
+            events = [event_for(Action.EXPIRED, old, new) for old, new in changed]
+            await history.record(conn, events, history.deltas(changed))
+            return [new for _, new in pairs]
 
-        return await self._run(op, transaction=True)
+        expired = await self._run(op, transaction=True)
+        if len(expired) < limit:  # the reaper's pass is over: fold the count ledger
+            await self._compact()
+        return expired
 
     async def purge(self, finished_before_ms: int, limit: int) -> int:
         async def op(conn: Conn) -> int:
-            return (await conn.execute(sql.PURGE, (finished_before_ms, limit))).rowcount
+            (count,) = await w.first(conn, sql.PURGE, {"age": finished_before_ms, "n": limit})
+            return int(count)
 
-        return await self._run(op)
+        purged = await self._run(op)
+        await self._compact()
+        return purged
+
+    async def _compact(self) -> None:
+        """Folds the count ledger (``postgres_history.COMPACT``). Called by the reaper's
+        calls on every node, each tick, and by ``stats``; a node that finds another at it
+        skips, so the ledger stays a few rows per (queue, state) plus a tick of deltas."""
+        await self._run(lambda conn: conn.execute(history.COMPACT))
 
     # -- reads -------------------------------------------------------------------------
 
@@ -232,7 +253,7 @@ class PostgresStorage:
             return await (await conn.execute(sql.GET, (job_id,))).fetchone()
 
         row = await self._run(op)
-        return None if row is None else _job(row)
+        return None if row is None else w.job_from_row(row)
 
     async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
         async def op(conn: Conn) -> list[TupleRow]:
@@ -265,9 +286,14 @@ class PostgresStorage:
         rows = await self._run(op)
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page([_job(r[1:]) for r in rows], str(rows[-1][0]) if more else None)
+        return Page([w.job_from_row(r[1:]) for r in rows], str(rows[-1][0]) if more else None)
 
     async def stats(self) -> dict[str, QueueStats]:
+        """Sums the count ledger instead of scanning jobs; exact in any snapshot, because
+        every write appends its deltas in its own transaction (see ``postgres_history``).
+        """
+        await self._compact()
+
         async def op(conn: Conn) -> list[TupleRow]:
             return await (await conn.execute(sql.STATS)).fetchall()
 
@@ -275,116 +301,28 @@ class PostgresStorage:
         for queue, state, count, oldest, now in await self._run(op):
             stats = out.setdefault(queue, QueueStats())
             stats.counts[JobState(state)] = count
-            if oldest is not None:
-                stats.oldest_queued_age_s = max(now - oldest, 0) / 1000
+            if oldest is not None and oldest <= now:
+                stats.oldest_queued_age_s = (now - oldest) / 1000
         return out
 
-    async def next_ready_in(self) -> float | None:
+    async def next_ready_in(self, queues: Sequence[str]) -> float | None:
         async def op(conn: Conn) -> TupleRow:
-            return await _one(conn, sql.NEXT_READY)
+            return await w.first(conn, sql.NEXT_READY, (list(queues),))
 
         (delta,) = await self._run(op)
         return None if delta is None else delta / 1000
 
+    async def events(self, job_id: str) -> list[Event]:
+        return await self._run(lambda conn: history.events(conn, job_id))
+
+    async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
+        return await self._run(lambda conn: history.workers(conn, seen_within_ms, limit))
+
+    async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
+        return await self._run(lambda conn: history.dead_groups(conn, queue, groups, ids_per_group))
+
     async def ping(self) -> None:
-        await self._run(lambda conn: _one(conn, "SELECT 1"))
-
-
-def _job(row: Sequence[Any]) -> Job:
-    values = list(row)
-    values[4] = JobState(values[4])
-    return Job(*values)
-
-
-async def _one(conn: Conn, query: str) -> TupleRow:
-    row = await (await conn.execute(query)).fetchone()
-    assert row is not None, "the query always returns one row"
-    return row
-
-
-async def _insert(conn: Conn, jobs: list[Job], now: int) -> set[str]:
-    """Inserts ``jobs`` in order, skipping those whose idempotency key is taken; returns
-    the ids inserted."""
-    params = {
-        "now": now,
-        "id": [j.id for j in jobs],
-        "queue": [j.queue for j in jobs],
-        "task": [j.task for j in jobs],
-        "payload": [j.payload for j in jobs],
-        "priority": [j.priority for j in jobs],
-        "max_tries": [j.max_tries for j in jobs],
-        "run_at": [j.run_at for j in jobs],
-        "key": [j.idempotency_key for j in jobs],
-    }
-    rows = await (await conn.execute(sql.INSERT, params)).fetchall()
-    return {r[0] for r in rows}
-
-
-async def _existing(conn: Conn, skipped: list[Job]) -> dict[tuple[str, str | None], Job]:
-    """The stored jobs that hold the idempotency keys of ``skipped``."""
-    if not skipped:
-        return {}
-    query = (sql.SELECT_BY_KEYS, ([j.queue for j in skipped], [j.idempotency_key for j in skipped]))
-    found = {(job.queue, job.idempotency_key): job for job in map(_job, await _all(conn, *query))}
-    if len(found) < len(skipped):
-        # The holder of a key was purged between our insert and this read: run the whole
-        # enqueue again, which now inserts a fresh job for that key.
-        raise _Retry("an idempotency key changed hands during enqueue")
-    return found
-
-
-async def _all(conn: Conn, query: str, params: Sequence[Any]) -> list[TupleRow]:
-    return await (await conn.execute(query, params)).fetchall()
-
-
-async def _modify(conn: Conn, changes: Sequence[tuple[str, Rule]]) -> list[Job | LeaseqError]:
-    """Locks the jobs, applies the rules in order (a job named twice sees the first
-    rule's result) and writes each changed job once."""
-    rows = await _all(conn, sql.LOCK_BY_IDS, (list({job_id for job_id, _ in changes}),))
-    read = {job.id: job for job in (_job(r[1:]) for r in rows)}
-    now = rows[0][0] if rows else 0
-    current = dict(read)
-    out: list[Job | LeaseqError] = []
-    for job_id, rule in changes:
-        job = current.get(job_id)
-        if job is None:
-            out.append(JobNotFound(f"no job with id {job_id!r}"))
-            continue
-        try:
-            current[job_id] = rule(job, now)
-        except LeaseqError as exc:
-            out.append(exc)
-        else:
-            out.append(current[job_id])
-    lost = await _write(conn, [(read[i], current[i]) for i in read])
-    for index, (job_id, _) in enumerate(changes):
-        if job_id in lost and isinstance(out[index], Job):
-            out[index] = LeaseLost(f"lease lost on job {job_id}: it changed underneath")
-    return out
-
-
-async def _write(conn: Conn, pairs: list[tuple[Job, Job]]) -> set[str]:
-    """Writes each ``(read, new)`` pair whose rule changed the job, guarded on the state
-    and token it read; returns the ids the guard refused."""
-    changed = [(old, new) for old, new in pairs if new is not old]
-    if not changed:
-        return set()
-    columns: list[list[Any]] = [
-        [new.id for _, new in changed],
-        [new.state.value for _, new in changed],
-        [new.attempts for _, new in changed],
-        [new.run_at for _, new in changed],
-        [new.lease_owner for _, new in changed],
-        [new.lease_token for _, new in changed],
-        [new.lease_expires_at for _, new in changed],
-        [new.last_error for _, new in changed],
-        [new.result for _, new in changed],
-        [new.updated_at for _, new in changed],
-        [old.state.value for old, _ in changed],
-        [old.lease_token for old, _ in changed],
-    ]
-    written = {r[0] for r in await _all(conn, sql.WRITE, columns)}
-    return {new.id for _, new in changed} - written
+        await self._run(lambda conn: w.one(conn, "SELECT 1"))
 
 
 async def _migrate(conn: Conn) -> None:
@@ -393,7 +331,7 @@ async def _migrate(conn: Conn) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (sql.MIGRATION_LOCK,))
         await conn.execute(sql.MIGRATIONS_TABLE)
-        (current,) = await _one(conn, "SELECT coalesce(max(version), 0) FROM schema_migrations")
+        (current,) = await w.one(conn, "SELECT coalesce(max(version), 0) FROM schema_migrations")
         for migration in migrations.load("postgres"):
             if migration.version > current:
                 await conn.execute(migration.sql)  # several statements: allowed without params

@@ -19,7 +19,7 @@ _T = f"t AS MATERIALIZED (SELECT {NOW_MS} AS now)"
 _FIELDS = (
     "id", "queue", "task", "payload", "state", "priority", "attempts", "max_tries",
     "run_at", "lease_owner", "lease_token", "lease_expires_at", "last_error", "result",
-    "idempotency_key", "created_at", "updated_at",
+    "idempotency_key", "created_at", "updated_at", "leased_at",
 )  # fmt: skip
 COLUMNS = ", ".join(f"jobs.{name}" for name in _FIELDS)
 """The columns of ``Job`` in field order, qualified so joins never make them ambiguous."""
@@ -29,7 +29,8 @@ SELECT_NOW = f"SELECT {NOW_MS}"
 # A claim walks the ready index of each queue separately (LATERAL), locking at most n rows
 # per queue and skipping rows another claim holds; the best n of those are leased. One
 # ``queue = ANY(...)`` scan would instead sort every ready job of the queues: the index
-# order holds only within one queue.
+# order holds only within one queue. The statement always answers one row at least, so
+# the caller learns ``now`` (for the worker's last_seen) even when nothing was ready.
 CLAIM = f"""
 WITH {_T},
 picked AS (
@@ -42,13 +43,16 @@ picked AS (
     ) AS c
     ORDER BY c.priority DESC, c.run_at, c.seq
     LIMIT %(n)s
+),
+upd AS (
+    UPDATE jobs SET state = 'LEASED', attempts = jobs.attempts + 1, lease_owner = %(owner)s,
+        lease_token = replace(gen_random_uuid()::text, '-', ''),
+        lease_expires_at = t.now + %(lease_ms)s, updated_at = t.now, leased_at = t.now
+    FROM picked, t
+    WHERE jobs.seq = picked.seq
+    RETURNING jobs.seq, {COLUMNS}
 )
-UPDATE jobs SET state = 'LEASED', attempts = jobs.attempts + 1, lease_owner = %(owner)s,
-    lease_token = replace(gen_random_uuid()::text, '-', ''),
-    lease_expires_at = t.now + %(lease_ms)s, updated_at = t.now
-FROM picked, t
-WHERE jobs.seq = picked.seq
-RETURNING jobs.seq, {COLUMNS}
+SELECT t.now, upd.* FROM t LEFT JOIN upd ON TRUE
 """
 
 # Rows of a batch inserted in order, so ``seq`` keeps the enqueue order; a key already
@@ -98,11 +102,12 @@ WITH upd AS (
     UPDATE jobs SET state = v.state, attempts = v.attempts, run_at = v.run_at,
         lease_owner = v.lease_owner, lease_token = v.lease_token,
         lease_expires_at = v.lease_expires_at, last_error = v.last_error,
-        result = v.result, updated_at = v.updated_at
+        result = v.result, updated_at = v.updated_at, leased_at = v.leased_at
     FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[], %s::text[], %s::text[],
-                %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[])
+                %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[],
+                %s::text[], %s::text[])
          AS v(id, state, attempts, run_at, lease_owner, lease_token, lease_expires_at,
-              last_error, result, updated_at, old_state, old_token)
+              last_error, result, updated_at, leased_at, old_state, old_token)
     WHERE jobs.id = v.id AND jobs.state = v.old_state
       AND jobs.lease_token IS NOT DISTINCT FROM v.old_token
     RETURNING jobs.id, jobs.queue, jobs.state
@@ -111,13 +116,30 @@ SELECT upd.id, CASE WHEN upd.state = 'QUEUED' THEN pg_notify('{CHANNEL}', upd.qu
 FROM upd
 """
 
+# One statement: the jobs, their history and their counts go together. Workers not seen
+# for as long go too; one that a concurrent write holds is being seen, so it is skipped.
 PURGE = f"""
-WITH {_T}
-DELETE FROM jobs WHERE seq IN (
-    SELECT jobs.seq FROM jobs, t
-    WHERE jobs.state IN ('DONE', 'CANCELLED') AND jobs.updated_at < t.now - %s
-    LIMIT %s FOR UPDATE OF jobs SKIP LOCKED
+WITH {_T},
+gone AS (
+    DELETE FROM jobs WHERE seq IN (
+        SELECT jobs.seq FROM jobs, t
+        WHERE jobs.state IN ('DONE', 'CANCELLED') AND jobs.updated_at < t.now - %(age)s
+        LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
+    )
+    RETURNING jobs.id, jobs.queue, jobs.state
+),
+history AS (DELETE FROM job_events WHERE job_id IN (SELECT id FROM gone)),
+counts AS (
+    INSERT INTO job_counts (queue, state, n)
+    SELECT queue, state, -count(*) FROM gone GROUP BY queue, state
+),
+idle AS (
+    DELETE FROM workers WHERE worker_id IN (
+        SELECT workers.worker_id FROM workers, t WHERE workers.last_seen_at < t.now - %(age)s
+        FOR UPDATE OF workers SKIP LOCKED
+    )
 )
+SELECT count(*) FROM gone
 """
 
 GET = f"SELECT {COLUMNS} FROM jobs WHERE id = %s"
@@ -128,18 +150,28 @@ SELECT id FROM jobs WHERE state = 'DEAD' AND queue = %s
 ORDER BY seq LIMIT %s
 """
 
+# Counts are the sums of the job_counts ledger; the oldest ready job of each queue is one
+# probe of jobs_scheduled (the lateral runs only on the QUEUED row of each queue).
 STATS = f"""
-WITH {_T}
-SELECT jobs.queue, jobs.state, count(*),
-       min(jobs.run_at) FILTER (WHERE jobs.state = 'QUEUED' AND jobs.run_at <= t.now),
-       t.now
-FROM jobs, t GROUP BY jobs.queue, jobs.state, t.now
+WITH {_T},
+c AS (SELECT queue, state, sum(n)::bigint AS n FROM job_counts GROUP BY queue, state)
+SELECT c.queue, c.state, c.n, o.oldest, t.now
+FROM c CROSS JOIN t
+CROSS JOIN LATERAL (
+    SELECT min(jobs.run_at) AS oldest FROM jobs
+    WHERE c.state = 'QUEUED' AND jobs.state = 'QUEUED' AND jobs.queue = c.queue
+) AS o
 """
 
-# The scalar subquery keeps the min() an index probe (a join would scan the range).
+# One indexed min per named queue; the scalar subquery keeps each an index probe.
 NEXT_READY = f"""
 WITH {_T}
-SELECT (SELECT min(run_at) FROM jobs WHERE state = 'QUEUED' AND run_at > t.now) - t.now
+SELECT (
+    SELECT min(f.first) FROM unnest(%s::text[]) AS q(name), LATERAL (
+        SELECT min(jobs.run_at) AS first FROM jobs
+        WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at > t.now
+    ) AS f
+) - t.now
 FROM t
 """
 
