@@ -28,7 +28,8 @@ from psycopg_pool import AsyncConnectionPool
 from tests.support.postgres import fresh_database
 
 from leaseq import transitions
-from leaseq.model import JobSpec
+from leaseq.model import Action, JobSpec
+from leaseq.storage import Change
 from leaseq.storage import postgres_sql as sql
 from leaseq.storage.postgres import PostgresStorage
 
@@ -61,6 +62,41 @@ async def claim_all(claim: Any, workers: int, max_jobs: int) -> float:
     return count / (time.perf_counter() - start)
 
 
+def ack_changes(jobs: list[Any]) -> list[Change]:
+    return [Change(j.id, lambda job, now: transitions.ack(job, job.lease_token or "", None, now),
+                   Action.DONE) for j in jobs]  # fmt: skip
+
+
+async def claim_ack_loop(storage: PostgresStorage, workers: int, max_jobs: int) -> float:
+    """Workers on a shared queue, each polling ``max_jobs`` and acking what it got, as a
+    real worker fleet does; returns jobs done per second. Every claim and ack writes
+    events, worker tallies and (if any) counters, so contention on shared rows shows here.
+    """
+    count = 0
+
+    async def worker(i: int) -> None:
+        nonlocal count
+        while jobs := await storage.claim(["default"], f"w{i}", max_jobs, 60_000):
+            await storage.modify(ack_changes(jobs))
+            count += len(jobs)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(workers)))
+    assert count == JOBS, count
+    return count / (time.perf_counter() - start)
+
+
+async def run_loop(url: str, workers: int, max_jobs: int) -> None:
+    storage = PostgresStorage(url)
+    await storage.open()
+    try:
+        await enqueue_all(storage)
+        rate = await claim_ack_loop(storage, workers, max_jobs)
+    finally:
+        await storage.close()
+    print(f"claim+ack loop  workers={workers:2} max_jobs={max_jobs:2}: {rate:,.0f} jobs/s")
+
+
 async def run_psycopg(url: str, workers: int, max_jobs: int, check: bool) -> None:
     original = AsyncConnectionPool.check_connection
     if not check:
@@ -76,10 +112,7 @@ async def run_psycopg(url: str, workers: int, max_jobs: int, check: bool) -> Non
         rate = await claim_all(storage.claim, workers, max_jobs)
         jobs = (await storage.list_jobs(None, None, BATCH, None)).jobs
         start = time.perf_counter()
-        await storage.modify(
-            [(j.id, lambda job, now: transitions.ack(job, job.lease_token or "", None, now))
-             for j in jobs]
-        )  # fmt: skip
+        await storage.modify(ack_changes(jobs))
         ack_ms = (time.perf_counter() - start) * 1000
     finally:
         await storage.close()
@@ -117,7 +150,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("--asyncpg", action="store_true")
+    parser.add_argument("--loop-only", action="store_true", help="only the claim+ack loops")
     args = parser.parse_args()
+    for workers, max_jobs in ((16, 1), (16, 10)):
+        with fresh_database(args.url) as url:
+            await run_loop(url, workers, max_jobs)
+    if args.loop_only:
+        return
     for workers, max_jobs in ((16, 1), (16, 10)):
         for check in (True, False):
             with fresh_database(args.url) as url:
