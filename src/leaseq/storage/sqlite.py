@@ -214,7 +214,7 @@ class SQLiteStorage:
     async def list_jobs(
         self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
     ) -> Page:
-        if cursor is not None and not cursor.isdigit():
+        if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
             raise InvalidRequest(f"cursor: {cursor!r} is not a cursor this server gave out")
         where = ["1 = 1"]
         params: list[object] = []
