@@ -230,6 +230,9 @@ async def test_counts_stay_exact_while_nodes_write_and_compact_concurrently(
     async def worker(storage: PostgresStorage, owner: str) -> None:
         while jobs := await storage.claim(["default"], owner, 5, 60_000):
             await storage.modify([Change(j.id, _acker(j), Action.DONE) for j in jobs])
+
+    async def workers() -> None:
+        await asyncio.gather(*(worker(nodes[i % 2], f"w{i}") for i in range(6)))
         done.set()
 
     async def compactor(storage: PostgresStorage) -> None:
@@ -237,12 +240,11 @@ async def test_counts_stay_exact_while_nodes_write_and_compact_concurrently(
             await storage.stats()
             await storage.purge(3_600_000, 100)  # purges nothing, compacts
 
-    await asyncio.gather(*(worker(nodes[i % 2], f"w{i}") for i in range(6)),
-                         compactor(nodes[0]), compactor(nodes[1]))  # fmt: skip
+    await asyncio.gather(workers(), compactor(nodes[0]), compactor(nodes[1]))
+    counts = (await nodes[1].stats())["default"].counts  # compacts once more, alone
     with psycopg.connect(db_url) as conn:
         actual = dict(conn.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
         (ledger_rows,) = conn.execute("SELECT count(*) FROM job_counts").fetchone() or (0,)
-    counts = (await nodes[1].stats())["default"].counts
     assert {s.value: n for s, n in counts.items() if n} == actual == {"DONE": 600}
     assert ledger_rows <= len(JobState)  # folded back to one row per state
 
