@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -15,14 +16,16 @@ from functools import partial
 from leaseq import transitions
 from leaseq.backoff import Backoff
 from leaseq.config import Settings
-from leaseq.errors import JobNotFound, LeaseqError
+from leaseq.errors import JobNotFound, LeaseqError, QueueFull
 from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
 from leaseq.notifier import Notifier
+from leaseq.observe import Observer
 from leaseq.storage import Change, Page, QueueStats, Storage
 
 log = logging.getLogger("leaseq.service")
 
 REQUEUE_CHUNK = 1000
+DEPTH_TTL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +42,38 @@ class QueueService:
         self.notifier = notifier or Notifier()
         # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
         storage.set_wakeup(self.notifier.notify)
+        self.observer = Observer()
+        self._depths: dict[str, int] = {}
+        self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
 
     async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
+        if self.settings.max_queue_depth:
+            await self._check_depth(specs)
         created = await self.storage.enqueue(specs)
-        self.notifier.notify(job.queue for job, new in created if new)
+        new_jobs = [job for job, new in created if new]
+        self.notifier.notify(job.queue for job in new_jobs)
+        self.observer.transitioned(Action.ENQUEUED, new_jobs)
         return created
+
+    async def _check_depth(self, specs: Sequence[JobSpec]) -> None:
+        """Refuses work for a queue at its limit. Depths are read at most every
+        ``DEPTH_TTL_S`` so the check costs the hot path almost nothing; the limit is
+        therefore approximate by what one such interval can add."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._depths_at > DEPTH_TTL_S:
+            stats = await self.storage.stats()
+            self._depths = {q: s.counts.get(JobState.QUEUED, 0) for q, s in stats.items()}
+            self._depths_at = loop.time()
+        adding = Counter(spec.queue for spec in specs)
+        for queue, n in adding.items():
+            if self._depths.get(queue, 0) + n > self.settings.max_queue_depth:
+                raise QueueFull(
+                    f"queue {queue!r} holds {self._depths.get(queue, 0)} ready jobs; the limit"
+                    f" is {self.settings.max_queue_depth}"
+                )
+        for queue, n in adding.items():
+            self._depths[queue] = self._depths.get(queue, 0) + n
 
     async def poll(
         self,
@@ -53,9 +82,14 @@ class QueueService:
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        gone: asyncio.Future[None] | None = None,
     ) -> list[Job]:
         """Leases up to ``max_jobs``; with ``wait`` it holds until a job is ready, a
-        notification arrives, the wait ends, or the server shuts down."""
+        notification arrives, the wait ends, or the server shuts down.
+
+        ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
+        in the meantime are released at once rather than left to run out their lease.
+        """
         lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -63,29 +97,47 @@ class QueueService:
             woken = self.notifier.subscribe(queues)
             try:
                 jobs = await self.storage.claim(queues, worker_id, max_jobs, lease_ms)
+                if gone is not None and gone.done():
+                    await self._release_all(jobs)
+                    return []
                 remaining = deadline - loop.time()
                 if jobs or remaining <= 0 or self.notifier.closed:
+                    self.observer.transitioned(Action.LEASED, jobs)
                     return jobs
                 # Sleep until notified, or until a delayed job or retry becomes ready.
                 next_ready = await self.storage.next_ready_in(queues)
                 if next_ready is not None:
                     remaining = min(remaining, max(next_ready, 0.001))
-                await asyncio.wait({woken}, timeout=remaining)
+                await asyncio.wait(
+                    {woken} if gone is None else {woken, gone},
+                    timeout=remaining,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
             finally:
                 woken.cancel()
+
+    async def _release_all(self, jobs: Sequence[Job]) -> None:
+        changes = [Change(j.id, partial(_release_rule, j.lease_token or ""), Action.RELEASED)
+                   for j in jobs]  # fmt: skip
+        if changes:
+            released = [o for o in await self.storage.modify(changes) if isinstance(o, Job)]
+            self.notifier.notify(j.queue for j in released)
 
     async def ack(self, items: Sequence[AckItem]) -> list[Job | LeaseqError]:
         changes = [
             Change(item.job_id, partial(_ack_rule, item.lease_token, item.result), Action.DONE)
             for item in items
         ]
-        return await self.storage.modify(changes)
+        outcomes = await self.storage.modify(changes)
+        self.observer.transitioned(Action.DONE, (o for o in outcomes if isinstance(o, Job)))
+        return outcomes
 
     async def fail(self, job_id: str, token: str, error: str | None, retry: bool) -> Job:
         def rule(job: Job, now: int) -> Job:
             return transitions.fail(job, token, error, retry, now, self.backoff)
 
         job = await self._modify_one(Change(job_id, rule, Action.FAILED))
+        self.observer.transitioned(Action.FAILED, [job])
         if job.state is JobState.QUEUED:
             self.notifier.notify([job.queue])  # pollers re-arm their timer for run_at
         return job
@@ -103,11 +155,14 @@ class QueueService:
             return transitions.release(job, token, now)
 
         job = await self._modify_one(Change(job_id, rule, Action.RELEASED))
+        self.observer.transitioned(Action.RELEASED, [job])
         self.notifier.notify([job.queue])
         return job
 
     async def cancel(self, job_id: str) -> Job:
-        return await self._modify_one(Change(job_id, transitions.cancel, Action.CANCELLED))
+        job = await self._modify_one(Change(job_id, transitions.cancel, Action.CANCELLED))
+        self.observer.transitioned(Action.CANCELLED, [job])
+        return job
 
     async def requeue_dead(self, job_ids: Sequence[str] | None, queue: str | None) -> int:
         """Requeues the given DEAD jobs, or every DEAD job of ``queue`` in chunks (jobs
@@ -127,6 +182,7 @@ class QueueService:
         )
         requeued = [r for r in results if isinstance(r, Job)]
         self.notifier.notify(job.queue for job in requeued)
+        self.observer.transitioned(Action.REQUEUED, requeued)
         return len(requeued)
 
     async def get(self, job_id: str) -> Job:
@@ -156,11 +212,22 @@ class QueueService:
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
         return await self.storage.dead_groups(queue, groups, ids_per_group)
 
+    async def expire_leases(self, limit: int) -> list[Job]:
+        """One reaper step: expired leases back to the queue (or the DLQ)."""
+        expired = await self.storage.expire_leases(transitions.expire, limit)
+        self.notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
+        self.observer.transitioned(Action.EXPIRED, expired)
+        return expired
+
     async def _modify_one(self, change: Change) -> Job:
         (outcome,) = await self.storage.modify([change])
         if isinstance(outcome, LeaseqError):
             raise outcome
         return outcome
+
+
+def _release_rule(token: str, job: Job, now: int) -> Job:
+    return transitions.release(job, token, now)
 
 
 def _ack_rule(token: str, result: str | None, job: Job, now: int) -> Job:
