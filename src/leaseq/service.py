@@ -40,6 +40,8 @@ class QueueService:
         self.storage = storage
         self.settings = settings
         self.notifier = notifier or Notifier()
+        # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
+        storage.set_wakeup(self.notifier.notify)
         self.observer = Observer()
         self._depths: dict[str, int] = {}
         self._depths_at = float("-inf")

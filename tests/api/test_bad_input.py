@@ -34,6 +34,13 @@ CASES = [
     ("/fail", b'{"job_id": "x", "lease_token": "t", "retry": "yes"}', 422, "invalid_request",
      "retry"),
     ("/dead/requeue", b"{}", 422, "invalid_request", "job_ids"),
+    # NUL in free text: PostgreSQL cannot store it, so no backend may accept it.
+    ("/enqueue", b'{"payload": 1, "task": "a\\u0000b"}', 422, "invalid_request", "task"),
+    ("/enqueue", b'{"payload": 1, "idempotency_key": "\\u0000"}', 422, "invalid_request",
+     "idempotency_key"),
+    ("/poll", b'{"worker_id": "w\\u0000"}', 422, "invalid_request", "worker_id"),
+    ("/fail", b'{"job_id": "x", "lease_token": "t", "error": "boom\\u0000"}', 422,
+     "invalid_request", "error"),
 ]  # fmt: skip
 
 

@@ -8,7 +8,6 @@ short).
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +16,9 @@ import pytest
 
 from leaseq.clock import FakeClock
 from leaseq.storage import Storage
+from leaseq.storage.postgres import PostgresStorage
 from leaseq.storage.sqlite import SQLiteStorage
-
-POSTGRES_URL_VAR = "LEASEQ_TEST_POSTGRES_URL"
+from tests.support.postgres import base_url, fresh_database
 
 
 @dataclass
@@ -34,7 +33,7 @@ class Store:
             await asyncio.sleep(seconds)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "sqlite":
         clock = FakeClock()
@@ -43,7 +42,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield Store(storage, clock)
         await storage.close()
         return
-    url = os.environ.get(POSTGRES_URL_VAR)
-    if not url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_VAR} (see .ci/run)")
-    pytest.skip("PostgreSQL backend not built yet")
+    with fresh_database(base_url()) as url:
+        storage = PostgresStorage(url)
+        await storage.open()
+        yield Store(storage, None)
+        await storage.close()

@@ -319,3 +319,10 @@ async def test_lease_records_when_it_began(store: Store) -> None:
     assert job.leased_at == job.updated_at and job.leased_at is not None
     done = await ack(store, job)
     assert isinstance(done, Job) and done.leased_at == job.leased_at
+
+
+async def test_list_jobs_refuses_non_ascii_digit_cursors(store: Store) -> None:
+    """``"١٢".isdigit()`` is true; such a cursor was never given out."""
+    for cursor in ("\u0661\u0662", "\u00b2"):
+        with pytest.raises(InvalidRequest):
+            await store.storage.list_jobs(None, None, 3, cursor)

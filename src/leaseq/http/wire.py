@@ -19,10 +19,13 @@ from leaseq.storage import QueueStats
 QueueName = Annotated[
     str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="1-128 of A-Z a-z 0-9 _ . : -")
 ]
-Name = Annotated[str, Meta(min_length=1, max_length=256)]
+NO_NUL = r"^[^\x00]*$"
+"""Free text may hold anything but NUL, which PostgreSQL cannot store in text: refusing it
+here makes both backends answer the same 422 instead of the store deciding."""
+Name = Annotated[str, Meta(min_length=1, max_length=256, pattern=NO_NUL)]
 Token = Annotated[str, Meta(min_length=1, max_length=256)]
 LeaseSeconds = Annotated[float, Meta(ge=1, le=43200)]
-ErrorText = Annotated[str, Meta(max_length=65536)]
+ErrorText = Annotated[str, Meta(max_length=65536, pattern=NO_NUL)]
 Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
 UtcTime = Annotated[datetime, Meta(tz=True)]
 

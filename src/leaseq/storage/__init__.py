@@ -16,7 +16,10 @@ def open_storage(
 
         return SQLiteStorage(url.removeprefix("sqlite:///"), clock or SystemClock(), durability)
     if url.startswith(("postgresql://", "postgres://")):
-        raise ValueError("the PostgreSQL backend is not available yet")
+        from leaseq.storage.postgres import PostgresStorage
+
+        # The clock is not used: PostgreSQL takes every ``now`` from the database server.
+        return PostgresStorage(url)
     raise ValueError(f"unsupported database URL: {url!r}")
 
 

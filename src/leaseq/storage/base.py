@@ -123,3 +123,11 @@ class Storage(Protocol):
     async def ping(self) -> None:
         """Raises ``StorageUnavailable`` when the store does not answer."""
         ...
+
+    def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
+        """Registers ``callback(queues)``, called on the event loop when another process
+        made jobs of ``queues`` ready, so that long polls here wake at once. Called before
+        ``open()``. A store shared by several server nodes (PostgreSQL) must call it;
+        SQLite is written by one process only, whose service already notifies its own
+        long polls, so its implementation does nothing."""
+        ...

@@ -1,0 +1,138 @@
+"""The statements of PostgreSQL writes and their row mapping, kept apart from the pool and
+retry plumbing of ``postgres``. Each function runs on a connection the caller holds,
+inside the caller's transaction, and never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+
+from leaseq.errors import JobNotFound, LeaseLost, LeaseqError
+from leaseq.model import Event, Job, JobState
+from leaseq.storage import postgres_history as history
+from leaseq.storage import postgres_sql as sql
+from leaseq.storage.base import Change
+from leaseq.transitions import event_for
+
+Conn = AsyncConnection[TupleRow]
+
+
+class Retry(psycopg.errors.SerializationFailure):
+    """Raised by an operation to roll back and run again from the start."""
+
+
+def job_from_row(row: Sequence[Any]) -> Job:
+    values = list(row)
+    values[4] = JobState(values[4])
+    return Job(*values)
+
+
+async def one(conn: Conn, query: str) -> TupleRow:
+    return await first(conn, query, None)
+
+
+async def first(conn: Conn, query: str, params: Any) -> TupleRow:
+    row = await (await conn.execute(query, params)).fetchone()
+    assert row is not None, "the query always returns one row"
+    return row
+
+
+async def insert(conn: Conn, jobs: list[Job], now: int) -> set[str]:
+    """Inserts ``jobs`` in order, skipping those whose idempotency key is taken; returns
+    the ids inserted."""
+    params = {
+        "now": now,
+        "id": [j.id for j in jobs],
+        "queue": [j.queue for j in jobs],
+        "task": [j.task for j in jobs],
+        "payload": [j.payload for j in jobs],
+        "priority": [j.priority for j in jobs],
+        "max_tries": [j.max_tries for j in jobs],
+        "run_at": [j.run_at for j in jobs],
+        "key": [j.idempotency_key for j in jobs],
+    }
+    rows = await (await conn.execute(sql.INSERT, params)).fetchall()
+    return {r[0] for r in rows}
+
+
+async def existing(conn: Conn, skipped: list[Job]) -> dict[tuple[str, str | None], Job]:
+    """The stored jobs that hold the idempotency keys of ``skipped``."""
+    if not skipped:
+        return {}
+    query = (sql.SELECT_BY_KEYS, ([j.queue for j in skipped], [j.idempotency_key for j in skipped]))
+    found = {
+        (job.queue, job.idempotency_key): job
+        for job in map(job_from_row, await all_rows(conn, *query))
+    }
+    if len(found) < len(skipped):
+        # The holder of a key was purged between our insert and this read: run the whole
+        # enqueue again, which now inserts a fresh job for that key.
+        raise Retry("an idempotency key changed hands during enqueue")
+    return found
+
+
+async def all_rows(conn: Conn, query: str, params: Any) -> list[TupleRow]:
+    return await (await conn.execute(query, params)).fetchall()
+
+
+async def modify(conn: Conn, changes: Sequence[Change]) -> list[Job | LeaseqError]:
+    """Locks the jobs, applies the rules in order (a job named twice sees the first
+    rule's result, and leaves one event per rule that changed it) and writes each changed
+    job once, with its events, tallies and count deltas."""
+    rows = await all_rows(conn, sql.LOCK_BY_IDS, (list({c.job_id for c in changes}),))
+    read = {job.id: job for job in (job_from_row(r[1:]) for r in rows)}
+    now = rows[0][0] if rows else 0
+    current = dict(read)
+    out: list[Job | LeaseqError] = []
+    events: list[Event] = []
+    for job_id, rule, action in changes:
+        job = current.get(job_id)
+        if job is None:
+            out.append(JobNotFound(f"no job with id {job_id!r}"))
+            continue
+        try:
+            current[job_id] = new = rule(job, now)
+        except LeaseqError as exc:
+            out.append(exc)
+            continue
+        out.append(new)
+        if new is not job:
+            events.append(event_for(action, job, new))
+    pairs = [(read[i], current[i]) for i in read]
+    lost = await write(conn, pairs)
+    for index, change in enumerate(changes):
+        if change.job_id in lost and isinstance(out[index], Job):
+            out[index] = LeaseLost(f"lease lost on job {change.job_id}: it changed underneath")
+    written = [(old, new) for old, new in pairs if new is not old and new.id not in lost]
+    kept = [e for e in events if e.job_id not in lost]
+    await history.record(conn, kept, history.deltas(written))
+    return out
+
+
+async def write(conn: Conn, pairs: list[tuple[Job, Job]]) -> set[str]:
+    """Writes each ``(read, new)`` pair whose rule changed the job, guarded on the state
+    and token it read; returns the ids the guard refused."""
+    changed = [(old, new) for old, new in pairs if new is not old]
+    if not changed:
+        return set()
+    columns: list[list[Any]] = [
+        [new.id for _, new in changed],
+        [new.state.value for _, new in changed],
+        [new.attempts for _, new in changed],
+        [new.run_at for _, new in changed],
+        [new.lease_owner for _, new in changed],
+        [new.lease_token for _, new in changed],
+        [new.lease_expires_at for _, new in changed],
+        [new.last_error for _, new in changed],
+        [new.result for _, new in changed],
+        [new.updated_at for _, new in changed],
+        [new.leased_at for _, new in changed],
+        [old.state.value for old, _ in changed],
+        [old.lease_token for old, _ in changed],
+    ]
+    written = {r[0] for r in await all_rows(conn, sql.WRITE, columns)}
+    return {new.id for _, new in changed} - written
