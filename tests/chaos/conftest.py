@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.scenarios import FAST_SERVER
+from tests.support.postgres import base_url, fresh_database
 from tests.support.server import ServerProcess
 
 MakeServer = Callable[..., ServerProcess]
@@ -21,6 +22,17 @@ def seed() -> int:
     value = int(os.environ.get("LEASEQ_CHAOS_SEED") or random.randrange(2**31))
     print(f"chaos seed {value} (replay with LEASEQ_CHAOS_SEED={value})")
     return value
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store every node of a test shares: a SQLite file, or a fresh PostgreSQL
+    database (skipped without ``LEASEQ_TEST_POSTGRES_URL``)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'leaseq.db'}"
+        return
+    with fresh_database(base_url()) as url:
+        yield url
 
 
 @pytest.fixture

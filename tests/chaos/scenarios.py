@@ -100,10 +100,13 @@ def _drain(url: str, expected: int, timeout_s: float) -> None:
 
 
 def worker_kills(
-    name: str, server: ServerProcess, tmp: Path, size: Size, seed: int, lease_s: float = 5.0
-) -> Figures:
+    name: str, servers: list[ServerProcess], tmp: Path, size: Size, seed: int,
+    lease_s: float = 5.0,
+) -> Figures:  # fmt: skip
     """SDK workers run jobs that record their executions; one worker, chosen by the
-    seeded RNG, is killed with SIGKILL every ``kill_every_s`` and a new one started."""
+    seeded RNG, is killed with SIGKILL every ``kill_every_s`` and a new one started.
+    Workers are spread over ``servers`` (several nodes on one PostgreSQL database)."""
+    server = servers[0]
     rng = random.Random(seed)
     out_dir = tmp / "executions"
     out_dir.mkdir()
@@ -114,7 +117,8 @@ def worker_kills(
         try:
 
             def spawn(i: int) -> Worker:
-                return Worker(server.url, tmp / f"worker{i}.log", lease_s)
+                url = servers[i % len(servers)].url
+                return Worker(url, tmp / f"worker{i}.log", lease_s)
 
             workers = [spawn(i) for i in range(size.workers)]
             n = size.workers
@@ -199,12 +203,14 @@ def _ack(http: httpx.Client, jobs: list[dict[str, Any]], h: History, load: Load)
 
 
 def server_kills(
-    name: str, server: ServerProcess, db: Path, tmp: Path, size: Size, seed: int,
+    name: str, servers: list[ServerProcess], db: Path | None, tmp: Path, size: Size, seed: int,
     producers: int = 4, consumers: int = 2,
 ) -> Figures:  # fmt: skip
-    """Producers (retrying with idempotency keys) and consumers run while the server is
-    killed with SIGKILL ``size.kills`` times at seeded random moments; while it is down
-    the database file gets ``PRAGMA integrity_check``, then the server restarts on it."""
+    """Producers (retrying with idempotency keys) and consumers, spread over ``servers``,
+    run while the first server is killed with SIGKILL ``size.kills`` times at seeded
+    random moments; while it is down a SQLite ``db`` gets ``PRAGMA integrity_check``,
+    then the server restarts on it. With PostgreSQL the other nodes keep serving."""
+    server = servers[0]
     rng = random.Random(seed)
     keys = [f"{name}-{seed}-{i}" for i in range(size.jobs)]
     load = Load([], [])
@@ -213,10 +219,11 @@ def server_kills(
     with history(tmp / "history.jsonl") as h:
         slices = [keys[i::producers] for i in range(producers)]
         pace = size.kills * size.kill_every_s / max(1, len(slices[0]) // BATCH)
-        threads = [threading.Thread(target=produce, args=(server.url, s, h, None, deadline, pace))
-                   for s in slices]  # fmt: skip
-        threads += [threading.Thread(target=_consume, args=(server.url, h, load, stop, deadline))
-                    for _ in range(consumers)]  # fmt: skip
+        urls = [servers[i % len(servers)].url for i in range(max(producers, consumers))]
+        threads = [threading.Thread(target=produce, args=(urls[i], s, h, None, deadline, pace))
+                   for i, s in enumerate(slices)]  # fmt: skip
+        threads += [threading.Thread(target=_consume, args=(urls[-1 - i], h, load, stop, deadline))
+                    for i in range(consumers)]  # fmt: skip
         for t in threads:
             t.start()
         try:
@@ -224,7 +231,8 @@ def server_kills(
                 time.sleep(rng.uniform(0.5, 1.5) * size.kill_every_s)
                 h.fault("kill", "server", server.proc.pid if server.proc else None)
                 server.kill()
-                load.integrity.append(integrity_check(db))
+                if db is not None:
+                    load.integrity.append(integrity_check(db))
                 server.start()
             for t in threads[:producers]:
                 t.join(max(1.0, deadline - time.monotonic()))

@@ -9,21 +9,31 @@ import pytest
 
 from tests.chaos.conftest import MakeServer
 from tests.chaos.scenarios import Size, server_kills
+from tests.support.postgres import base_url, fresh_database
 
 FAST = Size(jobs=3000, kill_every_s=1.5, kills=3, drain_timeout_s=60)
 LONG = Size(jobs=50_000, kill_every_s=3.0, kills=20, drain_timeout_s=600)
 
 
 def test_server_kill_9_fast(nodes: MakeServer, tmp_path: Path, seed: int) -> None:
-    server = nodes()
-    figures = server_kills("server-kill-sqlite", server, tmp_path / "leaseq.db", tmp_path,
-                           FAST, seed)  # fmt: skip
-    figures.assert_safe()
+    server_kills("server-kill-sqlite", [nodes()], tmp_path / "leaseq.db", tmp_path, FAST,
+                 seed).assert_safe()  # fmt: skip
+
+
+@pytest.mark.postgres
+def test_postgres_node_kill_9_fast(tmp_path: Path, seed: int, nodes: MakeServer) -> None:
+    """Two nodes on one PostgreSQL database; the first is killed and restarted."""
+    with fresh_database(base_url()) as url:
+        servers = [nodes(url), nodes(url)]
+        try:
+            server_kills("node-kill-postgres", servers, None, tmp_path, FAST, seed).assert_safe()
+        finally:
+            for s in servers:
+                s.kill()
 
 
 @pytest.mark.chaos
 @pytest.mark.timeout(1800)
 def test_server_kill_9_long(nodes: MakeServer, tmp_path: Path, seed: int) -> None:
-    server = nodes()
-    server_kills("server-kill-sqlite-long", server, tmp_path / "leaseq.db", tmp_path,
+    server_kills("server-kill-sqlite-long", [nodes()], tmp_path / "leaseq.db", tmp_path,
                  LONG, seed).assert_safe()  # fmt: skip

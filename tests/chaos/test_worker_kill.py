@@ -12,18 +12,30 @@ import pytest
 
 from tests.chaos.conftest import MakeServer
 from tests.chaos.scenarios import Size, worker_kills
+from tests.support.server import ServerProcess
 
 FAST = Size(jobs=2000, workers=4, kill_every_s=2.0, kills=4, drain_timeout_s=60)
 LONG = Size(jobs=20_000, workers=8, kill_every_s=2.0, kills=60, drain_timeout_s=600)
 
 
-def test_worker_kill_9_fast(nodes: MakeServer, tmp_path: Path, seed: int) -> None:
-    figures = worker_kills("worker-kill-sqlite", nodes(), tmp_path, FAST, seed)
+def _servers(nodes: MakeServer, db_url: str) -> list[ServerProcess]:
+    """SQLite is one node; PostgreSQL gets two nodes on one database."""
+    return [nodes(db_url)] if db_url.startswith("sqlite") else [nodes(db_url), nodes(db_url)]
+
+
+def _name(db_url: str) -> str:
+    return "sqlite" if db_url.startswith("sqlite") else "postgres"
+
+
+def test_worker_kill_9_fast(nodes: MakeServer, db_url: str, tmp_path: Path, seed: int) -> None:
+    servers = _servers(nodes, db_url)
+    figures = worker_kills(f"worker-kill-{_name(db_url)}", servers, tmp_path, FAST, seed)
     figures.assert_safe()
     assert figures.faults > 0, "no worker was killed: the run ended too soon to test anything"
 
 
 @pytest.mark.chaos
 @pytest.mark.timeout(1800)
-def test_worker_kill_9_long(nodes: MakeServer, tmp_path: Path, seed: int) -> None:
-    worker_kills("worker-kill-sqlite-long", nodes(), tmp_path, LONG, seed).assert_safe()
+def test_worker_kill_9_long(nodes: MakeServer, db_url: str, tmp_path: Path, seed: int) -> None:
+    servers = _servers(nodes, db_url)
+    worker_kills(f"worker-kill-{_name(db_url)}-long", servers, tmp_path, LONG, seed).assert_safe()
