@@ -9,9 +9,10 @@ from tests.chaos.scenarios import claim_race
 
 
 def test_16_pollers_lease_each_of_10000_jobs_once(
-    nodes: MakeServer, tmp_path: Path, seed: int
+    nodes: MakeServer, db_url: str, tmp_path: Path, seed: int
 ) -> None:
-    figures = claim_race("claim-race-sqlite", nodes(), tmp_path, 10_000, 16, seed)
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    figures = claim_race(f"claim-race-{backend}", nodes(db_url), tmp_path, 10_000, 16, seed)
     figures.assert_safe()
     assert figures.extra["leased_jobs"] == 10_000
     assert figures.extra["leased_more_than_once"] == 0
