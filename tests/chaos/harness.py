@@ -190,8 +190,8 @@ def executions(out_dir: Path) -> list[Op]:
             if rec["what"] == "start":
                 running[rec["key"]] = op = Op("exec", rec["at"], key=rec["key"], pid=rec["pid"])
                 ops.append(op)
-            elif (op := running.pop(rec["key"], None)) is not None:
-                op.end, op.outcome = rec["at"], "ok"
+            elif (done := running.pop(rec["key"], None)) is not None:
+                done.end, done.outcome = rec["at"], "ok"
     return ops
 
 

@@ -27,6 +27,7 @@ from tests.chaos.harness import (
     Figures,
     History,
     Op,
+    Outcome,
     Worker,
     check,
     done_count,
@@ -69,7 +70,7 @@ def _enqueue_batch(http: httpx.Client, keys: list[str], out_dir: Path | None) ->
         jobs = r.json()["jobs"]
         return [Op("enqueue", start, end, "ok", job=j["id"], key=k, status=r.status_code)
                 for k, j in zip(keys, jobs, strict=True)]  # fmt: skip
-    outcome = "unknown" if r.status_code >= 500 else "failed"
+    outcome: Outcome = "unknown" if r.status_code >= 500 else "failed"
     return [Op("enqueue", start, end, outcome, key=k, status=r.status_code) for k in keys]
 
 
@@ -197,7 +198,8 @@ def _ack(http: httpx.Client, jobs: list[dict[str, Any]], h: History, load: Load)
     else:
         results = r.json()["results"]
     for a, res in zip(acks, results, strict=True):
-        outcome = "ok" if res["status"] == 200 else "failed" if res["status"] < 500 else "unknown"
+        status = res["status"]
+        outcome: Outcome = "ok" if status == 200 else "failed" if status < 500 else "unknown"
         h.add(Op("ack", start, end, outcome, job=a["job_id"], token=a["lease_token"],
                  status=res["status"]))  # fmt: skip
 

@@ -18,6 +18,6 @@ MAX_WAIT_S = 0.5
 def map_body(ctx: Any, body: Any) -> Any:
     if ctx.operation.path == "/poll" and isinstance(body, dict):
         wait = body.get("wait")
-        if type(wait) in (int, float) and MAX_WAIT_S < wait <= 30:
+        if isinstance(wait, int | float) and not isinstance(wait, bool) and MAX_WAIT_S < wait <= 30:
             body["wait"] = MAX_WAIT_S
     return body
