@@ -13,6 +13,7 @@
      ├── QueueFull             429      the queue is at --max-queue-depth
      └── ServerUnavailable     503      the server cannot be reached
           └── StorageUnavailable 503    the store did not answer or refused the write
+               └── StorageFull   507      the store's disk is full; free space, then retry
 
 Each class carries a stable ``code`` that travels in error bodies, so a client can raise
 the same class the server raised. ``ServerUnavailable`` is what the client raises when it
@@ -94,6 +95,14 @@ class StorageUnavailable(ServerUnavailable):
     status = 503
 
 
+class StorageFull(StorageUnavailable):
+    """The disk under the store is full: accepted work is safe, new writes are refused
+    until space is freed, and then they succeed again without a restart."""
+
+    code = "storage_full"
+    status = 507
+
+
 ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
     cls.code: cls
     for cls in (
@@ -110,5 +119,6 @@ ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
         RateLimited,
         ServerUnavailable,
         StorageUnavailable,
+        StorageFull,
     )
 }

@@ -1,6 +1,6 @@
 """7. Disk full: the SQLite file lives on a 2 MiB tmpfs mounted in a private mount
 namespace of the server (``unshare -m``), mostly taken by a filler file. Enqueue until the
-disk is full: the answer must be a clear 507 or 503 (not 500, no hang), nothing accepted
+disk is full: the answer must be a clear 507 ``storage_full`` (not 500, no hang), nothing accepted
 may be lost, the file must pass ``PRAGMA integrity_check``, and once the filler is deleted
 writes must succeed again without a restart."""
 
@@ -61,7 +61,7 @@ def _unshare_works(tmp: Path) -> str | None:
     return None
 
 
-def test_disk_full_answers_507_or_503_and_recovers(tmp_path: Path) -> None:
+def test_disk_full_answers_507_and_recovers(tmp_path: Path) -> None:
     fs_dir = tmp_path / "fs"
     fs_dir.mkdir()
     if (reason := _unshare_works(fs_dir)) is not None:
@@ -85,7 +85,7 @@ def test_disk_full_answers_507_or_503_and_recovers(tmp_path: Path) -> None:
             print(f"disk full after {len(accepted)} accepted jobs: {refusals}")
             assert refusals, f"the 2 MiB disk never filled after {len(accepted)} jobs"
             status, body = refusals[0]
-            assert status in (503, 507), f"disk full answered {status}: {body}"
+            assert status == 507 and "storage_full" in body, f"disk full answered {status}: {body}"
             assert server.integrity() == "ok"
             lost = [i for i in accepted if http.get(f"/jobs/{i}").status_code != 200]
             assert not lost, f"{len(lost)} accepted jobs lost"

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from leaseq.errors import LeaseqError, StorageUnavailable
+from leaseq.errors import LeaseqError, StorageFull, StorageUnavailable
 
 T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
@@ -133,6 +133,8 @@ def _call(conn: sqlite3.Connection, op: Op) -> _Outcome:
 
 
 def _unavailable(exc: sqlite3.Error) -> LeaseqError:
+    if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+        return StorageFull(f"the database disk is full: {exc}")
     return StorageUnavailable(f"the database refused the operation: {exc}")
 
 
