@@ -9,9 +9,10 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from leaseq.config import Settings
+from leaseq.dashboard import dashboard_routes
 from leaseq.http import routes, wire
 from leaseq.http.errors import HANDLERS
 from leaseq.http.openapi import SWAGGER_HTML, Endpoint, document
@@ -74,10 +75,11 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Starlette:
     async def docs(_: Request) -> Response:
         return HTMLResponse(SWAGGER_HTML)
 
-    app_routes = [Route(e.path, h, methods=[e.method]) for e, h in ENDPOINTS]
+    app_routes: list[BaseRoute] = [Route(e.path, h, methods=[e.method]) for e, h in ENDPOINTS]
     app_routes += [
         Route("/openapi.json", openapi_json, include_in_schema=False),
         Route("/docs", docs, include_in_schema=False),
+        *dashboard_routes(),
     ]
     app = Starlette(routes=app_routes, exception_handlers=HANDLERS, lifespan=lifespan)
     app.state.settings = settings
