@@ -1,0 +1,63 @@
+"""A real headless Chromium, driven by Playwright's sync API, against a real server.
+
+The browser is Debian's ``chromium`` (Playwright cannot download its own here), so these
+tests skip when it or the ``ui-test`` extra is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if shutil.which(CHROMIUM) is None:
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)", allow_module_level=True)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is missing (pip install -e '.[ui-test]')"
+)
+
+ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@dataclass
+class Console:
+    """What the page reported: uncaught exceptions and console errors."""
+
+    exceptions: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def unexpected(self, *allowed_statuses: int) -> list[str]:
+        """Exceptions, and console errors other than failed loads with an allowed status."""
+        allowed = tuple(f"status of {s} " for s in allowed_statuses)
+        return self.exceptions + [e for e in self.errors if not any(a in e for a in allowed)]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[sync_api.Browser]:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def page(browser: sync_api.Browser, console: Console) -> Iterator[sync_api.Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: console.exceptions.append(str(exc)))
+    page.on("console", lambda m: console.errors.append(m.text) if m.type == "error" else None)
+    page.on("dialog", lambda dialog: dialog.accept())
+    yield page
+    context.close()

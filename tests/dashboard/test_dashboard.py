@@ -1,0 +1,159 @@
+"""The dashboard in a real browser against a real server: it shows what the API says."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, Route, expect
+
+from tests.dashboard import jobs
+from tests.dashboard.conftest import Console
+from tests.support.server import ServerProcess
+
+SCREENSHOT = Path(__file__).parents[2] / "docs" / "dashboard.png"
+
+
+def test_overview_shows_the_counts_of_stats(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    jobs.kill(http, "emails", ["SMTP timeout", "SMTP timeout", "bad address"])
+    jobs.enqueue(http, "emails", 5)
+    jobs.finish(http, "emails", 2)
+    jobs.enqueue(http, "reports", 3)
+    jobs.lease(http, "reports", 1)
+    page.goto(server.url)
+    expect(page.locator("#queues tr[data-queue=reports]")).to_be_visible()
+    stats = http.get("/stats").json()["queues"]
+    for queue, counts in stats.items():
+        row = page.locator(f"#queues tr[data-queue={queue}]")
+        for state in ("QUEUED", "LEASED", "DONE", "DEAD", "CANCELLED"):
+            expect(row.locator(f"td[data-col={state}]")).to_have_text(str(counts[state]))
+    assert console.unexpected() == []
+
+
+def test_throughput_chart_is_live_and_screenshot(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    jobs.kill(http, "emails", ["SMTP timeout: 421 try again later"] * 3 + ["bad address"])
+    jobs.enqueue(http, "emails", 400)
+    jobs.enqueue(http, "reports", 200, delay=0)
+    page.goto(server.url)
+    stop = threading.Event()
+
+    def work() -> None:
+        with httpx.Client(base_url=server.url) as worker:
+            for rate in [5, 10, 20, 30, 25, 15, 30, 40, 30, 20, 35, 25] * 2:
+                if stop.is_set():
+                    return
+                jobs.finish(worker, "emails", rate // 2)
+                jobs.finish(worker, "reports", rate // 4)
+                time.sleep(0.5)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        expect(page.locator("#throughput-now")).to_contain_text("jobs/s", timeout=15_000)
+        thread.join(30)
+    finally:
+        stop.set()
+        thread.join()
+    time.sleep(2.5)  # one more sample after the last ack
+    page.screenshot(path=SCREENSHOT, full_page=True)
+    assert console.unexpected() == []
+
+
+def test_a_dead_job_is_requeued_by_clicking(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    first, second = jobs.kill(http, "emails", ["boom", "boom"])
+    page.goto(f"{server.url}/#/queue/emails/dead")
+    row = page.locator(f"#dead tr[data-job='{first}']")
+    expect(row.locator("td.error")).to_have_text("boom")
+    row.get_by_role("button", name="Requeue").click()
+    expect(row).to_have_count(0)
+    expect(page.locator(f"#dead tr[data-job='{second}']")).to_be_visible()
+    assert jobs.state(http, first) == "QUEUED"
+    assert jobs.state(http, second) == "DEAD"
+    assert console.unexpected(404) == []
+
+
+def test_a_selection_is_cancelled_and_a_group_requeued(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    a, b, c = jobs.kill(http, "emails", ["timeout", "timeout", "refused"])
+    page.goto(f"{server.url}/#/queue/emails/dead")
+    page.get_by_label(f"Select {c}").check()
+    page.locator("#cancel-selected").click()
+    expect(page.locator(f"#dead tr[data-job='{c}']")).to_have_count(0)
+    assert jobs.state(http, c) == "CANCELLED"
+    group = page.locator("#groups tr", has_text="timeout")
+    expect(group.locator("td.num")).to_have_text("2")
+    group.get_by_role("button", name="Requeue all").click()
+    expect(page.locator("#dead tbody")).to_contain_text("The dead letter queue is empty.")
+    assert {jobs.state(http, a), jobs.state(http, b)} == {"QUEUED"}
+    assert console.unexpected(404) == []
+
+
+def test_the_job_page_shows_user_data_as_text(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    evil = "<img src=x onerror=\"document.title='owned'\">"
+    r = http.post("/enqueue", json={"queue": "q", "payload": {"html": evil}, "max_tries": 2})
+    job_id = r.json()["job"]["id"]
+    (leased,) = jobs.lease(http, "q", 1, worker="worker-7")
+    http.post("/fail", json={"job_id": job_id, "lease_token": leased["lease_token"], "error": evil})
+    page.goto(f"{server.url}/#/job/{job_id}")
+    expect(page.locator("#job-state")).to_have_text("QUEUED")
+    expect(page.locator("#job-error")).to_have_text(evil)
+    expect(page.locator("pre.json").first).to_contain_text(evil.replace('"', '\\"'))
+    assert page.locator("#view img").count() == 0 and page.title() == "leaseq"
+    expect(page.locator("#job-fields")).to_contain_text("1 of 2")
+    history = page.locator("#history")
+    if http.get(f"/jobs/{job_id}/events").status_code == 404:
+        expect(history).to_have_text("No history available.")
+    else:
+        expect(history.locator("tr[data-kind=failed] td.error")).to_have_text(evil)
+        expect(history.locator("tr[data-kind=leased]")).to_contain_text("worker-7")
+    assert console.unexpected(404) == []
+
+
+def test_the_workers_page(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    jobs.enqueue(http, "q", 1)
+    (held,) = jobs.lease(http, "q", 1, worker="worker-9")
+    page.goto(f"{server.url}/#/workers")
+    if http.get("/workers").status_code == 404:
+        expect(page.locator("#view")).to_contain_text("This server does not list workers.")
+    else:
+        row = page.locator("#workers tr[data-worker=worker-9]")
+        expect(row).to_contain_text(held["id"])
+    assert console.unexpected(404) == []
+
+
+def test_a_401_asks_for_a_token_once_and_retries(
+    page: Page, server: ServerProcess, console: Console
+) -> None:
+    seen: list[str | None] = []
+
+    def guard(route: Route) -> None:
+        auth = route.request.headers.get("authorization")
+        seen.append(auth)
+        if auth == "Bearer s3cret":
+            route.continue_()
+        else:
+            route.fulfill(status=401, json={"error": {"code": "unauthorized", "message": "token"}})
+
+    page.route("**/stats", guard)
+    page.goto(server.url)
+    dialog = page.locator("#token-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("input").fill("s3cret")
+    dialog.get_by_role("button", name="Use token").click()
+    expect(page.locator("#live")).to_contain_text("live")
+    assert page.evaluate("sessionStorage.getItem('leaseq.token')") == "s3cret"
+    assert seen[:2] == [None, "Bearer s3cret"]
+    assert console.unexpected(401) == []
