@@ -1,17 +1,31 @@
-"""leaseq: a durable, language-agnostic distributed task queue over HTTP/JSON."""
+"""leaseq: a durable, language-agnostic distributed task queue over HTTP/JSON.
 
+``leaseq.Job`` is the client's typed view of a job on the wire; the server's domain
+record (integer milliseconds, raw JSON text) stays importable as ``leaseq.model.Job``.
+"""
+
+__version__ = "0.1.0"
+
+from leaseq.client import AsyncClient, Client, Job, JobSpec, RetryPolicy
 from leaseq.errors import (
+    Conflict,
     InvalidRequest,
     InvalidTransition,
     JobNotFound,
     LeaseLost,
     LeaseqError,
     PayloadTooLarge,
+    ServerUnavailable,
     StorageUnavailable,
 )
-from leaseq.model import Job, JobSpec, JobState
+from leaseq.model import JobState
+from leaseq.tasks import App, Permanent, Task
 
 __all__ = [
+    "App",
+    "AsyncClient",
+    "Client",
+    "Conflict",
     "InvalidRequest",
     "InvalidTransition",
     "Job",
@@ -21,6 +35,9 @@ __all__ = [
     "LeaseLost",
     "LeaseqError",
     "PayloadTooLarge",
+    "Permanent",
+    "RetryPolicy",
+    "ServerUnavailable",
     "StorageUnavailable",
+    "Task",
 ]
-__version__ = "0.1.0"

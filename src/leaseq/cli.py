@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from leaseq import cli_ops, cli_worker
 from leaseq.config import Durability, LogFormat, Settings
 
 app = typer.Typer(
@@ -56,6 +57,12 @@ def serve(
     from leaseq.server import serve as run
 
     run(settings)
+
+
+# The worker and the operator commands live in their own modules; registered after
+# ``serve`` so the help lists the server first.
+cli_worker.register(app)
+cli_ops.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,9 @@
      └── StorageUnavailable    503      the store did not answer or refused the write
 
 Each class carries a stable ``code`` that travels in error bodies, so a client can raise
-the same class the server raised.
+the same class the server raised. ``ServerUnavailable`` is what the client raises when it
+cannot reach the server at all; ``StorageUnavailable`` sits under it so that one
+``except ServerUnavailable`` covers every "try again later" case.
 """
 
 from __future__ import annotations
@@ -57,7 +59,12 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
-class StorageUnavailable(LeaseqError):
+class ServerUnavailable(LeaseqError):
+    code = "server_unavailable"
+    status = 503
+
+
+class StorageUnavailable(ServerUnavailable):
     code = "storage_unavailable"
     status = 503
 
@@ -72,6 +79,7 @@ ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
         Conflict,
         LeaseLost,
         InvalidTransition,
+        ServerUnavailable,
         StorageUnavailable,
     )
 }

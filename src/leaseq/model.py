@@ -70,6 +70,52 @@ class Job:
     idempotency_key: str | None
     created_at: int
     updated_at: int
+    leased_at: int | None = None
+    """When the current or last lease began; the run-time metric is measured from it."""
+
+
+class Action(StrEnum):
+    """What happened to a job; each stored transition records one event of this kind."""
+
+    ENQUEUED = "enqueued"
+    LEASED = "leased"
+    HEARTBEAT = "heartbeat"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    DEAD = "dead"
+    REQUEUED = "requeued"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One line of a job's history: answers "why did this job run twice?"."""
+
+    job_id: str
+    at: int
+    kind: Action
+    state: JobState
+    worker_id: str | None
+    attempt: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    worker_id: str
+    last_seen_at: int
+    jobs: list[str]
+    done: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadGroup:
+    error: str | None
+    count: int
+    job_ids: list[str]
 
 
 class JobIds:

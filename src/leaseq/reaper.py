@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from leaseq import transitions
 from leaseq.errors import LeaseqError
-from leaseq.model import JobState
 from leaseq.service import QueueService
 
 log = logging.getLogger("leaseq.reaper")
@@ -36,19 +34,8 @@ class Reaper:
         storage, settings = self._service.storage, self._service.settings
         expired_total = 0
         while True:
-            expired = await storage.expire_leases(transitions.expire, BATCH)
+            expired = await self._service.expire_leases(BATCH)
             expired_total += len(expired)
-            for job in expired:
-                level = logging.WARNING if job.state is JobState.DEAD else logging.INFO
-                log.log(
-                    level,
-                    "lease expired on job %s (queue %s, attempt %d) -> %s",
-                    job.id,
-                    job.queue,
-                    job.attempts,
-                    job.state,
-                )
-            self._service.notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
             if len(expired) < BATCH:
                 break
         if settings.retention > 0:

@@ -7,12 +7,12 @@ wait 30 s; so the first signal also closes the notifier, and every long poll ans
 
 from __future__ import annotations
 
-import logging
 from types import FrameType
 
 import uvicorn
 
-from leaseq.config import LogFormat, Settings
+from leaseq import logs
+from leaseq.config import Settings
 from leaseq.http import create_app
 from leaseq.notifier import Notifier
 
@@ -37,17 +37,8 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)  # type: ignore[arg-type]
 
 
-def configure_logging(settings: Settings) -> None:
-    fmt = (
-        '{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}'
-        if settings.log_format is LogFormat.JSON
-        else "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.basicConfig(level=settings.log_level.upper(), format=fmt)
-
-
 def serve(settings: Settings) -> None:
-    configure_logging(settings)
+    logs.configure(settings.log_level, settings.log_format)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -56,6 +47,7 @@ def serve(settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level,
+        log_config=None,  # keep our root handler, so --log-format applies to uvicorn too
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",

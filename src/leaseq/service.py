@@ -16,9 +16,10 @@ from leaseq import transitions
 from leaseq.backoff import Backoff
 from leaseq.config import Settings
 from leaseq.errors import JobNotFound, LeaseqError
-from leaseq.model import Job, JobSpec, JobState
+from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
 from leaseq.notifier import Notifier
-from leaseq.storage import Page, QueueStats, Rule, Storage
+from leaseq.observe import Observer
+from leaseq.storage import Change, Page, QueueStats, Storage
 
 log = logging.getLogger("leaseq.service")
 
@@ -37,11 +38,14 @@ class QueueService:
         self.storage = storage
         self.settings = settings
         self.notifier = notifier or Notifier()
+        self.observer = Observer()
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
 
     async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
         created = await self.storage.enqueue(specs)
-        self.notifier.notify(job.queue for job, new in created if new)
+        new_jobs = [job for job, new in created if new]
+        self.notifier.notify(job.queue for job in new_jobs)
+        self.observer.transitioned(Action.ENQUEUED, new_jobs)
         return created
 
     async def poll(
@@ -63,9 +67,10 @@ class QueueService:
                 jobs = await self.storage.claim(queues, worker_id, max_jobs, lease_ms)
                 remaining = deadline - loop.time()
                 if jobs or remaining <= 0 or self.notifier.closed:
+                    self.observer.transitioned(Action.LEASED, jobs)
                     return jobs
                 # Sleep until notified, or until a delayed job or retry becomes ready.
-                next_ready = await self.storage.next_ready_in()
+                next_ready = await self.storage.next_ready_in(queues)
                 if next_ready is not None:
                     remaining = min(remaining, max(next_ready, 0.001))
                 await asyncio.wait({woken}, timeout=remaining)
@@ -73,33 +78,45 @@ class QueueService:
                 woken.cancel()
 
     async def ack(self, items: Sequence[AckItem]) -> list[Job | LeaseqError]:
-        rules: list[tuple[str, Rule]] = [
-            (item.job_id, partial(_ack_rule, item.lease_token, item.result)) for item in items
+        changes = [
+            Change(item.job_id, partial(_ack_rule, item.lease_token, item.result), Action.DONE)
+            for item in items
         ]
-        return await self.storage.modify(rules)
+        outcomes = await self.storage.modify(changes)
+        self.observer.transitioned(Action.DONE, (o for o in outcomes if isinstance(o, Job)))
+        return outcomes
 
     async def fail(self, job_id: str, token: str, error: str | None, retry: bool) -> Job:
         def rule(job: Job, now: int) -> Job:
             return transitions.fail(job, token, error, retry, now, self.backoff)
 
-        job = await self._modify_one(job_id, rule)
+        job = await self._modify_one(Change(job_id, rule, Action.FAILED))
+        self.observer.transitioned(Action.FAILED, [job])
         if job.state is JobState.QUEUED:
             self.notifier.notify([job.queue])  # pollers re-arm their timer for run_at
         return job
 
     async def heartbeat(self, job_id: str, token: str, lease_seconds: float | None) -> Job:
         lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
-        return await self._modify_one(
-            job_id, lambda job, now: transitions.heartbeat(job, token, lease_ms, now)
-        )
+
+        def rule(job: Job, now: int) -> Job:
+            return transitions.heartbeat(job, token, lease_ms, now)
+
+        return await self._modify_one(Change(job_id, rule, Action.HEARTBEAT))
 
     async def release(self, job_id: str, token: str) -> Job:
-        job = await self._modify_one(job_id, lambda j, now: transitions.release(j, token, now))
+        def rule(job: Job, now: int) -> Job:
+            return transitions.release(job, token, now)
+
+        job = await self._modify_one(Change(job_id, rule, Action.RELEASED))
+        self.observer.transitioned(Action.RELEASED, [job])
         self.notifier.notify([job.queue])
         return job
 
     async def cancel(self, job_id: str) -> Job:
-        return await self._modify_one(job_id, transitions.cancel)
+        job = await self._modify_one(Change(job_id, transitions.cancel, Action.CANCELLED))
+        self.observer.transitioned(Action.CANCELLED, [job])
+        return job
 
     async def requeue_dead(self, job_ids: Sequence[str] | None, queue: str | None) -> int:
         """Requeues the given DEAD jobs, or every DEAD job of ``queue`` in chunks (jobs
@@ -114,9 +131,12 @@ class QueueService:
         return total
 
     async def _requeue(self, job_ids: Sequence[str]) -> int:
-        results = await self.storage.modify([(i, transitions.requeue) for i in job_ids])
+        results = await self.storage.modify(
+            [Change(i, transitions.requeue, Action.REQUEUED) for i in job_ids]
+        )
         requeued = [r for r in results if isinstance(r, Job)]
         self.notifier.notify(job.queue for job in requeued)
+        self.observer.transitioned(Action.REQUEUED, requeued)
         return len(requeued)
 
     async def get(self, job_id: str) -> Job:
@@ -133,8 +153,28 @@ class QueueService:
     async def stats(self) -> dict[str, QueueStats]:
         return await self.storage.stats()
 
-    async def _modify_one(self, job_id: str, rule: Rule) -> Job:
-        (outcome,) = await self.storage.modify([(job_id, rule)])
+    async def events(self, job_id: str) -> list[Event]:
+        """The job's history; 404 only when neither the job nor any history exists."""
+        events = await self.storage.events(job_id)
+        if not events:
+            await self.get(job_id)
+        return events
+
+    async def workers(self, seen_within_s: float, limit: int) -> list[WorkerInfo]:
+        return await self.storage.workers(round(seen_within_s * 1000), limit)
+
+    async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
+        return await self.storage.dead_groups(queue, groups, ids_per_group)
+
+    async def expire_leases(self, limit: int) -> list[Job]:
+        """One reaper step: expired leases back to the queue (or the DLQ)."""
+        expired = await self.storage.expire_leases(transitions.expire, limit)
+        self.notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
+        self.observer.transitioned(Action.EXPIRED, expired)
+        return expired
+
+    async def _modify_one(self, change: Change) -> Job:
+        (outcome,) = await self.storage.modify([change])
         if isinstance(outcome, LeaseqError):
             raise outcome
         return outcome

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from leaseq.backoff import Backoff
 from leaseq.errors import InvalidTransition, LeaseLost
-from leaseq.model import Job, JobSpec, JobState
+from leaseq.model import Action, Event, Job, JobSpec, JobState
 
 LEASE_EXPIRED = "lease expired"
 
@@ -56,6 +56,7 @@ def lease(job: Job, now: int, owner: str, lease_ms: int, token: str) -> Job:
         lease_token=token,
         lease_expires_at=now + lease_ms,
         updated_at=now,
+        leased_at=now,
     )
 
 
@@ -130,3 +131,36 @@ def cancel(job: Job, now: int) -> Job:
 
 def _unleased(job: Job, now: int) -> Job:
     return replace(job, lease_owner=None, lease_token=None, lease_expires_at=None, updated_at=now)
+
+
+_WORKER_FAULTS = (Action.FAILED, Action.DEAD, Action.EXPIRED)
+
+
+def event_for(action: Action, old: Job | None, new: Job) -> Event:
+    """The history line a stored transition leaves. A fail that buries the job is
+    recorded as DEAD; an expiry keeps its own kind whatever state it leads to."""
+    kind = Action.DEAD if action is Action.FAILED and new.state is JobState.DEAD else action
+    return Event(
+        job_id=new.id,
+        at=new.updated_at,
+        kind=kind,
+        state=new.state,
+        worker_id=(old.lease_owner if old is not None else None) or new.lease_owner,
+        attempt=old.attempts if old is not None and action is Action.RELEASED else new.attempts,
+        error=new.last_error if kind in _WORKER_FAULTS else None,
+    )
+
+
+def worker_seen(event: Event) -> bool:
+    """Whether the event shows its worker alive (an expiry shows the opposite)."""
+    return event.worker_id is not None and event.kind not in (
+        Action.EXPIRED,
+        Action.REQUEUED,
+        Action.CANCELLED,
+        Action.ENQUEUED,
+    )
+
+
+def worker_tally(event: Event) -> tuple[int, int]:
+    """(done, failed) this event adds to its worker's counters."""
+    return (int(event.kind is Action.DONE), int(event.kind in _WORKER_FAULTS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from functools import partial
 
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from leaseq import transitions as t
 from leaseq.backoff import Backoff
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseLost
-from leaseq.model import Job, JobSpec, JobState
+from leaseq.model import Action, Job, JobSpec, JobState
+from leaseq.storage import Change
 from tests.storage.conftest import Store
 
 LEASE_MS = 300
@@ -30,7 +32,15 @@ async def claim(store: Store, n: int = 1, queues: tuple[str, ...] = ("default",)
 
 async def ack(store: Store, job: Job, token: str | None = None) -> Job | Exception:
     rule = partial(_ack, token or job.lease_token or "", '"ok"')
-    (out,) = await store.storage.modify([(job.id, rule)])
+    (out,) = await store.storage.modify([Change(job.id, rule, Action.DONE)])
+    return out
+
+
+async def fail(store: Store, job: Job, error: str, retry: bool = True) -> Job | Exception:
+    def rule(j: Job, now: int) -> Job:
+        return t.fail(j, job.lease_token or "", error, retry, now, Backoff(0.2, 0.2))
+
+    (out,) = await store.storage.modify([Change(job.id, rule, Action.FAILED)])
     return out
 
 
@@ -116,8 +126,9 @@ async def test_modify_fences_on_the_token(store: Store) -> None:
 async def test_modify_answers_per_item_and_not_found(store: Store) -> None:
     await enqueue(store, spec(), spec())
     a, b = await claim(store, 2)
-    rules = [(a.id, partial(_ack, a.lease_token, "1")), ("missing", partial(_ack, "x", "1")),
-             (b.id, partial(_ack, "wrong", "1"))]  # fmt: skip
+    rules = [Change(a.id, partial(_ack, a.lease_token, "1"), Action.DONE),
+             Change("missing", partial(_ack, "x", "1"), Action.DONE),
+             Change(b.id, partial(_ack, "wrong", "1"), Action.DONE)]  # fmt: skip
     out = await store.storage.modify(rules)
     assert isinstance(out[0], Job) and out[0].state is JobState.DONE
     assert isinstance(out[1], JobNotFound) and isinstance(out[2], LeaseLost)
@@ -129,14 +140,15 @@ async def test_fail_with_backoff_requeues_later(store: Store) -> None:
     (job,) = await claim(store)
     backoff = Backoff(0.2, 0.2)
     (out,) = await store.storage.modify(
-        [(job.id, lambda j, now: t.fail(j, job.lease_token or "", "boom", True, now, backoff))]
-    )
+        [Change(job.id, lambda j, now: t.fail(j, job.lease_token or "", "boom", True, now, backoff),
+                Action.FAILED)]
+    )  # fmt: skip
     assert isinstance(out, Job) and out.state is JobState.QUEUED and out.last_error == "boom"
     assert await claim(store) == []
-    ready_in = await store.storage.next_ready_in()
+    ready_in = await store.storage.next_ready_in(["default"])
     assert ready_in is not None and 0 < ready_in <= 0.2
     await store.advance(0.25)
-    assert await store.storage.next_ready_in() is None
+    assert await store.storage.next_ready_in(["default"]) is None
     (again,) = await claim(store)
     assert again.attempts == 2
 
@@ -159,7 +171,7 @@ async def test_purge_deletes_only_old_finished_jobs(store: Store) -> None:
     done, _ = await claim(store, 2)
     await ack(store, done)
     (queued,) = await enqueue(store, spec())
-    (cancelled,) = await store.storage.modify([(queued.id, t.cancel)])
+    (cancelled,) = await store.storage.modify([Change(queued.id, t.cancel, Action.CANCELLED)])
     assert await store.storage.purge(10_000, 100) == 0  # too young
     await store.advance(0.3)
     assert await store.storage.purge(200, 100) == 2
@@ -171,8 +183,7 @@ async def test_purge_deletes_only_old_finished_jobs(store: Store) -> None:
 async def test_dead_ids_walk_forward_per_queue(store: Store) -> None:
     jobs = await enqueue(store, *[spec(max_tries=1) for _ in range(5)], spec(queue="x"))
     for job in await claim(store, 5):
-        await store.storage.modify([(job.id, lambda j, now, tok=job.lease_token: t.fail(
-            j, tok or "", "e", False, now, Backoff()))])  # fmt: skip
+        await fail(store, job, "e", retry=False)
     first = await store.storage.dead_ids("default", None, 3)
     rest = await store.storage.dead_ids("default", first[-1], 3)
     assert first + rest == [j.id for j in jobs[:5]]
@@ -213,3 +224,98 @@ async def test_stats_count_by_queue_and_state(store: Store) -> None:
 
 async def test_ping_answers(store: Store) -> None:
     await store.storage.ping()
+
+
+async def test_every_transition_leaves_an_event(store: Store) -> None:
+    (job,) = await enqueue(store, spec(max_tries=2))
+    (leased,) = await claim(store)
+    hb = lambda j, now: t.heartbeat(j, leased.lease_token or "", 1000, now)  # noqa: E731
+    await store.storage.modify([Change(job.id, hb, Action.HEARTBEAT)])
+    await fail(store, leased, "boom")
+    await store.advance(0.25)
+    await claim(store)
+    await store.advance(0.35)
+    await store.storage.expire_leases(t.expire, 10)  # last try: DEAD
+    await store.storage.modify([Change(job.id, t.requeue, Action.REQUEUED)])
+    (third,) = await claim(store)
+    await ack(store, third)
+    events = await store.storage.events(job.id)
+    assert [(e.kind, e.state) for e in events] == [
+        (Action.ENQUEUED, JobState.QUEUED), (Action.LEASED, JobState.LEASED),
+        (Action.HEARTBEAT, JobState.LEASED), (Action.FAILED, JobState.QUEUED),
+        (Action.LEASED, JobState.LEASED), (Action.EXPIRED, JobState.DEAD),
+        (Action.REQUEUED, JobState.QUEUED), (Action.LEASED, JobState.LEASED),
+        (Action.DONE, JobState.DONE),
+    ]  # fmt: skip
+    assert [e.attempt for e in events] == [0, 1, 1, 1, 2, 2, 0, 1, 1]
+    assert events[1].worker_id == "w1" and events[3].error == "boom"
+    assert events[5].error == "lease expired"
+    assert all(a.at <= b.at for a, b in itertools.pairwise(events))
+    assert await store.storage.events("missing") == []
+
+
+async def test_fail_without_tries_left_records_dead(store: Store) -> None:
+    (job,) = await enqueue(store, spec(max_tries=1))
+    (leased,) = await claim(store)
+    await fail(store, leased, "fatal")
+    kinds = [(e.kind, e.error) for e in await store.storage.events(job.id)]
+    assert kinds[-1] == (Action.DEAD, "fatal")
+
+
+async def test_workers_are_seen_and_tallied(store: Store) -> None:
+    await enqueue(store, spec(), spec(), spec())
+    a, b, c = await store.storage.claim(["default"], "w-a", 3, LEASE_MS)
+    await ack(store, a)
+    await fail(store, b, "x")
+    await store.storage.claim(["nothing-here"], "w-idle", 1, LEASE_MS)
+    workers = {w.worker_id: w for w in await store.storage.workers(60_000, 10)}
+    assert set(workers) == {"w-a", "w-idle"}
+    assert (workers["w-a"].done, workers["w-a"].failed, workers["w-a"].jobs) == (1, 1, [c.id])
+    assert workers["w-idle"].jobs == [] and workers["w-idle"].done == 0
+    await store.advance(0.2)
+    assert await store.storage.workers(100, 10) == []
+
+
+async def test_dead_groups_by_error(store: Store) -> None:
+    await enqueue(store, *[spec(max_tries=1) for _ in range(5)])
+    for i, job in enumerate(await claim(store, 5)):
+        await fail(store, job, "timeout" if i < 3 else "refused")
+    groups = await store.storage.dead_groups("default", 10, 2)
+    assert [(g.error, g.count, len(g.job_ids)) for g in groups] == [
+        ("timeout", 3, 2), ("refused", 2, 2),
+    ]  # fmt: skip
+    assert await store.storage.dead_groups("other", 10, 2) == []
+
+
+async def test_stats_counts_follow_every_transition(store: Store) -> None:
+    await enqueue(store, *[spec(max_tries=1) for _ in range(4)])
+    a, b, _ = await claim(store, 3)
+    await ack(store, a)
+    await fail(store, b, "x")
+    (d,) = await enqueue(store, spec())
+    await store.storage.modify([Change(d.id, t.cancel, Action.CANCELLED)])
+    counts = (await store.storage.stats())["default"].counts
+    assert counts == {JobState.QUEUED: 1, JobState.LEASED: 1, JobState.DONE: 1,
+                      JobState.DEAD: 1, JobState.CANCELLED: 1}  # fmt: skip
+    await store.advance(0.3)
+    assert await store.storage.purge(100, 100) == 2
+    counts = (await store.storage.stats())["default"].counts
+    assert (counts[JobState.DONE], counts[JobState.CANCELLED]) == (0, 0)
+
+
+async def test_next_ready_in_looks_only_at_the_named_queues(store: Store) -> None:
+    await enqueue(store, spec(queue="soon", delay_ms=100), spec(queue="later", delay_ms=10_000))
+    soon = await store.storage.next_ready_in(["soon", "later"])
+    assert soon is not None and soon <= 0.1
+    later = await store.storage.next_ready_in(["later"])
+    assert later is not None and 9 < later <= 10
+    assert await store.storage.next_ready_in(["none"]) is None
+
+
+async def test_lease_records_when_it_began(store: Store) -> None:
+    await enqueue(store, spec())
+    await store.advance(0.05)
+    (job,) = await claim(store)
+    assert job.leased_at == job.updated_at and job.leased_at is not None
+    done = await ack(store, job)
+    assert isinstance(done, Job) and done.leased_at == job.leased_at

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -15,6 +16,7 @@ from leaseq.config import Settings
 from leaseq.dashboard import dashboard_routes
 from leaseq.http import routes, wire
 from leaseq.http.errors import HANDLERS
+from leaseq.http.middleware import RequestTimer
 from leaseq.http.openapi import SWAGGER_HTML, Endpoint, document
 from leaseq.reaper import Reaper
 from leaseq.service import QueueService
@@ -42,6 +44,13 @@ ENDPOINTS: list[tuple[Endpoint, routes.Handler]] = [
     (Endpoint("GET", "/jobs", "List jobs, newest first", query=wire.JobsQuery,
               responses={200: wire.PageOut}), routes.list_jobs),
     (Endpoint("GET", "/jobs/{job_id}", "One job", responses=_JOB), routes.get_job),
+    (Endpoint("GET", "/jobs/{job_id}/events", "A job's history, oldest first",
+              responses={200: wire.EventsOut}), routes.job_events),
+    (Endpoint("GET", "/workers", "Workers seen recently, with the jobs they hold",
+              query=wire.WorkersQuery, responses={200: wire.WorkersOut}), routes.workers),
+    (Endpoint("GET", "/dead/groups", "DEAD jobs of a queue grouped by last error",
+              query=wire.DeadGroupsQuery, responses={200: wire.DeadGroupsOut}),
+     routes.dead_groups),
     (Endpoint("POST", "/jobs/{job_id}/cancel", "Cancel a QUEUED or DEAD job", responses=_JOB),
      routes.cancel_job),
     (Endpoint("GET", "/stats", "Job counts by queue and state",
@@ -77,11 +86,17 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Starlette:
 
     app_routes: list[BaseRoute] = [Route(e.path, h, methods=[e.method]) for e, h in ENDPOINTS]
     app_routes += [
+        Route("/metrics", routes.metrics, include_in_schema=False),
         Route("/openapi.json", openapi_json, include_in_schema=False),
         Route("/docs", docs, include_in_schema=False),
         *dashboard_routes(),
     ]
-    app = Starlette(routes=app_routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    app = Starlette(
+        routes=app_routes,
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestTimer, histogram=service.observer.http)],
+    )
     app.state.settings = settings
     app.state.service = service
     app.state.reaper = reaper

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import msgspec
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,6 +22,7 @@ S = TypeVar("S", bound=msgspec.Struct)
 Handler = Callable[[Request], Awaitable[Response]]
 
 HEALTH_TIMEOUT_S = 2.0
+KNOWN_WORKER_WINDOW_S = 300.0
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -156,6 +158,30 @@ async def get_job(request: Request) -> Response:
 async def cancel_job(request: Request) -> Response:
     job = await _service(request).cancel(request.path_params["job_id"])
     return _json(wire.JobEnvelope(wire.job_out(job)))
+
+
+async def job_events(request: Request) -> Response:
+    events = await _service(request).events(request.path_params["job_id"])
+    return _json(wire.events_out(events))
+
+
+async def workers(request: Request) -> Response:
+    q = _query(request, wire.WorkersQuery)
+    return _json(wire.workers_out(await _service(request).workers(q.within, q.limit)))
+
+
+async def dead_groups(request: Request) -> Response:
+    q = _query(request, wire.DeadGroupsQuery)
+    groups = await _service(request).dead_groups(q.queue, q.groups, q.ids)
+    return _json(wire.dead_groups_out(groups))
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format; store-derived gauges are refreshed on each scrape."""
+    service = _service(request)
+    known = await service.workers(KNOWN_WORKER_WINDOW_S, 1000)
+    service.observer.set_store_gauges(await service.stats(), len(known))
+    return Response(generate_latest(service.observer.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 async def stats(request: Request) -> Response:

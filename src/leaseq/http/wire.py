@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Raw, Struct, field
 
-from leaseq.model import Job, JobSpec, JobState
+from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
 from leaseq.storage import QueueStats
 
 QueueName = Annotated[
@@ -118,6 +118,17 @@ class JobsQuery(_In):
     cursor: Annotated[str, Meta(max_length=32)] | None = None
 
 
+class WorkersQuery(_In):
+    within: Annotated[float, Meta(gt=0, le=7 * 86400)] = 300.0
+    limit: Annotated[int, Meta(ge=1, le=1000)] = 100
+
+
+class DeadGroupsQuery(_In):
+    queue: QueueName
+    groups: Annotated[int, Meta(ge=1, le=100)] = 20
+    ids: Annotated[int, Meta(ge=0, le=1000)] = 1000
+
+
 class DeadQuery(_In):
     queue: QueueName | None = None
     limit: Annotated[int, Meta(ge=1, le=1000)] = 100
@@ -204,6 +215,41 @@ class StatsOut(Struct):
     queues: dict[str, QueueStatsOut]
 
 
+class EventOut(Struct):
+    at: str
+    kind: Action
+    state: JobState
+    worker_id: str | None
+    attempt: int
+    error: str | None
+
+
+class EventsOut(Struct):
+    events: list[EventOut]
+
+
+class WorkerOut(Struct):
+    worker_id: str
+    last_seen_at: str
+    jobs: list[str]
+    done: int
+    failed: int
+
+
+class WorkersOut(Struct):
+    workers: list[WorkerOut]
+
+
+class DeadGroupOut(Struct):
+    error: str | None
+    count: int
+    job_ids: list[str]
+
+
+class DeadGroupsOut(Struct):
+    groups: list[DeadGroupOut]
+
+
 class HealthOut(Struct):
     status: str
     storage: str
@@ -257,3 +303,19 @@ def stats_out(stats: dict[str, QueueStats]) -> StatsOut:
             for name, s in sorted(stats.items())
         }
     )
+
+
+def events_out(events: list[Event]) -> EventsOut:
+    return EventsOut(
+        [EventOut(rfc3339(e.at), e.kind, e.state, e.worker_id, e.attempt, e.error) for e in events]
+    )
+
+
+def workers_out(workers: list[WorkerInfo]) -> WorkersOut:
+    return WorkersOut(
+        [WorkerOut(w.worker_id, rfc3339(w.last_seen_at), w.jobs, w.done, w.failed) for w in workers]
+    )
+
+
+def dead_groups_out(groups: list[DeadGroup]) -> DeadGroupsOut:
+    return DeadGroupsOut([DeadGroupOut(g.error, g.count, g.job_ids) for g in groups])

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from leaseq.errors import LeaseqError
-from leaseq.model import Job, JobSpec, JobState
+from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
 
 Rule = Callable[[Job, int], Job]
 """A pure transition bound to its arguments: ``rule(job, now) -> next job``; it may
 raise a ``LeaseqError`` to refuse the move. Returning the same object writes nothing."""
+
+
+class Change(NamedTuple):
+    """One requested move: apply ``rule`` to the job and record it as ``action``."""
+
+    job_id: str
+    rule: Rule
+    action: Action
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +50,9 @@ class Storage(Protocol):
         ...
 
     async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
-        """Inserts all jobs or none. A spec whose ``idempotency_key`` is already used in
-        its queue (or earlier in the same batch) yields the existing job and ``False``."""
+        """Inserts all jobs or none, each with an ``enqueued`` event. A spec whose
+        ``idempotency_key`` is already used in its queue (or earlier in the same batch)
+        yields the existing job and ``False``."""
         ...
 
     async def claim(
@@ -51,20 +60,24 @@ class Storage(Protocol):
     ) -> list[Job]:
         """Atomically leases up to ``max_jobs`` ready jobs (QUEUED, ``run_at <= now``) of
         ``queues``, best first: highest priority, earliest run_at, enqueue order. Each
-        taken job matches ``transitions.lease`` with a fresh random token. Two concurrent
-        claims never return the same job. Cost is bounded by an index, not the store size.
+        taken job matches ``transitions.lease`` with a fresh random token and gets a
+        ``leased`` event; ``owner`` is recorded as a worker seen now, even when nothing is
+        ready. Two concurrent claims never return the same job. Cost is bounded by an
+        index, not the store size.
         """
         ...
 
-    async def modify(self, changes: Sequence[tuple[str, Rule]]) -> list[Job | LeaseqError]:
-        """For each ``(job_id, rule)``: reads the job, applies the rule at the store's
-        ``now`` and writes the result guarded on the state and token it read, in one
-        transaction. Answers per item: the new job, ``JobNotFound`` or the rule's error."""
+    async def modify(self, changes: Sequence[Change]) -> list[Job | LeaseqError]:
+        """For each change: reads the job, applies the rule at the store's ``now`` and
+        writes the result guarded on the state and token it read, with its event
+        (``transitions.event_for``) and its worker's tally, in one transaction. Answers per
+        item: the new job, ``JobNotFound`` or the rule's error."""
         ...
 
     async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
-        """Applies ``rule`` to up to ``limit`` LEASED jobs whose lease ran out; concurrent
-        callers (several nodes) never process the same job twice."""
+        """Applies ``rule`` to up to ``limit`` LEASED jobs whose lease ran out, recording
+        ``expired`` events; concurrent callers (several nodes) never process the same job
+        twice."""
         ...
 
     async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
@@ -72,8 +85,9 @@ class Storage(Protocol):
         ...
 
     async def purge(self, finished_before_ms: int, limit: int) -> int:
-        """Deletes up to ``limit`` DONE or CANCELLED jobs last updated before the given
-        age in ms (relative to the store's now); returns how many."""
+        """Deletes up to ``limit`` DONE or CANCELLED jobs (with their events) last updated
+        more than ``finished_before_ms`` ago, and workers not seen for as long; returns
+        how many jobs."""
         ...
 
     async def get(self, job_id: str) -> Job | None: ...
@@ -84,11 +98,26 @@ class Storage(Protocol):
         """Newest first; the cursor is opaque and stable while jobs are added."""
         ...
 
-    async def stats(self) -> dict[str, QueueStats]: ...
+    async def stats(self) -> dict[str, QueueStats]:
+        """Counts by queue and state and the oldest ready age, without scanning jobs."""
+        ...
 
-    async def next_ready_in(self) -> float | None:
-        """Seconds until the earliest QUEUED job with a future ``run_at`` becomes ready,
-        or None when there is none; long polls sleep at most this long."""
+    async def next_ready_in(self, queues: Sequence[str]) -> float | None:
+        """Seconds until the earliest QUEUED job of ``queues`` with a future ``run_at``
+        becomes ready, or None when there is none; long polls sleep at most this long."""
+        ...
+
+    async def events(self, job_id: str) -> list[Event]:
+        """The job's history, oldest first (empty for an unknown or purged job)."""
+        ...
+
+    async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
+        """Workers seen within the window, most recently seen first, with the ids of the
+        jobs they hold now."""
+        ...
+
+    async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
+        """DEAD jobs of ``queue`` grouped by ``last_error``, largest group first."""
         ...
 
     async def ping(self) -> None:

@@ -15,21 +15,21 @@ from pathlib import Path
 from leaseq.clock import Clock
 from leaseq.config import Durability
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseLost, LeaseqError
-from leaseq.model import Job, JobIds, JobSpec, JobState
-from leaseq.storage import migrations
-from leaseq.storage.base import Page, QueueStats, Rule
+from leaseq.model import Action, DeadGroup, Event, Job, JobIds, JobSpec, JobState, WorkerInfo
+from leaseq.storage import migrations, sqlite_history
+from leaseq.storage.base import Change, Page, QueueStats, Rule
 from leaseq.storage.sqlite_thread import ConnectionThread
-from leaseq.transitions import new_job
+from leaseq.transitions import event_for, new_job
 
 COLUMNS = (
     "id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,"
     " lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,"
-    " updated_at"
+    " updated_at, leased_at"
 )
-_INSERT = f"INSERT INTO jobs ({COLUMNS}) VALUES ({', '.join('?' * 17)})"
+_INSERT = f"INSERT INTO jobs ({COLUMNS}) VALUES ({', '.join('?' * 18)})"
 _UPDATE = (
     "UPDATE jobs SET state = ?, attempts = ?, run_at = ?, lease_owner = ?, lease_token = ?,"
-    " lease_expires_at = ?, last_error = ?, result = ?, updated_at = ?"
+    " lease_expires_at = ?, last_error = ?, result = ?, updated_at = ?, leased_at = ?"
     " WHERE id = ? AND state = ? AND lease_token IS ?"
 )
 _READY = (
@@ -50,7 +50,7 @@ def _job_values(job: Job) -> tuple[object, ...]:
         job.id, job.queue, job.task, job.payload, job.state.value, job.priority,
         job.attempts, job.max_tries, job.run_at, job.lease_owner, job.lease_token,
         job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
-        job.created_at, job.updated_at,
+        job.created_at, job.updated_at, job.leased_at,
     )  # fmt: skip
 
 
@@ -104,6 +104,7 @@ class SQLiteStorage:
             job = new_job(spec, self._ids.new(now), now)
             conn.execute(_INSERT, _job_values(job))
             out.append((job, True))
+        sqlite_history.record(conn, [event_for(Action.ENQUEUED, None, j) for j, new in out if new])
         return out
 
     async def claim(
@@ -117,6 +118,7 @@ class SQLiteStorage:
         self, conn: sqlite3.Connection, queues: Sequence[str], owner: str, n: int, lease_ms: int
     ) -> list[Job]:
         now = self._clock.now_ms()
+        sqlite_history.touch_worker(conn, owner, now)
         candidates: list[tuple[int, int, int]] = []
         for queue in queues:
             candidates.extend(conn.execute(_READY, (queue, now, n)))
@@ -128,30 +130,35 @@ class SQLiteStorage:
         order = {seq: i for i, (seq, _, _) in enumerate(candidates[:n])}
         rows = conn.execute(
             "UPDATE jobs SET state = 'LEASED', attempts = attempts + 1, lease_owner = ?,"
-            " lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, updated_at = ?"
-            f" WHERE seq IN ({', '.join('?' * len(order))}) RETURNING seq, {COLUMNS}",
-            (owner, now + lease_ms, now, *order),
+            " lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, updated_at = ?,"
+            f" leased_at = ? WHERE seq IN ({', '.join('?' * len(order))})"
+            f" RETURNING seq, {COLUMNS}",
+            (owner, now + lease_ms, now, now, *order),
         ).fetchall()
         rows.sort(key=lambda r: order[r[0]])
-        return [row_to_job(r[1:]) for r in rows]
+        jobs = [row_to_job(r[1:]) for r in rows]
+        sqlite_history.record(conn, [event_for(Action.LEASED, None, j) for j in jobs])
+        return jobs
 
-    async def modify(self, changes: Sequence[tuple[str, Rule]]) -> list[Job | LeaseqError]:
+    async def modify(self, changes: Sequence[Change]) -> list[Job | LeaseqError]:
         return await self._writer.run(lambda conn: self._modify(conn, changes))
 
     def _modify(
-        self, conn: sqlite3.Connection, changes: Sequence[tuple[str, Rule]]
+        self, conn: sqlite3.Connection, changes: Sequence[Change]
     ) -> list[Job | LeaseqError]:
         now = self._clock.now_ms()
         out: list[Job | LeaseqError] = []
-        for job_id, rule in changes:
+        events: list[Event] = []
+        for job_id, rule, action in changes:
             row = conn.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 out.append(JobNotFound(f"no job with id {job_id!r}"))
                 continue
             try:
-                out.append(_apply(conn, row_to_job(row), rule, now))
+                out.append(_apply(conn, row_to_job(row), rule, action, now, events))
             except LeaseqError as exc:
                 out.append(exc)
+        sqlite_history.record(conn, events)
         return out
 
     async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
@@ -162,18 +169,23 @@ class SQLiteStorage:
                 " ORDER BY lease_expires_at LIMIT ?",
                 (now, limit),
             ).fetchall()
-            return [_apply(conn, row_to_job(r), rule, now) for r in rows]
+            events: list[Event] = []
+            jobs = [_apply(conn, row_to_job(r), rule, Action.EXPIRED, now, events) for r in rows]
+            sqlite_history.record(conn, events)
+            return jobs
 
         return await self._writer.run(op)
 
     async def purge(self, finished_before_ms: int, limit: int) -> int:
         def op(conn: sqlite3.Connection) -> int:
             cutoff = self._clock.now_ms() - finished_before_ms
-            return conn.execute(
+            ids = [r[0] for r in conn.execute(
                 "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_finished"
-                " WHERE state IN ('DONE', 'CANCELLED') AND updated_at < ? LIMIT ?)",
+                " WHERE state IN ('DONE', 'CANCELLED') AND updated_at < ? LIMIT ?) RETURNING id",
                 (cutoff, limit),
-            ).rowcount
+            )]  # fmt: skip
+            sqlite_history.purge(conn, ids, cutoff)
+            return len(ids)
 
         return await self._writer.run(op)
 
@@ -224,35 +236,55 @@ class SQLiteStorage:
         def op(conn: sqlite3.Connection) -> dict[str, QueueStats]:
             now = self._clock.now_ms()
             out: dict[str, QueueStats] = {}
-            for queue, state, count in conn.execute(
-                "SELECT queue, state, count(*) FROM jobs GROUP BY queue, state"
-            ):
+            for queue, state, count in conn.execute("SELECT queue, state, n FROM queue_counts"):
                 out.setdefault(queue, QueueStats()).counts[JobState(state)] = count
-            for queue, oldest in conn.execute(
-                "SELECT queue, min(run_at) FROM jobs WHERE state = 'QUEUED' AND run_at <= ?"
-                " GROUP BY queue",
-                (now,),
-            ):
-                out[queue].oldest_queued_age_s = max(now - oldest, 0) / 1000
+            for queue, stats in out.items():
+                (oldest,) = conn.execute(
+                    "SELECT min(run_at) FROM jobs INDEXED BY jobs_scheduled"
+                    " WHERE state = 'QUEUED' AND queue = ?",
+                    (queue,),
+                ).fetchone()
+                if oldest is not None and oldest <= now:
+                    stats.oldest_queued_age_s = (now - oldest) / 1000
             return out
 
         return await self._reader.run(op)
 
-    async def next_ready_in(self) -> float | None:
+    async def next_ready_in(self, queues: Sequence[str]) -> float | None:
         def op(conn: sqlite3.Connection) -> float | None:
             now = self._clock.now_ms()
-            (first,) = conn.execute(
-                "SELECT min(run_at) FROM jobs WHERE state = 'QUEUED' AND run_at > ?", (now,)
-            ).fetchone()
-            return None if first is None else (first - now) / 1000
+            firsts = [
+                conn.execute(
+                    "SELECT min(run_at) FROM jobs INDEXED BY jobs_scheduled"
+                    " WHERE state = 'QUEUED' AND queue = ? AND run_at > ?",
+                    (queue, now),
+                ).fetchone()[0]
+                for queue in queues
+            ]
+            pending = [f for f in firsts if f is not None]
+            return (min(pending) - now) / 1000 if pending else None
 
         return await self._reader.run(op)
+
+    async def events(self, job_id: str) -> list[Event]:
+        return await self._reader.run(lambda conn: sqlite_history.events(conn, job_id))
+
+    async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
+        since = self._clock.now_ms() - seen_within_ms
+        return await self._reader.run(lambda conn: sqlite_history.workers(conn, since, limit))
+
+    async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
+        return await self._reader.run(
+            lambda conn: sqlite_history.dead_groups(conn, queue, groups, ids_per_group)
+        )
 
     async def ping(self) -> None:
         await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
 
-def _apply(conn: sqlite3.Connection, job: Job, rule: Rule, now: int) -> Job:
+def _apply(
+    conn: sqlite3.Connection, job: Job, rule: Rule, action: Action, now: int, events: list[Event]
+) -> Job:
     new = rule(job, now)
     if new is job:
         return job
@@ -260,12 +292,13 @@ def _apply(conn: sqlite3.Connection, job: Job, rule: Rule, now: int) -> Job:
         _UPDATE,
         (
             new.state.value, new.attempts, new.run_at, new.lease_owner, new.lease_token,
-            new.lease_expires_at, new.last_error, new.result, new.updated_at,
+            new.lease_expires_at, new.last_error, new.result, new.updated_at, new.leased_at,
             job.id, job.state.value, job.lease_token,
         ),
     )  # fmt: skip
     if cursor.rowcount != 1:  # cannot happen under the single writer; kept as a fence
         raise LeaseLost(f"lease lost on job {job.id}: it changed underneath")
+    events.append(event_for(action, job, new))
     return new
 
 
@@ -286,8 +319,14 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 def _statements(script: str) -> list[str]:
-    """Splits a migration on semicolons; our migration files hold no triggers or strings
-    with semicolons, which keeps this simple and lets them run inside the writer's
-    transaction (``executescript`` would commit it)."""
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Splits a migration into complete statements (triggers included), so it runs
+    inside the writer's transaction; ``executescript`` would commit it."""
+    statements, current = [], ""
+    for line in script.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line + "\n"
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements

@@ -1,0 +1,26 @@
+"""The Python client: ``Client`` (blocking) and ``AsyncClient`` over httpx.
+
+Both send the same sans-I/O ``Call`` descriptions from ``leaseq.client.calls`` and raise
+the classes of ``leaseq.errors``; see that module for which calls are retried.
+"""
+
+from leaseq.client.aio import AsyncClient
+from leaseq.client.base import NO_RETRY, RetryPolicy
+from leaseq.client.calls import EnqueueOptions
+from leaseq.client.models import AckOutcome, AckSpec, Health, Job, JobSpec, Page, QueueStats
+from leaseq.client.sync import Client
+
+__all__ = [
+    "NO_RETRY",
+    "AckOutcome",
+    "AckSpec",
+    "AsyncClient",
+    "Client",
+    "EnqueueOptions",
+    "Health",
+    "Job",
+    "JobSpec",
+    "Page",
+    "QueueStats",
+    "RetryPolicy",
+]

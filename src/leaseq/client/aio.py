@@ -1,0 +1,129 @@
+"""The asyncio client: the same shell as ``Client``, awaiting the same ``Call`` values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar, Unpack
+
+import httpx
+import tenacity
+
+from leaseq.client import calls
+from leaseq.client.base import ClientBase, RetryPolicy
+from leaseq.client.calls import Call, EnqueueOptions
+from leaseq.client.models import AckOutcome, AckSpec, Health, Job, JobSpec, Page, QueueStats
+from leaseq.model import JobState
+
+T = TypeVar("T")
+
+
+class AsyncClient(ClientBase):
+    """``AsyncClient(url, token)``: every endpoint as a method; errors are ``leaseq.errors``.
+
+    Pass ``transport`` (any httpx transport) to run in-process, for example in tests.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(url, token, timeout=timeout, retry=retry)
+        self._http = httpx.AsyncClient(transport=transport, **self._http_options())
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def send(self, call: Call[T]) -> T:
+        """Sends one call, retrying as the policy and the call's safety allow."""
+        return await tenacity.AsyncRetrying(**self.retry.options(call))(self._send_once, call)
+
+    async def _send_once(self, call: Call[T]) -> T:
+        try:
+            response = await self._http.request(**self._request(call))
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from exc
+        return call.result(response.status_code, response.content)
+
+    # -- endpoints (see ``leaseq.client.calls`` for what each one sends) ------------------
+
+    async def enqueue(self, payload: Any, **options: Unpack[EnqueueOptions]) -> Job:
+        return await self.send(calls.enqueue(payload, options))
+
+    async def enqueue_many(self, specs: Iterable[JobSpec]) -> list[Job]:
+        return await self.send(calls.enqueue_many(specs))
+
+    async def poll(
+        self,
+        worker_id: str,
+        queues: Sequence[str] = ("default",),
+        *,
+        max_jobs: int = 1,
+        lease_seconds: float | None = None,
+        wait: float = 0.0,
+    ) -> list[Job]:
+        return await self.send(calls.poll(worker_id, queues, max_jobs, lease_seconds, wait))
+
+    async def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
+        return await self.send(calls.ack(job_id, lease_token, result))
+
+    async def ack_many(self, acks: Iterable[AckSpec]) -> list[AckOutcome]:
+        return await self.send(calls.ack_many(acks))
+
+    async def fail(
+        self, job_id: str, lease_token: str, error: str | None = None, *, retry: bool = True
+    ) -> Job:
+        return await self.send(calls.fail(job_id, lease_token, error, retry))
+
+    async def heartbeat(
+        self, job_id: str, lease_token: str, lease_seconds: float | None = None
+    ) -> Job:
+        return await self.send(calls.heartbeat(job_id, lease_token, lease_seconds))
+
+    async def release(self, job_id: str, lease_token: str) -> Job:
+        return await self.send(calls.release(job_id, lease_token))
+
+    async def get_job(self, job_id: str) -> Job:
+        return await self.send(calls.get_job(job_id))
+
+    async def list_jobs(
+        self,
+        *,
+        state: JobState | str | None = None,
+        queue: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        return await self.send(calls.list_jobs(state, queue, limit, cursor))
+
+    async def list_dead(
+        self, *, queue: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> Page:
+        return await self.send(calls.list_dead(queue, limit, cursor))
+
+    async def requeue_dead(
+        self, job_ids: Sequence[str] | None = None, *, queue: str | None = None
+    ) -> int:
+        return await self.send(calls.requeue_dead(job_ids, queue))
+
+    async def cancel(self, job_id: str) -> Job:
+        return await self.send(calls.cancel(job_id))
+
+    async def stats(self) -> dict[str, QueueStats]:
+        return await self.send(calls.stats())
+
+    async def health(self) -> Health:
+        return await self.send(calls.health())

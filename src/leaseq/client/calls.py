@@ -1,0 +1,252 @@
+"""Sans-I/O description of every endpoint: how to build its request and read its answer.
+
+The sync and async clients both send these ``Call`` values, so paths, bodies, retry
+safety, response parsing and error mapping exist exactly once; the clients only move
+bytes. A call is *safe* when repeating it after an ambiguous failure (the request may or
+may not have been applied) cannot do harm: reads, polls, heartbeats, acks and releases
+(all fenced by the lease token) and enqueues that carry an idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypedDict, TypeVar
+from urllib.parse import quote
+
+import msgspec
+
+from leaseq.client.models import AckOutcome, AckSpec, Health, Job, JobSpec, Page, QueueStats
+from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
+from leaseq.model import JobState
+
+T = TypeVar("T")
+
+# The server's largest batch (``leaseq.http.wire.MAX_BATCH``), repeated here so that a
+# producer does not import the web framework.
+MAX_BATCH = 1000
+
+
+class EnqueueOptions(TypedDict, total=False):
+    """Options of one enqueue; omitted ones take the server's defaults."""
+
+    queue: str
+    task: str
+    priority: int
+    max_tries: int
+    delay: float
+    run_at: datetime
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[T]):
+    """One request to make and the function that turns a 2xx body into ``T``."""
+
+    method: str
+    path: str
+    parse: Callable[[bytes], T]
+    body: Any = None
+    params: dict[str, str] = field(default_factory=dict)
+    safe: bool = False
+    # A long poll legitimately holds the response for ``wait`` seconds.
+    extra_timeout: float = 0.0
+
+    def content(self) -> bytes | None:
+        return None if self.body is None else msgspec.json.encode(self.body)
+
+    def result(self, status: int, content: bytes) -> T:
+        """The parsed answer, or the ``LeaseqError`` the server's error body names."""
+        if status >= 400:
+            raise error_from_response(status, content)
+        return self.parse(content)
+
+
+# -- response shapes ---------------------------------------------------------------------
+
+
+class _JobEnvelope(msgspec.Struct):
+    job: Job
+
+
+class _JobsEnvelope(msgspec.Struct):
+    jobs: list[Job]
+
+
+class _ErrorBody(msgspec.Struct):
+    code: str
+    message: str
+
+
+class _ErrorOut(msgspec.Struct):
+    error: _ErrorBody
+
+
+class _AckResult(msgspec.Struct):
+    job_id: str
+    status: int
+    job: Job | None = None
+    error: _ErrorBody | None = None
+
+
+class _AckBatchOut(msgspec.Struct):
+    results: list[_AckResult]
+
+
+class _RequeueOut(msgspec.Struct):
+    requeued: int
+
+
+class _StatsOut(msgspec.Struct):
+    queues: dict[str, QueueStats]
+
+
+def _one_job(content: bytes) -> Job:
+    return msgspec.json.decode(content, type=_JobEnvelope).job
+
+
+def _jobs(content: bytes) -> list[Job]:
+    return msgspec.json.decode(content, type=_JobsEnvelope).jobs
+
+
+def _acks(content: bytes) -> list[AckOutcome]:
+    results = msgspec.json.decode(content, type=_AckBatchOut).results
+    return [
+        AckOutcome(r.job_id, r.job, None if r.error is None else make_error(r.status, r.error))
+        for r in results
+    ]
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+def make_error(status: int, body: _ErrorBody) -> LeaseqError:
+    """The class the server raised when it sent a known code; else one chosen by status,
+    so a proxy's 502 or a router's 404 still lands in the right branch of the tree."""
+    cls = ERRORS_BY_CODE.get(body.code)
+    if cls is None or cls is LeaseqError:
+        if status in (502, 503, 504):
+            cls = ServerUnavailable
+        elif 400 <= status < 500:
+            cls = InvalidRequest
+        else:
+            cls = LeaseqError
+    return cls(body.message)
+
+
+def error_from_response(status: int, content: bytes) -> LeaseqError:
+    try:
+        body = msgspec.json.decode(content, type=_ErrorOut).error
+    except msgspec.DecodeError:
+        text = content.decode(errors="replace").strip()[:200] or "no body"
+        body = _ErrorBody("error", f"HTTP {status}: {text}")
+    return make_error(status, body)
+
+
+def unreachable(url: str, exc: Exception, *, sent: bool) -> ServerUnavailable:
+    """Wraps a transport error. ``request_sent`` False means the server never saw the
+    request (connection refused), so even an unsafe call may be retried."""
+    error = ServerUnavailable(f"cannot reach leaseq at {url}: {exc or type(exc).__name__}")
+    error.request_sent = sent  # type: ignore[attr-defined]
+    return error
+
+
+# -- one builder per endpoint ------------------------------------------------------------
+
+
+def enqueue(payload: Any, options: EnqueueOptions) -> Call[Job]:
+    body = JobSpec(payload=payload, **options)
+    return Call("POST", "/enqueue", _one_job, body, safe=body.idempotency_key is not None)
+
+
+def enqueue_many(specs: Iterable[JobSpec]) -> Call[list[Job]]:
+    jobs = list(specs)
+    safe = all(s.idempotency_key is not None for s in jobs)
+    return Call("POST", "/enqueue", _jobs, {"jobs": jobs}, safe=safe)
+
+
+def poll(
+    worker_id: str,
+    queues: Sequence[str],
+    max_jobs: int,
+    lease_seconds: float | None,
+    wait: float,
+) -> Call[list[Job]]:
+    body: dict[str, Any] = {
+        "worker_id": worker_id, "queues": list(queues), "max_jobs": max_jobs, "wait": wait,
+    }  # fmt: skip
+    if lease_seconds is not None:
+        body["lease_seconds"] = lease_seconds
+    return Call("POST", "/poll", _jobs, body, safe=True, extra_timeout=wait)
+
+
+def ack(job_id: str, lease_token: str, result: Any) -> Call[Job]:
+    body = AckSpec(job_id, lease_token, result)
+    return Call("POST", "/ack", _one_job, body, safe=True)
+
+
+def ack_many(acks: Iterable[AckSpec]) -> Call[list[AckOutcome]]:
+    return Call("POST", "/ack", _acks, {"acks": list(acks)}, safe=True)
+
+
+def fail(job_id: str, lease_token: str, error: str | None, retry: bool) -> Call[Job]:
+    body = {"job_id": job_id, "lease_token": lease_token, "error": error, "retry": retry}
+    return Call("POST", "/fail", _one_job, body)
+
+
+def heartbeat(job_id: str, lease_token: str, lease_seconds: float | None) -> Call[Job]:
+    body: dict[str, Any] = {"job_id": job_id, "lease_token": lease_token}
+    if lease_seconds is not None:
+        body["lease_seconds"] = lease_seconds
+    return Call("POST", "/heartbeat", _one_job, body, safe=True)
+
+
+def release(job_id: str, lease_token: str) -> Call[Job]:
+    body = {"job_id": job_id, "lease_token": lease_token}
+    return Call("POST", "/release", _one_job, body, safe=True)
+
+
+def get_job(job_id: str) -> Call[Job]:
+    return Call("GET", f"/jobs/{quote(job_id, safe='')}", _one_job, safe=True)
+
+
+def _page_params(limit: int, cursor: str | None, **filters: str | None) -> dict[str, str]:
+    params = {"limit": str(limit), "cursor": cursor, **filters}
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def list_jobs(
+    state: JobState | str | None, queue: str | None, limit: int, cursor: str | None
+) -> Call[Page]:
+    params = _page_params(limit, cursor, state=None if state is None else str(state), queue=queue)
+    return Call(
+        "GET", "/jobs", lambda c: msgspec.json.decode(c, type=Page), params=params, safe=True
+    )
+
+
+def list_dead(queue: str | None, limit: int, cursor: str | None) -> Call[Page]:
+    params = _page_params(limit, cursor, queue=queue)
+    return Call(
+        "GET", "/dead", lambda c: msgspec.json.decode(c, type=Page), params=params, safe=True
+    )
+
+
+def requeue_dead(job_ids: Sequence[str] | None, queue: str | None) -> Call[int]:
+    body = {"job_ids": None if job_ids is None else list(job_ids), "queue": queue}
+    body = {k: v for k, v in body.items() if v is not None}
+    return Call(
+        "POST", "/dead/requeue", lambda c: msgspec.json.decode(c, type=_RequeueOut).requeued, body
+    )
+
+
+def cancel(job_id: str) -> Call[Job]:
+    return Call("POST", f"/jobs/{quote(job_id, safe='')}/cancel", _one_job)
+
+
+def stats() -> Call[dict[str, QueueStats]]:
+    return Call("GET", "/stats", lambda c: msgspec.json.decode(c, type=_StatsOut).queues, safe=True)
+
+
+def health() -> Call[Health]:
+    return Call("GET", "/health", lambda c: msgspec.json.decode(c, type=Health), safe=True)

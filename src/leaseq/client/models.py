@@ -1,0 +1,94 @@
+"""The client's typed view of the wire JSON.
+
+These are separate from ``leaseq.model.Job`` on purpose: the domain class keeps integer
+milliseconds and raw JSON text for the server's hot path, while a client wants decoded
+payloads and ``datetime`` values. Unknown fields are ignored, so an older client keeps
+working against a newer server that adds fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from leaseq.errors import LeaseqError
+from leaseq.model import JobState
+
+
+class Job(msgspec.Struct, kw_only=True, frozen=True):
+    """One job as the server shows it. ``lease_token`` is set only on jobs from a poll."""
+
+    id: str
+    queue: str
+    task: str | None
+    payload: Any
+    state: JobState
+    priority: int
+    attempts: int
+    max_tries: int
+    run_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    last_error: str | None
+    result: Any
+    idempotency_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    lease_token: str | None = None
+
+
+class Page(msgspec.Struct, frozen=True):
+    """One page of a listing; pass ``next_cursor`` back to get the next one."""
+
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+class QueueStats(msgspec.Struct, frozen=True):
+    QUEUED: int
+    LEASED: int
+    DONE: int
+    DEAD: int
+    CANCELLED: int
+    oldest_queued_age_s: float
+
+
+class Health(msgspec.Struct, frozen=True):
+    status: str
+    storage: str
+    version: str
+
+
+class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """One job to enqueue. Fields left as ``None`` are not sent, so the server's
+    defaults (queue ``default``, ``max_tries`` 5) stay in one place."""
+
+    payload: Any
+    queue: str | None = None
+    task: str | None = None
+    priority: int | None = None
+    max_tries: int | None = None
+    delay: float | None = None
+    run_at: datetime | None = None
+    idempotency_key: str | None = None
+
+
+class AckSpec(msgspec.Struct, omit_defaults=True):
+    """One acknowledgement in a batch ack."""
+
+    job_id: str
+    lease_token: str
+    result: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class AckOutcome:
+    """What a batch ack did to one job: ``job`` on success, ``error`` otherwise (for
+    example ``LeaseLost`` when the lease ran out before the ack arrived)."""
+
+    job_id: str
+    job: Job | None
+    error: LeaseqError | None

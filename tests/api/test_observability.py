@@ -1,0 +1,111 @@
+"""History, workers, dead-letter groups, metrics and structured logs over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from tests.conftest import FAST
+from tests.support.server import ServerProcess
+
+
+def _lease(http: httpx.Client, worker: str = "w1", **kw: object) -> dict[str, object]:
+    (job,) = http.post("/poll", json={"worker_id": worker, "wait": 5, **kw}).json()["jobs"]
+    return job  # type: ignore[no-any-return]
+
+
+def test_job_history_explains_a_second_run(http: httpx.Client) -> None:
+    job_id = http.post("/enqueue", json={"payload": 1, "max_tries": 3}).json()["job"]["id"]
+    first = _lease(http, "A", lease_seconds=1)
+    http.post("/heartbeat", json={"job_id": job_id, "lease_token": first["lease_token"],
+                                  "lease_seconds": 1})  # fmt: skip
+    second = _lease(http, "B")  # A went silent: the lease expired, B runs it again
+    http.post("/ack", json={"job_id": job_id, "lease_token": second["lease_token"]})
+    events = http.get(f"/jobs/{job_id}/events").json()["events"]
+    assert [(e["kind"], e["worker_id"], e["attempt"]) for e in events] == [
+        ("enqueued", None, 0), ("leased", "A", 1), ("heartbeat", "A", 1),
+        ("expired", "A", 1), ("leased", "B", 2), ("done", "B", 2),
+    ]  # fmt: skip
+    assert events[3]["error"] == "lease expired" and events[3]["state"] == "QUEUED"
+    assert http.get("/jobs/nope/events").status_code == 404
+
+
+def test_workers_list_shows_holdings_and_tallies(http: httpx.Client) -> None:
+    http.post("/enqueue", json={"jobs": [{"payload": i} for i in range(3)]})
+    a, b, c = http.post("/poll", json={"worker_id": "busy", "max_jobs": 3}).json()["jobs"]
+    http.post("/ack", json={"job_id": a["id"], "lease_token": a["lease_token"]})
+    http.post("/fail", json={"job_id": b["id"], "lease_token": b["lease_token"]})
+    http.post("/poll", json={"worker_id": "idle"})
+    workers = {w["worker_id"]: w for w in http.get("/workers").json()["workers"]}
+    assert (workers["busy"]["jobs"], workers["busy"]["done"], workers["busy"]["failed"]) == (
+        [c["id"]], 1, 1,
+    )  # fmt: skip
+    assert workers["idle"]["jobs"] == [] and workers["idle"]["last_seen_at"].endswith("Z")
+    assert http.get("/workers", params={"within": 0}).status_code == 422
+
+
+def test_dead_groups(http: httpx.Client) -> None:
+    http.post("/enqueue", json={"jobs": [{"payload": i, "max_tries": 1} for i in range(3)]})
+    for i, job in enumerate(
+        http.post("/poll", json={"worker_id": "w", "max_jobs": 3}).json()["jobs"]
+    ):
+        error = "timeout" if i else "refused"
+        http.post("/fail", json={"job_id": job["id"], "lease_token": job["lease_token"],
+                                 "error": error})  # fmt: skip
+    groups = http.get("/dead/groups", params={"queue": "default"}).json()["groups"]
+    assert [(g["error"], g["count"], len(g["job_ids"])) for g in groups] == [
+        ("timeout", 2, 2), ("refused", 1, 1),
+    ]  # fmt: skip
+    r = http.post("/dead/requeue", json={"job_ids": groups[0]["job_ids"]})
+    assert r.json() == {"requeued": 2}
+    assert http.get("/dead/groups").status_code == 422  # queue is required
+
+
+def test_metrics_count_transitions_and_mirror_the_store(http: httpx.Client) -> None:
+    http.post("/enqueue", json={"jobs": [{"payload": i, "queue": "m", "max_tries": 1}
+                                         for i in range(3)]})  # fmt: skip
+    a, b = http.post("/poll", json={"worker_id": "w", "queues": ["m"], "max_jobs": 2}).json()[
+        "jobs"
+    ]
+    http.post("/ack", json={"job_id": a["id"], "lease_token": a["lease_token"]})
+    http.post("/fail", json={"job_id": b["id"], "lease_token": b["lease_token"]})
+    text = http.get("/metrics").text
+    samples = _samples(text)
+    assert samples['leaseq_jobs_enqueued_total{queue="m"}'] == 3
+    assert samples['leaseq_jobs_leased_total{queue="m"}'] == 2
+    assert samples['leaseq_jobs_acked_total{queue="m"}'] == 1
+    assert samples['leaseq_jobs_dead_total{queue="m"}'] == 1
+    assert samples['leaseq_jobs{queue="m",state="QUEUED"}'] == 1
+    assert samples['leaseq_jobs{queue="m",state="DONE"}'] == 1
+    assert samples['leaseq_active_leases{queue="m"}'] == 0
+    assert samples['leaseq_job_wait_seconds_count{queue="m"}'] == 2
+    assert samples['leaseq_job_run_seconds_count{queue="m"}'] == 2
+    assert samples["leaseq_known_workers"] == 1
+    assert samples['leaseq_http_request_duration_seconds_count{method="POST",route="/ack"}'] == 1
+
+
+def test_json_logs_carry_job_fields(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server: ServerProcess = server_factory(*FAST, "--log-format", "json", "--log-level", "debug")
+    with httpx.Client(base_url=server.url) as http:
+        http.post("/enqueue", json={"payload": 1, "max_tries": 1})
+        job = _lease(http, "w9", lease_seconds=1)
+        deadline = time.monotonic() + 5
+        while http.get(f"/jobs/{job['id']}").json()["job"]["state"] != "DEAD":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    mine = [e for e in lines if e.get("job_id") == job["id"]]
+    assert [e["event"] for e in mine] == ["enqueued", "leased", "expired"]
+    assert mine[1]["worker"] == "w9" and mine[1]["level"] == "debug"
+    assert mine[2]["level"] == "warning" and mine[2]["state"] == "DEAD"
+
+
+def _samples(text: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
