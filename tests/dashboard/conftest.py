@@ -38,7 +38,9 @@ class Console:
         return self.exceptions + [e for e in self.errors if not any(a in e for a in allowed)]
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sync API keeps an event loop running in this thread
+# until it stops, which would break every asyncio test collected after these ones.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[sync_api.Browser]:
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -296,7 +296,7 @@ async function deadLetters(root, queue) {
         h("td", {}, jobLink(job.id)),
         h("td", {}, job.task ?? "–"),
         h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
-        h("td", { class: "error" }, job.last_error ?? "–"),
+        h("td", { class: "error clamp", title: job.last_error ?? "" }, job.last_error ?? "–"),
         h("td", {}, when(job.updated_at)),
         h("td", { class: "actions" },
           h("button", { class: "requeue", onclick: () => act("requeue", [job.id]) }, "Requeue"),
