@@ -33,6 +33,9 @@ def test_overview_shows_the_counts_of_stats(
         for state in ("QUEUED", "LEASED", "DONE", "DEAD", "CANCELLED"):
             expect(row.locator(f"td[data-col={state}]")).to_have_text(str(counts[state]))
     assert console.unexpected() == []
+    page.locator("#queues tr[data-queue=reports] td[data-col=QUEUED] a").click()
+    expect(page.locator("#jobs tbody tr[data-job]")).to_have_count(2)  # 3 enqueued, 1 leased
+    expect(page.locator("nav.tabs a.current")).to_have_text("QUEUED")
 
 
 def test_throughput_chart_is_live_and_screenshot(

@@ -36,6 +36,8 @@ function h(tag, attrs = {}, ...children) {
 const jobLink = (id) => h("a", { href: `#/job/${encodeURIComponent(id)}`, class: "mono" }, id);
 const queueLink = (q, label = q) =>
   h("a", { href: `#/queue/${encodeURIComponent(q)}/dead` }, label);
+const stateHref = (q, s) =>
+  s === "DEAD" ? `#/queue/${encodeURIComponent(q)}/dead` : `#/queue/${encodeURIComponent(q)}/jobs/${s}`;
 
 function flash(message, kind = "error") {
   const box = document.getElementById("flash");
@@ -258,7 +260,7 @@ function overview(root) {
     h("tr", { dataset: { queue: name } },
       h("td", {}, queueLink(name)),
       STATES.map((s) => h("td", { class: "num", dataset: { col: s } },
-        s === "DEAD" && c.DEAD ? queueLink(name, c.DEAD.toLocaleString()) : c[s].toLocaleString())),
+        c[s] ? h("a", { href: stateHref(name, s) }, c[s].toLocaleString()) : "0")),
       h("td", { class: "num", dataset: { col: "oldest" } }, c.QUEUED ? age(c.oldest_queued_age_s) : "–"),
       h("td", { class: "num" }, formatRate(recentRate(name) ?? 0)));
   root.replaceChildren(
@@ -394,6 +396,7 @@ async function deadLetters(root, queue) {
 
   root.replaceChildren(
     h("h1", {}, "Dead letters · ", h("span", { class: "mono" }, queue)),
+    tabs(queue, "DEAD"),
     h("section", {}, h("h2", {}, "By error"), groupsBox),
     h("section", {}, h("h2", {}, "Jobs"), toolbar,
       h("table", { id: "dead" },
@@ -403,6 +406,37 @@ async function deadLetters(root, queue) {
       more),
   );
   await reload();
+}
+
+const tabs = (queue, current) =>
+  h("nav", { class: "tabs" }, STATES.map((s) => h("a", { href: stateHref(queue, s), class: s === current && "current" }, s)));
+
+async function jobList(root, queue, state) {
+  let cursor = null;
+  const tbody = h("tbody");
+  const more = h("button", { id: "more", onclick: () => load() }, "Load more");
+  const row = (job) =>
+    h("tr", { dataset: { job: job.id } },
+      h("td", {}, jobLink(job.id)), h("td", {}, job.task ?? "–"),
+      h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
+      h("td", { class: "mono" }, job.lease_owner ?? "–"), h("td", {}, when(job.updated_at)),
+      h("td", { class: "mono clamp" }, JSON.stringify(job.payload).slice(0, 200)));
+  async function load() {
+    const page = await api(`jobs?${query({ queue, state, limit: PAGE, cursor })}`);
+    tbody.append(...page.jobs.map(row));
+    cursor = page.next_cursor;
+    more.hidden = cursor === null;
+    if (!tbody.children.length) tbody.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No jobs.")));
+  }
+  root.replaceChildren(
+    h("h1", {}, "Jobs · ", h("span", { class: "mono" }, queue)),
+    tabs(queue, state),
+    h("table", { id: "jobs" },
+      h("thead", {}, h("tr", {}, ["Job", "Task", "Tries", "Lease owner", "Updated", "Payload"].map((t) => h("th", {}, t)))),
+      tbody),
+    more,
+  );
+  await load();
 }
 
 async function jobPage(root, id) {
@@ -504,6 +538,7 @@ async function route() {
   for (const a of document.querySelectorAll("nav a[data-nav]")) a.classList.toggle("current", a.dataset.nav === section);
   try {
     if (parts[0] === "queue" && parts[1] && parts[2] === "dead") await deadLetters(root, parts[1]);
+    else if (parts[0] === "queue" && parts[2] === "jobs" && STATES.includes(parts[3])) await jobList(root, parts[1], parts[3]);
     else if (parts[0] === "job" && parts[1]) await jobPage(root, parts[1]);
     else if (parts[0] === "workers") await workers(root);
     else leaveView = overview(root);
