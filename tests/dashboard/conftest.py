@@ -55,7 +55,7 @@ def console() -> Console:
 
 @pytest.fixture
 def page(browser: sync_api.Browser, console: Console) -> Iterator[sync_api.Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.on("pageerror", lambda exc: console.exceptions.append(str(exc)))

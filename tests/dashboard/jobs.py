@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -41,3 +42,16 @@ def kill(http: httpx.Client, queue: str, errors: list[str]) -> list[str]:
 def state(http: httpx.Client, job_id: str) -> str:
     value: str = http.get(f"/jobs/{job_id}").json()["job"]["state"]
     return value
+
+
+def expire(http: httpx.Client, queue: str, n: int) -> None:
+    """Enqueues n jobs with one try and leases them for 1 s: the reaper makes them DEAD."""
+    for start in range(0, n, 1000):
+        enqueue(http, queue, min(1000, n - start), max_tries=1)
+    for start in range(0, n, 100):
+        body = {"worker_id": "w", "queues": [queue], "max_jobs": min(100, n - start)}
+        assert len(http.post("/poll", json={**body, "lease_seconds": 1}).json()["jobs"])
+    deadline = time.monotonic() + 10
+    while http.get("/stats").json()["queues"][queue]["DEAD"] < n:
+        assert time.monotonic() < deadline, "the reaper did not expire the leases"
+        time.sleep(0.1)

@@ -174,3 +174,17 @@ def test_an_older_server_without_history_workers_or_groups(
     expect(page.locator("#groups")).to_contain_text("Grouped from the jobs loaded below")
     expect(page.locator("#groups tr", has_text="gone").locator("td.num")).to_have_text("1")
     assert console.unexpected(404) == []
+
+
+def test_requeue_all_of_a_group_larger_than_one_request(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    jobs.expire(http, "bulk", 1500)
+    page.goto(f"{server.url}/#/queue/bulk/dead")
+    group = page.locator("#groups tr", has_text="lease expired")
+    expect(group.locator("td.num")).to_have_text("1,500")
+    group.get_by_role("button", name="Requeue all").click()
+    expect(page.locator("#flash")).to_have_text("Requeued 1500 job(s).")
+    expect(page.locator("#groups")).to_contain_text("No dead jobs.")
+    assert http.get("/stats").json()["queues"]["bulk"]["DEAD"] == 0
+    assert console.unexpected() == []

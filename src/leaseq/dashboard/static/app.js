@@ -34,10 +34,9 @@ function h(tag, attrs = {}, ...children) {
 }
 
 const jobLink = (id) => h("a", { href: `#/job/${encodeURIComponent(id)}`, class: "mono" }, id);
-const queueLink = (q, label = q) =>
-  h("a", { href: `#/queue/${encodeURIComponent(q)}/dead` }, label);
 const stateHref = (q, s) =>
   s === "DEAD" ? `#/queue/${encodeURIComponent(q)}/dead` : `#/queue/${encodeURIComponent(q)}/jobs/${s}`;
+const queueLink = (q) => h("a", { href: stateHref(q, "QUEUED") }, q);
 
 function flash(message, kind = "error") {
   const box = document.getElementById("flash");
@@ -64,6 +63,11 @@ function when(iso) {
   return [span, h("span", { class: "muted" }, ago >= 0 ? ` (${age(ago)} ago)` : ` (in ${age(-ago)})`)];
 }
 
+const muted = (text) => h("p", { class: "muted" }, text);
+const num = (label) => h("th", { class: "num" }, label);
+const head = (...cols) =>
+  h("thead", {}, h("tr", {}, cols.flat().map((c) => (c?.tagName === "TH" ? c : h("th", {}, c)))));
+const emptyRow = (colspan, text) => h("tr", {}, h("td", { colspan, class: "muted" }, text));
 const json = (value) => h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 
 // -- API ---------------------------------------------------------------------------
@@ -239,21 +243,15 @@ function overview(root) {
   const tbody = h("tbody");
   const canvas = h("canvas", { id: "throughput", "aria-label": "Throughput chart" });
   const summary = h("p", { class: "muted", id: "throughput-now" });
-  const table = h(
-    "table",
-    { id: "queues" },
-    h("thead", {}, h("tr", {}, h("th", {}, "Queue"), STATES.map((s) => h("th", { class: "num" }, s)),
-      h("th", { class: "num" }, "Oldest ready"), h("th", { class: "num" }, "Jobs/s (10 s)"))),
-    tbody,
-  );
+  const table = h("table", { id: "queues" },
+    head("Queue", STATES.map(num), num("Oldest ready"), num("Jobs/s (10 s)")), tbody);
   const render = (sample) => {
     const names = Object.keys(sample.queues).sort();
     tbody.replaceChildren(
-      ...names.map((name) => row(name, sample.queues[name])),
-      ...(names.length ? [] : [h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No jobs yet."))]),
+      ...(names.length ? names.map((name) => row(name, sample.queues[name])) : [emptyRow(8, "No jobs yet.")]),
     );
     const total = recentRate(null);
-    summary.textContent = total === null ? "" : `${formatRate(total)} jobs/s finished over the last 10 s`;
+    summary.textContent = total === null ? "" : `${formatRate(total)} jobs/s finished in the last 10 s`;
     drawChart(canvas);
   };
   const row = (name, c) =>
@@ -268,50 +266,100 @@ function overview(root) {
     h("section", {}, h("h1", {}, "Queues"), table),
   );
   if (stats.latest) render(stats.latest);
-  else tbody.append(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "Loading…")));
+  else tbody.append(emptyRow(8, "Loading…"));
   stats.listeners.add(render);
   return () => stats.listeners.delete(render);
 }
 
+/** Requeues DEAD jobs by id, in requests of at most 1000 ids (the API's batch limit). */
+async function requeue(ids) {
+  let total = 0;
+  for (let i = 0; i < ids.length; i += 1000) {
+    const body = { job_ids: ids.slice(i, i + 1000) };
+    total += (await api("dead/requeue", { method: "POST", body })).requeued;
+  }
+  return total;
+}
+
+async function cancel(ids) {
+  for (const id of ids) await api(`jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
+  return ids.length;
+}
+
+/** Up to 1000 ids of a queue's DEAD jobs with this last error; none from an older server. */
+async function groupIds(queue, error) {
+  try {
+    const { groups } = await api(`dead/groups?${query({ queue })}`);
+    return groups.find((g) => g.error === error)?.job_ids ?? [];
+  } catch (err) {
+    if (err.status === 404) return [];
+    throw err;
+  }
+}
+
+/** A whole group, 1000 at a time: requeue the ids named, ask again, until none are left. */
+async function requeueGroup(queue, error, ids = null) {
+  let total = 0;
+  for (;;) {
+    ids ??= await groupIds(queue, error);
+    const moved = ids.length ? await requeue(ids) : 0;
+    if (!moved) return total; // none left, or someone else took them: stop, do not spin
+    total += moved;
+    ids = null;
+  }
+}
+
+/** An older server has no /dead/groups: group the loaded jobs instead, and say so. */
+function groupLoaded(jobs) {
+  const byError = new Map();
+  for (const job of jobs) {
+    const g = byError.get(job.last_error) ?? { error: job.last_error, count: 0, job_ids: [] };
+    g.count++;
+    g.job_ids.push(job.id);
+    byError.set(job.last_error, g);
+  }
+  return [...byError.values()].sort((a, b) => b.count - a.count);
+}
+
 async function deadLetters(root, queue) {
-  const state = { jobs: [], cursor: null, selected: new Set(), filter: null };
-  const groupsBox = h("div", { id: "groups" }, h("p", { class: "muted" }, "Loading groups…"));
+  const state = { jobs: [], cursor: null, selected: new Set(), filter: undefined };
+  const groupsBox = h("div", { id: "groups" }, muted("Loading groups…"));
   const tbody = h("tbody");
   const more = h("button", { id: "more", onclick: () => loadPage() }, "Load more");
   const selectedCount = h("span", { class: "muted" });
-  const toolbar = h("div", { class: "toolbar" },
-    h("button", { id: "requeue-selected", onclick: () => act("requeue", [...state.selected]) }, "Requeue selected"),
-    h("button", { id: "cancel-selected", onclick: () => act("cancel", [...state.selected]) }, "Cancel selected"),
-    selectedCount);
-  const selectAll = h("input", { type: "checkbox", "aria-label": "Select all shown", onchange: (e) => {
-    for (const job of shown()) e.target.checked ? state.selected.add(job.id) : state.selected.delete(job.id);
-    renderRows();
-  } });
-
-  const shown = () => state.jobs.filter((j) => state.filter === null || j.last_error === state.filter.error);
-
-  function renderRows() {
-    const rows = shown().map((job) =>
-      h("tr", { dataset: { job: job.id } },
-        h("td", {}, h("input", { type: "checkbox", "aria-label": `Select ${job.id}`, checked: state.selected.has(job.id),
-          onchange: (e) => { e.target.checked ? state.selected.add(job.id) : state.selected.delete(job.id); count(); } })),
-        h("td", {}, jobLink(job.id)),
-        h("td", {}, job.task ?? "–"),
-        h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
-        h("td", { class: "error clamp", title: job.last_error ?? "" }, job.last_error ?? "–"),
-        h("td", {}, when(job.updated_at)),
-        h("td", { class: "actions" },
-          h("button", { class: "requeue", onclick: () => act("requeue", [job.id]) }, "Requeue"),
-          h("button", { class: "cancel", onclick: () => act("cancel", [job.id]) }, "Cancel"))));
-    tbody.replaceChildren(...rows);
-    if (!rows.length) tbody.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "The dead letter queue is empty.")));
-    more.hidden = state.cursor === null;
-    count();
-  }
-
+  const shown = () =>
+    state.jobs.filter((j) => state.filter === undefined || j.last_error === state.filter);
+  const select = (id, on) => (on ? state.selected.add(id) : state.selected.delete(id));
   const count = () => {
     selectedCount.textContent = state.selected.size ? `${state.selected.size} selected` : "";
   };
+
+  const checkbox = (job) =>
+    h("input", {
+      type: "checkbox",
+      "aria-label": `Select ${job.id}`,
+      checked: state.selected.has(job.id),
+      onchange: (e) => (select(job.id, e.target.checked), count()),
+    });
+  const row = (job) =>
+    h("tr", { dataset: { job: job.id } },
+      h("td", {}, checkbox(job)),
+      h("td", {}, jobLink(job.id)),
+      h("td", {}, job.task ?? "–"),
+      h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
+      h("td", { class: "error clamp", title: job.last_error ?? "" }, job.last_error ?? "–"),
+      h("td", {}, when(job.updated_at)),
+      h("td", { class: "actions" },
+        h("button", { class: "requeue", onclick: () => act("Requeued", () => requeue([job.id])) }, "Requeue"),
+        h("button", { class: "cancel", onclick: () => act("Cancelled", () => cancel([job.id])) }, "Cancel")));
+
+  function renderRows() {
+    const rows = shown().map(row);
+    const empty = state.filter === undefined ? "The dead letter queue is empty." : "None loaded.";
+    tbody.replaceChildren(...(rows.length ? rows : [emptyRow(7, empty)]));
+    more.hidden = state.cursor === null;
+    count();
+  }
 
   async function loadPage() {
     const page = await api(`dead?${query({ queue, limit: PAGE, cursor: state.cursor })}`);
@@ -320,96 +368,92 @@ async function deadLetters(root, queue) {
     renderRows();
   }
 
+  const groupRow = (g) => {
+    const active = state.filter === g.error;
+    const toggle = () => {
+      state.filter = active ? undefined : g.error;
+      renderRows();
+      return loadGroups();
+    };
+    const all = async () => {
+      if (!confirm(`Requeue ${g.count} job(s) failing with: ${g.error ?? "(no error)"}?`)) return;
+      // Groups listed without ids (ids=0) fetch them now; a local grouping already has them.
+      await act("Requeued", () => requeueGroup(queue, g.error, g.job_ids.length ? g.job_ids : null));
+    };
+    return h("tr", { class: active && "active" },
+      h("td", { class: "num" }, g.count.toLocaleString()),
+      h("td", { class: "error" }, g.error ?? "(no error message)"),
+      h("td", { class: "actions" },
+        h("button", { class: "filter", onclick: toggle }, active ? "Show all" : "Show"),
+        h("button", { class: "requeue-group", onclick: all }, `Requeue all ${g.count.toLocaleString()}`)));
+  };
+
   async function loadGroups() {
     let groups;
-    let note = "";
+    let note = null;
     try {
-      groups = (await api(`dead/groups?${query({ queue })}`)).groups;
+      // ids=0: the list only needs counts; 20 groups of 1000 ids would be ~800 kB.
+      groups = (await api(`dead/groups?${query({ queue, ids: 0 })}`)).groups;
     } catch (err) {
       if (err.status !== 404) throw err;
-      // An older server has no /dead/groups: group what is loaded, and say so.
-      const byError = new Map();
-      for (const job of state.jobs) {
-        const g = byError.get(job.last_error) ?? { error: job.last_error, count: 0, job_ids: [] };
-        g.count++;
-        g.job_ids.push(job.id);
-        byError.set(job.last_error, g);
-      }
-      groups = [...byError.values()].sort((a, b) => b.count - a.count);
-      note = "Grouped from the jobs loaded below (this server has no /dead/groups).";
+      groups = groupLoaded(state.jobs);
+      note = muted("Grouped from the jobs loaded below (this server has no /dead/groups).");
     }
     groupsBox.replaceChildren(
       h("table", { class: "groups" },
-        h("thead", {}, h("tr", {}, h("th", { class: "num" }, "Jobs"), h("th", {}, "Last error"), h("th", {}, ""))),
-        h("tbody", {}, groups.map((g) =>
-          h("tr", { class: state.filter && state.filter.error === g.error ? "active" : "" },
-            h("td", { class: "num" }, g.count.toLocaleString()),
-            h("td", { class: "error" }, g.error ?? "(no error message)"),
-            h("td", { class: "actions" },
-              h("button", { class: "filter", onclick: () => { state.filter = state.filter?.error === g.error ? null : g; renderRows(); loadGroups(); } },
-                state.filter?.error === g.error ? "Show all" : "Show"),
-              h("button", { class: "requeue-group", onclick: () => requeueGroup(g) }, `Requeue all ${g.count.toLocaleString()}`)))))),
-      groups.length ? "" : h("p", { class: "muted" }, "No dead jobs."),
-      note ? h("p", { class: "muted" }, note) : "");
+        head(num("Jobs"), "Last error", ""), h("tbody", {}, groups.map(groupRow))),
+      groups.length ? null : muted("No dead jobs."),
+      note,
+    );
   }
 
-  async function requeueGroup(group) {
-    if (!confirm(`Requeue ${group.count} job(s) failing with: ${group.error ?? "(no error)"}?`)) return;
-    let total = 0;
-    let ids = group.job_ids;
-    // /dead/groups lists up to 1000 ids per group: requeue, look again, until none are left.
-    for (let round = 0; ids.length && round < 10000; round++) {
-      const { requeued } = await api("dead/requeue", { method: "POST", body: { job_ids: ids } });
-      total += requeued;
-      if (!requeued) break;
-      const next = await api(`dead/groups?${query({ queue })}`).catch(() => ({ groups: [] }));
-      ids = next.groups.find((g) => g.error === group.error)?.job_ids ?? [];
-    }
-    flash(`Requeued ${total} job(s).`, "ok");
-    await reload();
-  }
-
-  async function act(kind, ids) {
-    if (!ids.length) return flash("Select jobs first.");
+  /** Runs a requeue or cancel, says how many jobs it moved, and reloads the page. */
+  async function act(verb, run) {
     try {
-      if (kind === "requeue") {
-        const { requeued } = await api("dead/requeue", { method: "POST", body: { job_ids: ids } });
-        flash(`Requeued ${requeued} job(s).`, "ok");
-      } else {
-        for (const id of ids) await api(`jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
-        flash(`Cancelled ${ids.length} job(s).`, "ok");
-      }
+      flash(`${verb} ${await run()} job(s).`, "ok");
     } catch (err) {
-      flash(`${kind} failed: ${err.message}`);
+      flash(`Failed: ${err.message}`);
     }
     await reload();
   }
+
+  const onSelected = (verb, action) => () =>
+    state.selected.size ? act(verb, () => action([...state.selected])) : flash("Select jobs first.");
 
   async function reload() {
-    state.jobs = [];
-    state.cursor = null;
+    Object.assign(state, { jobs: [], cursor: null, filter: undefined });
     state.selected.clear();
-    state.filter = null;
     await loadPage();
     await loadGroups();
   }
 
+  const selectAll = h("input", {
+    type: "checkbox",
+    "aria-label": "Select all shown",
+    onchange: (e) => {
+      for (const job of shown()) select(job.id, e.target.checked);
+      renderRows();
+    },
+  });
   root.replaceChildren(
     h("h1", {}, "Dead letters · ", h("span", { class: "mono" }, queue)),
     tabs(queue, "DEAD"),
     h("section", {}, h("h2", {}, "By error"), groupsBox),
-    h("section", {}, h("h2", {}, "Jobs"), toolbar,
+    h("section", {}, h("h2", {}, "Jobs"),
+      h("div", { class: "toolbar" },
+        h("button", { id: "requeue-selected", onclick: onSelected("Requeued", requeue) }, "Requeue selected"),
+        h("button", { id: "cancel-selected", onclick: onSelected("Cancelled", cancel) }, "Cancel selected"),
+        selectedCount),
       h("table", { id: "dead" },
-        h("thead", {}, h("tr", {}, h("th", {}, selectAll), h("th", {}, "Job"), h("th", {}, "Task"),
-          h("th", { class: "num" }, "Tries"), h("th", {}, "Last error"), h("th", {}, "Died"), h("th", {}, ""))),
-        tbody),
+        head(h("th", {}, selectAll), "Job", "Task", num("Tries"), "Last error", "Died", ""), tbody),
       more),
   );
   await reload();
 }
 
 const tabs = (queue, current) =>
-  h("nav", { class: "tabs" }, STATES.map((s) => h("a", { href: stateHref(queue, s), class: s === current && "current" }, s)));
+  h("nav", { class: "tabs" },
+    STATES.map((s) => h("a", { href: stateHref(queue, s), class: s === current && "current" }, s)));
 
 async function jobList(root, queue, state) {
   let cursor = null;
@@ -426,13 +470,13 @@ async function jobList(root, queue, state) {
     tbody.append(...page.jobs.map(row));
     cursor = page.next_cursor;
     more.hidden = cursor === null;
-    if (!tbody.children.length) tbody.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No jobs.")));
+    if (!tbody.children.length) tbody.append(emptyRow(6, "No jobs."));
   }
   root.replaceChildren(
     h("h1", {}, "Jobs · ", h("span", { class: "mono" }, queue)),
     tabs(queue, state),
     h("table", { id: "jobs" },
-      h("thead", {}, h("tr", {}, ["Job", "Task", "Tries", "Lease owner", "Updated", "Payload"].map((t) => h("th", {}, t)))),
+      head("Job", "Task", num("Tries"), "Lease owner", "Updated", "Payload"),
       tbody),
     more,
   );
@@ -451,8 +495,10 @@ async function jobPage(root, id) {
     ["Created", when(job.created_at)], ["Updated", when(job.updated_at)],
   ];
   const actions = h("div", { class: "toolbar" },
-    job.state === "DEAD" && h("button", { onclick: () => mutate("dead/requeue", { job_ids: [id] }) }, "Requeue"),
-    ["QUEUED", "DEAD"].includes(job.state) && h("button", { onclick: () => mutate(`${path}/cancel`) }, "Cancel"));
+    job.state === "DEAD" &&
+      h("button", { onclick: () => mutate("dead/requeue", { job_ids: [id] }) }, "Requeue"),
+    ["QUEUED", "DEAD"].includes(job.state) &&
+      h("button", { onclick: () => mutate(`${path}/cancel`) }, "Cancel"));
   async function mutate(target, body) {
     try {
       await api(target, { method: "POST", body });
@@ -465,9 +511,10 @@ async function jobPage(root, id) {
     h("h1", {}, "Job ", h("span", { class: "mono" }, job.id)),
     actions,
     h("dl", { id: "job-fields" }, fields.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
-    h("section", {}, h("h2", {}, "Last error"), job.last_error ? h("pre", { class: "error", id: "job-error" }, job.last_error) : h("p", { class: "muted" }, "None.")),
+    h("section", {}, h("h2", {}, "Last error"),
+      job.last_error ? h("pre", { class: "error", id: "job-error" }, job.last_error) : muted("None.")),
     h("section", {}, h("h2", {}, "Payload"), json(job.payload)),
-    h("section", {}, h("h2", {}, "Result"), job.result === null ? h("p", { class: "muted" }, "None.") : json(job.result)),
+    h("section", {}, h("h2", {}, "Result"), job.result === null ? muted("None.") : json(job.result)),
     h("section", {}, h("h2", {}, "History"), await history(path)),
   );
 }
@@ -481,22 +528,24 @@ async function history(path) {
     throw err;
   }
   return h("table", { id: "history" },
-    h("thead", {}, h("tr", {}, ["At", "Event", "State", "Attempt", "Worker", "Error"].map((t) => h("th", {}, t)))),
+    head("At", "Event", "State", num("Attempt"), "Worker", "Error"),
     h("tbody", {}, events.map((e) =>
       h("tr", { dataset: { kind: e.kind } },
-        h("td", {}, when(e.at)), h("td", {}, e.kind), h("td", {}, h("span", { class: `state ${e.state}` }, e.state)),
+        h("td", {}, when(e.at)),
+        h("td", {}, e.kind),
+        h("td", {}, h("span", { class: `state ${e.state}` }, e.state)),
         h("td", { class: "num" }, e.attempt), h("td", { class: "mono" }, e.worker_id ?? "–"),
         h("td", { class: "error" }, e.error ?? "")))));
 }
 
 async function workers(root) {
-  root.replaceChildren(h("h1", {}, "Workers"), h("p", { class: "muted" }, "Loading…"));
+  root.replaceChildren(h("h1", {}, "Workers"), muted("Loading…"));
   let list;
   try {
     list = (await api("workers")).workers;
   } catch (err) {
     if (err.status !== 404) throw err;
-    root.replaceChildren(h("h1", {}, "Workers"), h("p", { class: "muted" }, "This server does not list workers."));
+    root.replaceChildren(h("h1", {}, "Workers"), muted("This server does not list workers."));
     return;
   }
   root.replaceChildren(
@@ -509,8 +558,9 @@ async function workers(root) {
         list.map((w) =>
           h("tr", { dataset: { worker: w.worker_id } },
             h("td", { class: "mono" }, w.worker_id), h("td", {}, when(w.last_seen_at)),
-            h("td", {}, w.jobs.length ? w.jobs.flatMap((id, i) => (i ? [" ", jobLink(id)] : [jobLink(id)])) : "–"),
-            h("td", { class: "num" }, w.done.toLocaleString()), h("td", { class: "num" }, w.failed.toLocaleString()))))),
+            h("td", {}, w.jobs.length ? w.jobs.flatMap((id) => [jobLink(id), " "]) : "–"),
+            h("td", { class: "num" }, w.done.toLocaleString()),
+            h("td", { class: "num" }, w.failed.toLocaleString()))))),
   );
 }
 
@@ -535,15 +585,20 @@ async function route() {
   document.getElementById("view").replaceChildren(root);
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(safeDecode);
   const section = parts[0] === "job" ? "" : parts[0] === "workers" ? "workers" : "overview";
-  for (const a of document.querySelectorAll("nav a[data-nav]")) a.classList.toggle("current", a.dataset.nav === section);
+  for (const a of document.querySelectorAll("nav a[data-nav]")) {
+    a.classList.toggle("current", a.dataset.nav === section);
+  }
   try {
     if (parts[0] === "queue" && parts[1] && parts[2] === "dead") await deadLetters(root, parts[1]);
-    else if (parts[0] === "queue" && parts[2] === "jobs" && STATES.includes(parts[3])) await jobList(root, parts[1], parts[3]);
+    else if (parts[0] === "queue" && parts[2] === "jobs" && STATES.includes(parts[3])) {
+      await jobList(root, parts[1], parts[3]);
+    }
     else if (parts[0] === "job" && parts[1]) await jobPage(root, parts[1]);
     else if (parts[0] === "workers") await workers(root);
     else leaveView = overview(root);
   } catch (err) {
-    root.replaceChildren(h("h1", {}, "Something went wrong"), h("p", { class: "error" }, `${err.status ?? ""} ${err.message}`));
+    const detail = `${err.status ?? ""} ${err.message}`.trim();
+    root.replaceChildren(h("h1", {}, "Something went wrong"), h("p", { class: "error" }, detail));
   }
 }
 
@@ -553,6 +608,9 @@ document.getElementById("goto-job").addEventListener("submit", (e) => {
   if (id) location.hash = `#/job/${encodeURIComponent(id)}`;
 });
 window.addEventListener("hashchange", route);
-window.addEventListener("resize", () => document.getElementById("throughput") && stats.latest && drawChart(document.getElementById("throughput")));
+window.addEventListener("resize", () => {
+  const canvas = document.getElementById("throughput");
+  if (canvas) drawChart(canvas);
+});
 route();
 pollStats();
