@@ -188,3 +188,31 @@ def test_requeue_all_of_a_group_larger_than_one_request(
     expect(page.locator("#groups")).to_contain_text("No dead jobs.")
     assert http.get("/stats").json()["queues"]["bulk"]["DEAD"] == 0
     assert console.unexpected() == []
+
+
+def test_a_declined_token_prompt_stays_closed_until_sign_in(
+    page: Page, server: ServerProcess, console: Console
+) -> None:
+    asked: list[str | None] = []
+
+    def guard(route: Route) -> None:
+        asked.append(route.request.headers.get("authorization"))
+        if asked[-1] == "Bearer s3cret":
+            route.continue_()
+        else:
+            route.fulfill(status=401, json={"error": {"code": "unauthorized", "message": "no"}})
+
+    page.route("**/stats", guard)
+    page.goto(server.url)
+    dialog = page.locator("#token-dialog")
+    dialog.get_by_role("button", name="Cancel").click()
+    sign_in = page.locator("#live").get_by_role("button", name="Sign in")
+    expect(sign_in).to_be_visible()
+    polls = len(asked)
+    page.wait_for_timeout(2500)  # at least one more poll, which must not reopen the prompt
+    assert len(asked) > polls and dialog.is_hidden()
+    sign_in.click()
+    dialog.locator("input").fill("s3cret")
+    dialog.get_by_role("button", name="Use token").click()
+    expect(page.locator("#live")).to_contain_text("live", timeout=5000)
+    assert console.unexpected(401) == []

@@ -81,17 +81,21 @@ class ApiError extends Error {
 }
 
 let tokenPrompt = null; // one prompt shared by every request that got a 401
+let tokenDeclined = false; // after Cancel, polling must not reopen the prompt every 2 s
 
-function askToken() {
+function askToken(message) {
+  if (tokenDeclined) return Promise.resolve("");
   tokenPrompt ??= new Promise((resolve) => {
     const dialog = document.getElementById("token-dialog");
     const input = dialog.querySelector("input");
+    dialog.querySelector("p").textContent = message;
     input.value = "";
     dialog.addEventListener(
       "close",
       () => {
         const token = dialog.returnValue === "ok" ? input.value.trim() : "";
         if (token) sessionStorage.setItem(TOKEN_KEY, token);
+        else tokenDeclined = true;
         tokenPrompt = null;
         resolve(token);
       },
@@ -100,6 +104,11 @@ function askToken() {
     dialog.showModal();
   });
   return tokenPrompt;
+}
+
+function signIn() {
+  tokenDeclined = false;
+  return askToken("The server asks for a token. It is kept for this tab only.");
 }
 
 /** Calls the API with a relative path; on a 401, asks for a token once and retries. */
@@ -113,8 +122,12 @@ async function api(path, { method = "GET", body, retried = false } = {}) {
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (response.status === 401 && !retried) {
-    if (await askToken()) return api(path, { method, body, retried: true });
+  if (response.status === 401) {
+    if (token) sessionStorage.removeItem(TOKEN_KEY); // refused: the next call asks again
+    const message = token
+      ? "The server refused that token. Enter another one."
+      : "The server asks for a token. It is kept for this tab only.";
+    if (!retried && (await askToken(message))) return api(path, { method, body, retried: true });
   }
   const data = await response.json().catch(() => null);
   if (!response.ok) {
@@ -163,12 +176,15 @@ async function pollStats() {
     stats.latest = sample;
     stats.samples.push(sample);
     while (stats.samples.length && sample.t - stats.samples[0].t > WINDOW_MS) stats.samples.shift();
-    document.getElementById("live").textContent = `live · ${new Date(sample.t).toLocaleTimeString()}`;
-    document.getElementById("live").className = "ok";
+    const live = document.getElementById("live");
+    live.textContent = `live · ${new Date(sample.t).toLocaleTimeString()}`;
+    live.className = "ok";
     for (const listener of stats.listeners) listener(sample);
   } catch (err) {
-    document.getElementById("live").textContent = `stats unavailable (${err.message})`;
-    document.getElementById("live").className = "bad";
+    const live = document.getElementById("live");
+    live.className = "bad";
+    if (err.status === 401) live.replaceChildren(h("button", { onclick: signIn }, "Sign in"));
+    else live.textContent = `stats unavailable (${err.message})`;
   } finally {
     // A chained timeout, not an interval: a slow /stats never piles up requests.
     setTimeout(pollStats, POLL_MS);
