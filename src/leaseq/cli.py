@@ -44,6 +44,22 @@ def serve(
     ] = Durability.FULL,
     log_level: Annotated[str, _opt("LOG_LEVEL", "debug, info, warning, error.")] = "info",
     log_format: Annotated[LogFormat, _opt("LOG_FORMAT", "text or json.")] = LogFormat.TEXT,
+    token: Annotated[
+        list[str] | None,
+        _opt(
+            "TOKEN",
+            "Require bearer tokens: role:secret (roles: read, producer, worker,"
+            " admin) or a bare admin secret; repeat or comma-separate.",
+        ),
+    ] = None,
+    poll_rate: Annotated[
+        float, _opt("POLL_RATE", "Polls/s allowed per client address (429 above); 0 = off.")
+    ] = 0.0,
+    max_queue_depth: Annotated[
+        int, _opt("MAX_QUEUE_DEPTH", "Ready jobs per queue before enqueue gets 429; 0 = off.")
+    ] = 0,
+    ssl_certfile: Annotated[str | None, _opt("SSL_CERTFILE", "TLS certificate (PEM).")] = None,
+    ssl_keyfile: Annotated[str | None, _opt("SSL_KEYFILE", "TLS private key (PEM).")] = None,
 ) -> None:
     """Start the job server."""
     try:
@@ -51,6 +67,8 @@ def serve(
             host=host, port=port, db=db, lease_seconds=lease_seconds, retry_base=retry_base,
             retry_cap=retry_cap, reap_interval=reap_interval, retention=retention,
             max_body=max_body, durability=durability, log_level=log_level, log_format=log_format,
+            tokens=tuple(token or ()), poll_rate=poll_rate, max_queue_depth=max_queue_depth,
+            ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
         )  # fmt: skip
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc

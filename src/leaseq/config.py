@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from leaseq.auth import parse_tokens
+
 
 class Durability(StrEnum):
     FULL = "full"
@@ -37,6 +39,14 @@ class Settings:
     durability: Durability = Durability.FULL
     log_level: str = "info"
     log_format: LogFormat = LogFormat.TEXT
+    tokens: tuple[str, ...] = ()
+    """``role:secret`` or bare admin secrets; empty means no authentication."""
+    poll_rate: float = 0.0
+    """Polls per second allowed per client address (burst of twice that); 0 is no limit."""
+    max_queue_depth: int = 0
+    """QUEUED jobs a queue may hold before enqueues get 429; 0 is no limit."""
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -52,12 +62,23 @@ class Settings:
             (self.reap_interval > 0, "reap_interval must be > 0"),
             (self.retention >= 0, "retention must be >= 0 (0 keeps jobs forever)"),
             (self.max_body >= 1024, "max_body must be at least 1024 bytes"),
+            (self.poll_rate >= 0, "poll_rate must be >= 0"),
+            (self.max_queue_depth >= 0, "max_queue_depth must be >= 0"),
+            (
+                (self.ssl_certfile is None) == (self.ssl_keyfile is None),
+                "ssl_certfile and ssl_keyfile go together",
+            ),
             (
                 self.db.startswith(("sqlite:///", "postgresql://", "postgres://")),
                 "db must be a sqlite:///path or postgresql:// URL",
             ),
         ]
-        return [message for ok, message in checks if not ok]
+        problems = [message for ok, message in checks if not ok]
+        try:
+            parse_tokens(self.tokens)
+        except ValueError as exc:
+            problems.append(str(exc))
+        return problems
 
     @property
     def lease_ms(self) -> int:

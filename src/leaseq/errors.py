@@ -9,7 +9,10 @@
      ├── Conflict              409      the job is not in a state that allows this
      │    ├── LeaseLost        409      the caller's lease token is no longer current
      │    └── InvalidTransition 409     e.g. cancel of a LEASED job
-     └── StorageUnavailable    503      the store did not answer or refused the write
+     ├── Unauthorized          401      no valid bearer token (403: wrong role)
+     ├── QueueFull             429      the queue is at --max-queue-depth
+     └── ServerUnavailable     503      the server cannot be reached
+          └── StorageUnavailable 503    the store did not answer or refused the write
 
 Each class carries a stable ``code`` that travels in error bodies, so a client can raise
 the same class the server raised. ``ServerUnavailable`` is what the client raises when it
@@ -59,6 +62,28 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class Unauthorized(LeaseqError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(LeaseqError):
+    code = "forbidden"
+    status = 403
+
+
+class QueueFull(LeaseqError):
+    """A producer is told to back off rather than let the store grow without bound."""
+
+    code = "queue_full"
+    status = 429
+
+
+class RateLimited(LeaseqError):
+    code = "rate_limited"
+    status = 429
+
+
 class ServerUnavailable(LeaseqError):
     code = "server_unavailable"
     status = 503
@@ -79,6 +104,10 @@ ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
         Conflict,
         LeaseLost,
         InvalidTransition,
+        Unauthorized,
+        Forbidden,
+        QueueFull,
+        RateLimited,
         ServerUnavailable,
         StorageUnavailable,
     )

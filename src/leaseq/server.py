@@ -13,7 +13,7 @@ import uvicorn
 
 from leaseq import logs
 from leaseq.config import Settings
-from leaseq.http import create_app
+from leaseq.http.app import create_app
 from leaseq.notifier import Notifier
 
 GRACEFUL_SHUTDOWN_S = 10
@@ -48,6 +48,8 @@ def serve(settings: Settings) -> None:
         http="httptools",
         log_level=settings.log_level,
         log_config=None,  # keep our root handler, so --log-format applies to uvicorn too
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",

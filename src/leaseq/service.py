@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -15,7 +16,7 @@ from functools import partial
 from leaseq import transitions
 from leaseq.backoff import Backoff
 from leaseq.config import Settings
-from leaseq.errors import JobNotFound, LeaseqError
+from leaseq.errors import JobNotFound, LeaseqError, QueueFull
 from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
 from leaseq.notifier import Notifier
 from leaseq.observe import Observer
@@ -24,6 +25,7 @@ from leaseq.storage import Change, Page, QueueStats, Storage
 log = logging.getLogger("leaseq.service")
 
 REQUEUE_CHUNK = 1000
+DEPTH_TTL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +41,37 @@ class QueueService:
         self.settings = settings
         self.notifier = notifier or Notifier()
         self.observer = Observer()
+        self._depths: dict[str, int] = {}
+        self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
 
     async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
+        if self.settings.max_queue_depth:
+            await self._check_depth(specs)
         created = await self.storage.enqueue(specs)
         new_jobs = [job for job, new in created if new]
         self.notifier.notify(job.queue for job in new_jobs)
         self.observer.transitioned(Action.ENQUEUED, new_jobs)
         return created
+
+    async def _check_depth(self, specs: Sequence[JobSpec]) -> None:
+        """Refuses work for a queue at its limit. Depths are read at most every
+        ``DEPTH_TTL_S`` so the check costs the hot path almost nothing; the limit is
+        therefore approximate by what one such interval can add."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._depths_at > DEPTH_TTL_S:
+            stats = await self.storage.stats()
+            self._depths = {q: s.counts.get(JobState.QUEUED, 0) for q, s in stats.items()}
+            self._depths_at = loop.time()
+        adding = Counter(spec.queue for spec in specs)
+        for queue, n in adding.items():
+            if self._depths.get(queue, 0) + n > self.settings.max_queue_depth:
+                raise QueueFull(
+                    f"queue {queue!r} holds {self._depths.get(queue, 0)} ready jobs; the limit"
+                    f" is {self.settings.max_queue_depth}"
+                )
+        for queue, n in adding.items():
+            self._depths[queue] = self._depths.get(queue, 0) + n
 
     async def poll(
         self,
@@ -55,9 +80,14 @@ class QueueService:
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        gone: asyncio.Future[None] | None = None,
     ) -> list[Job]:
         """Leases up to ``max_jobs``; with ``wait`` it holds until a job is ready, a
-        notification arrives, the wait ends, or the server shuts down."""
+        notification arrives, the wait ends, or the server shuts down.
+
+        ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
+        in the meantime are released at once rather than left to run out their lease.
+        """
         lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -65,6 +95,9 @@ class QueueService:
             woken = self.notifier.subscribe(queues)
             try:
                 jobs = await self.storage.claim(queues, worker_id, max_jobs, lease_ms)
+                if gone is not None and gone.done():
+                    await self._release_all(jobs)
+                    return []
                 remaining = deadline - loop.time()
                 if jobs or remaining <= 0 or self.notifier.closed:
                     self.observer.transitioned(Action.LEASED, jobs)
@@ -73,9 +106,20 @@ class QueueService:
                 next_ready = await self.storage.next_ready_in(queues)
                 if next_ready is not None:
                     remaining = min(remaining, max(next_ready, 0.001))
-                await asyncio.wait({woken}, timeout=remaining)
+                await asyncio.wait(
+                    {woken} if gone is None else {woken, gone},
+                    timeout=remaining,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
             finally:
                 woken.cancel()
+
+    async def _release_all(self, jobs: Sequence[Job]) -> None:
+        changes = [Change(j.id, partial(_release_rule, j.lease_token or ""), Action.RELEASED)
+                   for j in jobs]  # fmt: skip
+        if changes:
+            released = [o for o in await self.storage.modify(changes) if isinstance(o, Job)]
+            self.notifier.notify(j.queue for j in released)
 
     async def ack(self, items: Sequence[AckItem]) -> list[Job | LeaseqError]:
         changes = [
@@ -178,6 +222,10 @@ class QueueService:
         if isinstance(outcome, LeaseqError):
             raise outcome
         return outcome
+
+
+def _release_rule(token: str, job: Job, now: int) -> Job:
+    return transitions.release(job, token, now)
 
 
 def _ack_rule(token: str, result: str | None, job: Job, now: int) -> Job:

@@ -91,3 +91,20 @@ def test_sigterm_answers_long_polls_empty_and_exits_cleanly(server: ServerProces
     assert out["jobs"] == []
     assert time.monotonic() - start < 5
     assert "Application shutdown complete" in server.log()
+
+
+def test_a_poller_that_hangs_up_does_not_keep_a_lease(
+    server: ServerProcess, http: httpx.Client
+) -> None:
+    """The client gives up after 0.3 s; a job enqueued later must not be leased to it."""
+    with httpx.Client(base_url=server.url, timeout=0.3) as impatient:
+        try:
+            impatient.post("/poll", json={"worker_id": "gone", "queues": ["hang"], "wait": 10})
+        except httpx.ReadTimeout:
+            pass
+    time.sleep(0.2)
+    http.post("/enqueue", json={"payload": 1, "queue": "hang"})
+    (job,) = http.post("/poll", json={"worker_id": "here", "queues": ["hang"], "wait": 2}).json()[
+        "jobs"
+    ]
+    assert job["lease_owner"] == "here" and job["attempts"] == 1

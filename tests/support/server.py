@@ -29,7 +29,8 @@ class ServerProcess:
     def __init__(self, db_url: str, log_path: Path, extra: Sequence[str] = ()) -> None:
         self.db_url = db_url
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = "--ssl-certfile" in extra
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.extra = list(extra)
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -52,7 +53,8 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                health = httpx.get(f"{self.url}/health", timeout=1, verify=not self.tls)
+                if health.status_code == 200:
                     return
             except httpx.TransportError:
                 pass

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import tenacity
 
+from leaseq.auth import secret_of
 from leaseq.client.calls import Call, unreachable
 from leaseq.errors import ServerUnavailable
 
@@ -63,7 +64,8 @@ class ClientBase:
         token = token if token is not None else os.environ.get("LEASEQ_TOKEN") or None
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # The same LEASEQ_TOKEN may configure a server ("worker:secret"): send the secret.
+        self._headers = {"Authorization": f"Bearer {secret_of(token)}"} if token else {}
 
     def _http_options(self) -> dict[str, Any]:
         return {"base_url": self.url, "headers": self._headers, "timeout": self.timeout}

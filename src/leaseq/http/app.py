@@ -12,10 +12,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from leaseq.auth import Role, parse_tokens
 from leaseq.config import Settings
 from leaseq.dashboard import dashboard_routes
 from leaseq.http import routes, wire
 from leaseq.http.errors import HANDLERS
+from leaseq.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.http.middleware import RequestTimer
 from leaseq.http.openapi import SWAGGER_HTML, Endpoint, document
 from leaseq.reaper import Reaper
@@ -26,21 +28,24 @@ _JOB = {200: wire.JobEnvelope}
 ENDPOINTS: list[tuple[Endpoint, routes.Handler]] = [
     (Endpoint("POST", "/enqueue", "Enqueue one job or a batch (all or nothing)",
               (wire.JobSpecIn, wire.EnqueueBatchIn),
-              responses={201: wire.JobEnvelope, 200: wire.JobsEnvelope}), routes.enqueue),
+              responses={201: wire.JobEnvelope, 200: wire.JobsEnvelope}, role=Role.PRODUCER),
+     routes.enqueue),
     (Endpoint("POST", "/poll", "Lease ready jobs, optionally waiting for one", (wire.PollIn,),
-              responses={200: wire.LeasedJobsEnvelope}), routes.poll),
+              responses={200: wire.LeasedJobsEnvelope}, role=Role.WORKER), routes.poll),
     (Endpoint("POST", "/ack", "Complete leased jobs (DONE)", (wire.AckIn, wire.AckBatchIn),
-              responses={200: wire.AckBatchOut}), routes.ack),
+              responses={200: wire.AckBatchOut}, role=Role.WORKER), routes.ack),
     (Endpoint("POST", "/fail", "Fail a leased job: retry with backoff, or DEAD",
-              (wire.FailIn,), responses=_JOB), routes.fail),
-    (Endpoint("POST", "/heartbeat", "Extend a lease", (wire.HeartbeatIn,), responses=_JOB),
+              (wire.FailIn,), responses=_JOB, role=Role.WORKER), routes.fail),
+    (Endpoint("POST", "/heartbeat", "Extend a lease", (wire.HeartbeatIn,), responses=_JOB,
+              role=Role.WORKER),
      routes.heartbeat),
     (Endpoint("POST", "/release", "Hand a leased job back, the attempt not counted",
-              (wire.ReleaseIn,), responses=_JOB), routes.release),
+              (wire.ReleaseIn,), responses=_JOB, role=Role.WORKER), routes.release),
     (Endpoint("GET", "/dead", "List the dead letter queue", query=wire.DeadQuery,
               responses={200: wire.PageOut}), routes.list_dead),
     (Endpoint("POST", "/dead/requeue", "Requeue DEAD jobs by id or by queue",
-              (wire.RequeueIn,), responses={200: wire.RequeueOut}), routes.requeue_dead),
+              (wire.RequeueIn,), responses={200: wire.RequeueOut}, role=Role.ADMIN),
+     routes.requeue_dead),
     (Endpoint("GET", "/jobs", "List jobs, newest first", query=wire.JobsQuery,
               responses={200: wire.PageOut}), routes.list_jobs),
     (Endpoint("GET", "/jobs/{job_id}", "One job", responses=_JOB), routes.get_job),
@@ -51,13 +56,18 @@ ENDPOINTS: list[tuple[Endpoint, routes.Handler]] = [
     (Endpoint("GET", "/dead/groups", "DEAD jobs of a queue grouped by last error",
               query=wire.DeadGroupsQuery, responses={200: wire.DeadGroupsOut}),
      routes.dead_groups),
-    (Endpoint("POST", "/jobs/{job_id}/cancel", "Cancel a QUEUED or DEAD job", responses=_JOB),
+    (Endpoint("POST", "/jobs/{job_id}/cancel", "Cancel a QUEUED or DEAD job", responses=_JOB,
+              role=Role.ADMIN),
      routes.cancel_job),
     (Endpoint("GET", "/stats", "Job counts by queue and state",
               responses={200: wire.StatsOut}), routes.stats),
     (Endpoint("GET", "/health", "Liveness of the server and its store",
-              responses={200: wire.HealthOut}), routes.health),
+              responses={200: wire.HealthOut}, role=None), routes.health),
 ]  # fmt: skip
+
+
+def _limited(endpoint: Endpoint, limiter: RateLimiter | None, handler: Handler) -> Handler:
+    return limit_polls(limiter, handler) if endpoint.path == "/poll" else handler
 
 
 def create_app(settings: Settings, storage: Storage | None = None) -> Starlette:
@@ -84,9 +94,16 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Starlette:
     async def docs(_: Request) -> Response:
         return HTMLResponse(SWAGGER_HTML)
 
-    app_routes: list[BaseRoute] = [Route(e.path, h, methods=[e.method]) for e, h in ENDPOINTS]
+    tokens = parse_tokens(settings.tokens)
+    limiter = (
+        RateLimiter(settings.poll_rate, 2 * settings.poll_rate) if settings.poll_rate else None
+    )
+    app_routes: list[BaseRoute] = [
+        Route(e.path, require(e.role, tokens, _limited(e, limiter, h)), methods=[e.method])
+        for e, h in ENDPOINTS
+    ]
     app_routes += [
-        Route("/metrics", routes.metrics, include_in_schema=False),
+        Route("/metrics", require(Role.READ, tokens, routes.metrics), include_in_schema=False),
         Route("/openapi.json", openapi_json, include_in_schema=False),
         Route("/docs", docs, include_in_schema=False),
         *dashboard_routes(),

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from leaseq import __version__
+from leaseq.auth import Role
 from leaseq.http.wire import ErrorOut
 
 REF = "#/components/schemas/{name}"
@@ -26,6 +27,8 @@ class Endpoint:
     body: tuple[type, ...] = ()
     query: type | None = None
     responses: Mapping[int, type] = field(default_factory=dict)
+    role: Role | None = Role.READ
+    """Who may call it when tokens are configured; None is open to all (``/health``)."""
 
 
 def document(endpoints: list[Endpoint]) -> dict[str, Any]:
@@ -38,6 +41,9 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
         op: dict[str, Any] = {"summary": e.summary, "operationId": _operation_id(e)}
+        if e.role is not None:
+            op["security"] = [{"bearer": []}]
+            op["description"] = f"Needs a {e.role} or admin token when tokens are configured."
         if e.body:
             schema = (
                 ref_of[e.body[0]] if len(e.body) == 1 else {"oneOf": [ref_of[t] for t in e.body]}
@@ -65,7 +71,10 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "leaseq", "version": __version__},
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }
 
 

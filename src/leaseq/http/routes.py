@@ -78,10 +78,26 @@ async def enqueue(request: Request) -> Response:
 
 async def poll(request: Request) -> Response:
     req = await _parse(request, wire.PollIn)
-    jobs = await _service(request).poll(
-        req.worker_id, req.queues, req.max_jobs, req.lease_seconds, req.wait
-    )
+    service = _service(request)
+    if req.wait <= 0:
+        jobs = await service.poll(req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
+    else:
+        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        watcher = asyncio.create_task(_watch_disconnect(request, gone))
+        try:
+            jobs = await service.poll(
+                req.worker_id, req.queues, req.max_jobs, req.lease_seconds, req.wait, gone
+            )
+        finally:
+            watcher.cancel()
     return _json(wire.LeasedJobsEnvelope([wire.leased_job_out(j) for j in jobs]))
+
+
+async def _watch_disconnect(request: Request, gone: asyncio.Future[None]) -> None:
+    """The body is already read, so the next ASGI message can only be the disconnect."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    gone.set_result(None)
 
 
 def _ack_item(a: wire.AckIn) -> AckItem:

@@ -146,20 +146,15 @@ class SQLiteStorage:
     def _modify(
         self, conn: sqlite3.Connection, changes: Sequence[Change]
     ) -> list[Job | LeaseqError]:
-        now = self._clock.now_ms()
-        out: list[Job | LeaseqError] = []
-        events: list[Event] = []
-        for job_id, rule, action in changes:
-            row = conn.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
-                out.append(JobNotFound(f"no job with id {job_id!r}"))
-                continue
-            try:
-                out.append(_apply(conn, row_to_job(row), rule, action, now, events))
-            except LeaseqError as exc:
-                out.append(exc)
-        sqlite_history.record(conn, events)
-        return out
+        ids = list({c.job_id for c in changes})
+        current: dict[str, Job] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = conn.execute(
+                f"SELECT {COLUMNS} FROM jobs WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+            )
+            current.update((r[0], row_to_job(r)) for r in rows)
+        return _transition(conn, current, changes, self._clock.now_ms())
 
     async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
         def op(conn: sqlite3.Connection) -> list[Job]:
@@ -169,10 +164,9 @@ class SQLiteStorage:
                 " ORDER BY lease_expires_at LIMIT ?",
                 (now, limit),
             ).fetchall()
-            events: list[Event] = []
-            jobs = [_apply(conn, row_to_job(r), rule, Action.EXPIRED, now, events) for r in rows]
-            sqlite_history.record(conn, events)
-            return jobs
+            current = {r[0]: row_to_job(r) for r in rows}
+            changes = [Change(job_id, rule, Action.EXPIRED) for job_id in current]
+            return [j for j in _transition(conn, current, changes, now) if isinstance(j, Job)]
 
         return await self._writer.run(op)
 
@@ -282,24 +276,42 @@ class SQLiteStorage:
         await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
 
-def _apply(
-    conn: sqlite3.Connection, job: Job, rule: Rule, action: Action, now: int, events: list[Event]
-) -> Job:
-    new = rule(job, now)
-    if new is job:
-        return job
-    cursor = conn.execute(
-        _UPDATE,
-        (
-            new.state.value, new.attempts, new.run_at, new.lease_owner, new.lease_token,
-            new.lease_expires_at, new.last_error, new.result, new.updated_at, new.leased_at,
-            job.id, job.state.value, job.lease_token,
-        ),
+def _update_values(old: Job, new: Job) -> tuple[object, ...]:
+    return (
+        new.state.value, new.attempts, new.run_at, new.lease_owner, new.lease_token,
+        new.lease_expires_at, new.last_error, new.result, new.updated_at, new.leased_at,
+        old.id, old.state.value, old.lease_token,
     )  # fmt: skip
-    if cursor.rowcount != 1:  # cannot happen under the single writer; kept as a fence
-        raise LeaseLost(f"lease lost on job {job.id}: it changed underneath")
-    events.append(event_for(action, job, new))
-    return new
+
+
+def _transition(
+    conn: sqlite3.Connection, current: dict[str, Job], changes: Sequence[Change], now: int
+) -> list[Job | LeaseqError]:
+    """Applies each change to the job as it stands (a job named twice sees the first
+    change), then writes every changed job in one ``executemany`` with its events."""
+    out: list[Job | LeaseqError] = []
+    writes: dict[str, tuple[Job, Job]] = {}  # id -> (as read, as it must be stored)
+    events: list[Event] = []
+    for job_id, rule, action in changes:
+        job = current.get(job_id)
+        if job is None:
+            out.append(JobNotFound(f"no job with id {job_id!r}"))
+            continue
+        try:
+            new = rule(job, now)
+        except LeaseqError as exc:
+            out.append(exc)
+            continue
+        if new is not job:
+            events.append(event_for(action, job, new))
+            writes[job_id] = (writes.get(job_id, (job, new))[0], new)
+            current[job_id] = new
+        out.append(new)
+    cursor = conn.executemany(_UPDATE, [_update_values(old, new) for old, new in writes.values()])
+    if cursor.rowcount != len(writes):  # cannot happen under the single writer: a fence
+        raise LeaseLost("a job changed underneath the writer; nothing was applied")
+    sqlite_history.record(conn, events)
+    return out
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
