@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, Route, expect
 
+from tests.conftest import FAST
 from tests.dashboard import jobs
 from tests.dashboard.conftest import Console
 from tests.support.server import ServerProcess
@@ -216,3 +218,21 @@ def test_a_declined_token_prompt_stays_closed_until_sign_in(
     dialog.get_by_role("button", name="Use token").click()
     expect(page.locator("#live")).to_contain_text("live", timeout=5000)
     assert console.unexpected(401) == []
+
+
+def test_against_a_server_with_role_tokens(
+    page: Page, server_factory: Callable[..., ServerProcess], console: Console
+) -> None:
+    secured = server_factory(*FAST, "--token", "read:r-secret", "--token", "the-admin")
+    with httpx.Client(base_url=secured.url, headers={"Authorization": "Bearer the-admin"}) as c:
+        (dead,) = jobs.kill(c, "emails", ["boom"])
+    page.goto(f"{secured.url}/#/queue/emails/dead")
+    dialog = page.locator("#token-dialog")
+    dialog.locator("input").fill("r-secret")
+    dialog.get_by_role("button", name="Use token").click()
+    row = page.locator(f"#dead tr[data-job='{dead}']")
+    row.get_by_role("button", name="Requeue").click()
+    expect(page.locator("#flash")).to_have_text("Failed: a read token may not do this")
+    expect(row).to_be_visible()
+    expect(page.locator("#live")).to_contain_text("live")
+    assert console.unexpected(401, 403) == []
