@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
-from playwright.sync_api import Page, Route, expect
+import pytest
 
 from tests.conftest import FAST
 from tests.dashboard import jobs
-from tests.dashboard.conftest import Console
+from tests.dashboard.conftest import Console, unavailable
 from tests.support.server import ServerProcess
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Route
+
+if (reason := unavailable()) is not None:
+    # CI sets LEASEQ_TEST_REQUIRE_BROWSER=1 so that a missing browser fails, not skips.
+    if os.environ.get("LEASEQ_TEST_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"LEASEQ_TEST_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason, allow_module_level=True)
+# Imported after the skip, because it may not be installed.
+from playwright.sync_api import expect
 
 NOT_FOUND = {"error": {"code": "not_found", "message": "no such route"}}
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "dashboard.png"
