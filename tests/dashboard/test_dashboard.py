@@ -249,3 +249,19 @@ def test_against_a_server_with_role_tokens(
     expect(row).to_be_visible()
     expect(page.locator("#live")).to_contain_text("live")
     assert console.unexpected(401, 403) == []
+
+
+def test_a_refused_token_is_asked_for_again(
+    page: Page, server_factory: Callable[..., ServerProcess], console: Console
+) -> None:
+    secured = server_factory(*FAST, "--token", "the-admin")
+    page.goto(secured.url)
+    dialog = page.locator("#token-dialog")
+    dialog.locator("input").fill("wrong")
+    dialog.get_by_role("button", name="Use token").click()
+    expect(dialog).to_contain_text("The server refused that token.")
+    dialog.locator("input").fill("the-admin")
+    dialog.get_by_role("button", name="Use token").click()
+    expect(page.locator("#live")).to_contain_text("live")
+    assert page.evaluate("sessionStorage.getItem('leaseq.token')") == "the-admin"
+    assert console.unexpected(401) == []

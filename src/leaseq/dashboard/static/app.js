@@ -82,6 +82,7 @@ class ApiError extends Error {
 
 let tokenPrompt = null; // one prompt shared by every request that got a 401
 let tokenDeclined = false; // after Cancel, polling must not reopen the prompt every 2 s
+let tokenRefused = false; // the last token sent got a 401: say so in the prompt
 
 function askToken(message) {
   if (tokenDeclined) return Promise.resolve("");
@@ -96,6 +97,7 @@ function askToken(message) {
         const token = dialog.returnValue === "ok" ? input.value.trim() : "";
         if (token) sessionStorage.setItem(TOKEN_KEY, token);
         else tokenDeclined = true;
+        tokenRefused = false;
         tokenPrompt = null;
         resolve(token);
       },
@@ -123,8 +125,14 @@ async function api(path, { method = "GET", body, retried = false } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 401) {
-    if (token) sessionStorage.removeItem(TOKEN_KEY); // refused: the next call asks again
-    const message = token
+    const current = sessionStorage.getItem(TOKEN_KEY);
+    // Signed in while this request was on its way: just try again with the new token.
+    if (!retried && current && current !== token) return api(path, { method, body, retried: true });
+    if (token && current === token) {
+      sessionStorage.removeItem(TOKEN_KEY); // refused: the next call asks again
+      tokenRefused = true;
+    }
+    const message = tokenRefused
       ? "The server refused that token. Enter another one."
       : "The server asks for a token. It is kept for this tab only.";
     if (!retried && (await askToken(message))) return api(path, { method, body, retried: true });
