@@ -10,10 +10,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from leaseq.auth import Role, parse_tokens
 from leaseq.config import Settings
+from leaseq.dashboard import dashboard_routes
 from leaseq.http import routes, wire
 from leaseq.http.errors import HANDLERS
 from leaseq.http.guards import Handler, RateLimiter, limit_polls, require
@@ -97,7 +98,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Starlette:
     limiter = (
         RateLimiter(settings.poll_rate, 2 * settings.poll_rate) if settings.poll_rate else None
     )
-    app_routes = [
+    app_routes: list[BaseRoute] = [
         Route(e.path, require(e.role, tokens, _limited(e, limiter, h)), methods=[e.method])
         for e, h in ENDPOINTS
     ]
@@ -105,6 +106,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Starlette:
         Route("/metrics", require(Role.READ, tokens, routes.metrics), include_in_schema=False),
         Route("/openapi.json", openapi_json, include_in_schema=False),
         Route("/docs", docs, include_in_schema=False),
+        *dashboard_routes(),
     ]
     app = Starlette(
         routes=app_routes,

@@ -6,6 +6,7 @@ rather than a silently ignored option. These types also generate the OpenAPI doc
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -261,7 +262,13 @@ class HealthOut(Struct):
 
 def rfc3339(ms: int) -> str:
     seconds, millis = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    return f"{_second(seconds)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    # A poll of 100 jobs formats ~500 stamps that share a handful of seconds.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def _job_fields(job: Job) -> dict[str, Any]:
