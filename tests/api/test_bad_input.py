@@ -91,6 +91,7 @@ def test_unknown_routes_and_methods_use_the_same_error_shape(shared_server: Serv
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
         r = http.get("/enqueue")
         assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+        assert r.headers["allow"] == "POST"
 
 
 def test_sql_in_free_text_fields_is_just_text(shared_server: ServerProcess) -> None:

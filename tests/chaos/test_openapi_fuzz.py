@@ -65,11 +65,5 @@ def test_negative_data_is_rejected(st_run: dict[str, int]) -> None:
     assert _count(st_run, "schema-violating request accepted") == 0, st_run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: POST /enqueue with a batch answers 201 {'jobs': [...]}, but the "
-    "OpenAPI document declares 201 as JobEnvelope {'job': ...} (and 200 as JobsEnvelope); "
-    "the batch and single forms share one status table in http/app.py",
-)
 def test_responses_match_the_schema(st_run: dict[str, int]) -> None:
     assert _count(st_run, "response violates schema") == 0, st_run

@@ -25,15 +25,16 @@ from leaseq.service import QueueService
 from leaseq.storage import Storage, open_storage
 
 _JOB = {200: wire.JobEnvelope}
+_ONE_OR_MANY = (wire.JobEnvelope, wire.JobsEnvelope)
 ENDPOINTS: list[tuple[Endpoint, routes.Handler]] = [
     (Endpoint("POST", "/enqueue", "Enqueue one job or a batch (all or nothing)",
               (wire.JobSpecIn, wire.EnqueueBatchIn),
-              responses={201: wire.JobEnvelope, 200: wire.JobsEnvelope}, role=Role.PRODUCER),
+              responses={201: _ONE_OR_MANY, 200: _ONE_OR_MANY}, role=Role.PRODUCER),
      routes.enqueue),
     (Endpoint("POST", "/poll", "Lease ready jobs, optionally waiting for one", (wire.PollIn,),
               responses={200: wire.LeasedJobsEnvelope}, role=Role.WORKER), routes.poll),
     (Endpoint("POST", "/ack", "Complete leased jobs (DONE)", (wire.AckIn, wire.AckBatchIn),
-              responses={200: wire.AckBatchOut}, role=Role.WORKER), routes.ack),
+              responses={200: (wire.JobEnvelope, wire.AckBatchOut)}, role=Role.WORKER), routes.ack),
     (Endpoint("POST", "/fail", "Fail a leased job: retry with backoff, or DEAD",
               (wire.FailIn,), responses=_JOB, role=Role.WORKER), routes.fail),
     (Endpoint("POST", "/heartbeat", "Extend a lease", (wire.HeartbeatIn,), responses=_JOB,

@@ -42,7 +42,11 @@ async def _decode_error(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), exc.detail)
+    response = error_response(
+        exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), exc.detail
+    )
+    response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+    return response
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -26,7 +26,8 @@ class Endpoint:
     summary: str
     body: tuple[type, ...] = ()
     query: type | None = None
-    responses: Mapping[int, type] = field(default_factory=dict)
+    responses: Mapping[int, type | tuple[type, ...]] = field(default_factory=dict)
+    """Status -> answer type; a tuple when one status has several shapes (single or batch)."""
     role: Role | None = Role.READ
     """Who may call it when tokens are configured; None is open to all (``/health``)."""
 
@@ -35,7 +36,8 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
     types: list[type] = [ErrorOut]
     for e in endpoints:
         types.extend(e.body)
-        types.extend(e.responses.values())
+        types.extend(t for kinds in e.responses.values() for t in _kinds(kinds))
+    types = list(dict.fromkeys(types))
     refs, components = msgspec.json.schema_components(types, ref_template=REF)
     ref_of = dict(zip(types, refs, strict=True))
     paths: dict[str, dict[str, Any]] = {}
@@ -45,22 +47,19 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
             op["security"] = [{"bearer": []}]
             op["description"] = f"Needs a {e.role} or admin token when tokens are configured."
         if e.body:
-            schema = (
-                ref_of[e.body[0]] if len(e.body) == 1 else {"oneOf": [ref_of[t] for t in e.body]}
-            )
             op["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": schema}},
+                "content": {"application/json": {"schema": _one_of(ref_of, e.body)}},
             }
         params = _parameters(e)
         if params:
             op["parameters"] = params
         op["responses"] = {
             str(status): {
-                "description": kind.__name__,
-                "content": {"application/json": {"schema": ref_of[kind]}},
+                "description": " or ".join(t.__name__ for t in _kinds(kinds)),
+                "content": {"application/json": {"schema": _one_of(ref_of, _kinds(kinds))}},
             }
-            for status, kind in e.responses.items()
+            for status, kinds in e.responses.items()
         }
         op["responses"]["default"] = {
             "description": "Error",
@@ -76,6 +75,14 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _kinds(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _one_of(ref_of: dict[type, Any], kinds: tuple[type, ...]) -> Any:
+    return ref_of[kinds[0]] if len(kinds) == 1 else {"oneOf": [ref_of[t] for t in kinds]}
 
 
 def _operation_id(e: Endpoint) -> str:

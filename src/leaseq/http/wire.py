@@ -119,7 +119,7 @@ class JobsQuery(_In):
     state: JobState | None = None
     queue: QueueName | None = None
     limit: Annotated[int, Meta(ge=1, le=1000)] = 100
-    cursor: Annotated[str, Meta(max_length=32)] | None = None
+    cursor: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
 
 
 class WorkersQuery(_In):
@@ -136,7 +136,7 @@ class DeadGroupsQuery(_In):
 class DeadQuery(_In):
     queue: QueueName | None = None
     limit: Annotated[int, Meta(ge=1, le=1000)] = 100
-    cursor: Annotated[str, Meta(max_length=32)] | None = None
+    cursor: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
 
 
 # -- responses --------------------------------------------------------------------------
