@@ -157,11 +157,14 @@ async def run_asyncpg(url: str, workers: int, max_jobs: int) -> None:
 
 
 async def main() -> None:
+    global JOBS  # a knob of this run, read by the loops above
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("--asyncpg", action="store_true")
     parser.add_argument("--loop-only", action="store_true", help="only the claim+ack loops")
+    parser.add_argument("--jobs", type=int, default=JOBS, help="jobs per run (multiple of 1000)")
     args = parser.parse_args()
+    JOBS = args.jobs
     for workers, max_jobs in ((16, 1), (16, 10)):
         with fresh_database(args.url) as url:
             await run_loop(url, workers, max_jobs)
