@@ -16,7 +16,6 @@ multi-statement ones open an explicit transaction.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import psycopg
@@ -166,9 +165,6 @@ class PostgresStorage:
             slot.append(len(jobs))
             jobs.append(new_job(spec, self._ids.new(now), now))
         inserted = await w.insert(conn, jobs, now)
-        new = [j for j in jobs if j.id in inserted]
-        events = [event_for(Action.ENQUEUED, None, j) for j in new]
-        await history.record(conn, events, history.deltas((None, j) for j in new))
         existing = await w.existing(conn, [j for j in jobs if j.id not in inserted])
         out: list[tuple[Job, bool]] = []
         answered: set[int] = set()
@@ -194,17 +190,11 @@ class PostgresStorage:
         }
 
         async def op(conn: Conn) -> list[Job]:
-            rows = await w.all_rows(conn, sql.CLAIM, params)
-            now = rows[0][0]
-            taken = [r for r in rows if r[1] is not None]  # the one row of an empty claim
+            taken = [r for r in await w.all_rows(conn, sql.CLAIM, params) if r[1] is not None]
             taken.sort(key=lambda r: (-r[7], r[10], r[1]))  # poll order: priority, run_at, seq
-            jobs = [w.job_from_row(r[2:]) for r in taken]
-            events = [event_for(Action.LEASED, None, j) for j in jobs]
-            pairs = [(replace(j, state=JobState.QUEUED), j) for j in jobs]
-            await history.record(conn, events, history.deltas(pairs), touch=(owner, now))
-            return jobs
+            return [w.job_from_row(r[2:]) for r in taken]
 
-        return await self._run(op, transaction=True)
+        return await self._run(op)
 
     async def modify(self, changes: Sequence[Change]) -> list[Job | LeaseqError]:
         if not changes:
@@ -218,12 +208,10 @@ class PostgresStorage:
                 return []
             now = rows[0][0]
             pairs = [(job, rule(job, now)) for job in map(w.job_from_row, (r[1:] for r in rows))]
-            lost = await w.write(conn, pairs)
+            events = [event_for(Action.EXPIRED, old, new) for old, new in pairs if new is not old]
+            lost = await w.write(conn, pairs, events)
             if lost:  # impossible while we hold the row locks; kept as a fence
                 raise LeaseLost(f"lease expiry lost a race on jobs {sorted(lost)}")
-            changed = [(old, new) for old, new in pairs if new is not old]
-            events = [event_for(Action.EXPIRED, old, new) for old, new in changed]
-            await history.record(conn, events, history.deltas(changed))
             return [new for _, new in pairs]
 
         expired = await self._run(op, transaction=True)

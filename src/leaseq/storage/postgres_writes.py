@@ -12,7 +12,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
 from leaseq.errors import JobNotFound, LeaseLost, LeaseqError
-from leaseq.model import Event, Job, JobState
+from leaseq.model import Action, Event, Job, JobState
 from leaseq.storage import postgres_history as history
 from leaseq.storage import postgres_sql as sql
 from leaseq.storage.base import Change
@@ -42,9 +42,11 @@ async def first(conn: Conn, query: str, params: Any) -> TupleRow:
 
 
 async def insert(conn: Conn, jobs: list[Job], now: int) -> set[str]:
-    """Inserts ``jobs`` in order, skipping those whose idempotency key is taken; returns
-    the ids inserted."""
+    """Inserts ``jobs`` in order, skipping those whose idempotency key is taken, with the
+    events and count deltas of those inserted; returns the ids inserted."""
+    events = [event_for(Action.ENQUEUED, None, j) for j in jobs]
     params = {
+        **history.event_params(events),
         "now": now,
         "id": [j.id for j in jobs],
         "queue": [j.queue for j in jobs],
@@ -82,7 +84,7 @@ async def all_rows(conn: Conn, query: str, params: Any) -> list[TupleRow]:
 async def modify(conn: Conn, changes: Sequence[Change]) -> list[Job | LeaseqError]:
     """Locks the jobs, applies the rules in order (a job named twice sees the first
     rule's result, and leaves one event per rule that changed it) and writes each changed
-    job once, with its events, tallies and count deltas."""
+    job once, with its events, tallies and count deltas, in one statement."""
     rows = await all_rows(conn, sql.LOCK_BY_IDS, (list({c.job_id for c in changes}),))
     read = {job.id: job for job in (job_from_row(r[1:]) for r in rows)}
     now = rows[0][0] if rows else 0
@@ -103,36 +105,35 @@ async def modify(conn: Conn, changes: Sequence[Change]) -> list[Job | LeaseqErro
         if new is not job:
             events.append(event_for(action, job, new))
     pairs = [(read[i], current[i]) for i in read]
-    lost = await write(conn, pairs)
+    lost = await write(conn, pairs, events)
     for index, change in enumerate(changes):
         if change.job_id in lost and isinstance(out[index], Job):
             out[index] = LeaseLost(f"lease lost on job {change.job_id}: it changed underneath")
-    written = [(old, new) for old, new in pairs if new is not old and new.id not in lost]
-    kept = [e for e in events if e.job_id not in lost]
-    await history.record(conn, kept, history.deltas(written))
     return out
 
 
-async def write(conn: Conn, pairs: list[tuple[Job, Job]]) -> set[str]:
+async def write(conn: Conn, pairs: list[tuple[Job, Job]], events: Sequence[Event]) -> set[str]:
     """Writes each ``(read, new)`` pair whose rule changed the job, guarded on the state
-    and token it read; returns the ids the guard refused."""
+    and token it read, in one statement with the events of the jobs written, their
+    workers' tallies and their count deltas; returns the ids the guard refused."""
     changed = [(old, new) for old, new in pairs if new is not old]
     if not changed:
         return set()
-    columns: list[list[Any]] = [
-        [new.id for _, new in changed],
-        [new.state.value for _, new in changed],
-        [new.attempts for _, new in changed],
-        [new.run_at for _, new in changed],
-        [new.lease_owner for _, new in changed],
-        [new.lease_token for _, new in changed],
-        [new.lease_expires_at for _, new in changed],
-        [new.last_error for _, new in changed],
-        [new.result for _, new in changed],
-        [new.updated_at for _, new in changed],
-        [new.leased_at for _, new in changed],
-        [old.state.value for old, _ in changed],
-        [old.lease_token for old, _ in changed],
-    ]
-    written = {r[0] for r in await all_rows(conn, sql.WRITE, columns)}
+    params = {
+        **history.event_params(events),
+        "id": [new.id for _, new in changed],
+        "state": [new.state.value for _, new in changed],
+        "attempts": [new.attempts for _, new in changed],
+        "run_at": [new.run_at for _, new in changed],
+        "lease_owner": [new.lease_owner for _, new in changed],
+        "lease_token": [new.lease_token for _, new in changed],
+        "lease_expires_at": [new.lease_expires_at for _, new in changed],
+        "last_error": [new.last_error for _, new in changed],
+        "result": [new.result for _, new in changed],
+        "updated_at": [new.updated_at for _, new in changed],
+        "leased_at": [new.leased_at for _, new in changed],
+        "old_state": [old.state.value for old, _ in changed],
+        "old_token": [old.lease_token for old, _ in changed],
+    }
+    written = {r[0] for r in await all_rows(conn, sql.WRITE, params)}
     return {new.id for _, new in changed} - written
