@@ -96,6 +96,30 @@ async def claim_ack_loop(storage: PostgresStorage, workers: int, max_jobs: int) 
     return count / (time.perf_counter() - start)
 
 
+async def run_sequential(url: str, jobs: int) -> None:
+    """One worker, one job at a time: the median latency of a claim, an ack and a
+    one-job enqueue, where round trips show more than under concurrency."""
+    storage = PostgresStorage(url)
+    await storage.open()
+    times: dict[str, list[float]] = {"enqueue": [], "claim": [], "ack": []}
+
+    async def timed(name: str, call: Any) -> Any:
+        start = time.perf_counter()
+        out = await call
+        times[name].append((time.perf_counter() - start) * 1000)
+        return out
+
+    try:
+        for _ in range(jobs):
+            await timed("enqueue", storage.enqueue([JobSpec(payload="{}")]))
+            got = await timed("claim", storage.claim(["default"], "w", 1, 60_000))
+            await timed("ack", storage.modify(ack_changes(got)))
+    finally:
+        await storage.close()
+    medians = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    print("sequential, one worker: " + ", ".join(f"{k} {m:.2f} ms" for k, m in medians.items()))
+
+
 async def run_loop(url: str, workers: int, max_jobs: int) -> None:
     storage = PostgresStorage(url)
     await storage.open()
@@ -162,9 +186,14 @@ async def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--asyncpg", action="store_true")
     parser.add_argument("--loop-only", action="store_true", help="only the claim+ack loops")
+    parser.add_argument("--sequential", action="store_true", help="only one-worker latencies")
     parser.add_argument("--jobs", type=int, default=JOBS, help="jobs per run (multiple of 1000)")
     args = parser.parse_args()
     JOBS = args.jobs
+    if args.sequential:
+        with fresh_database(args.url) as url:
+            await run_sequential(url, min(JOBS, 2000))
+        return
     for workers, max_jobs in ((16, 1), (16, 10)):
         with fresh_database(args.url) as url:
             await run_loop(url, workers, max_jobs)
