@@ -4,9 +4,9 @@ A transition's event, its worker's tally and its count deltas are written by the
 statement as the job rows (``side_effects`` below, spliced into the write statements of
 ``postgres_sql``), so they commit with the rows or not at all and cost no round trip of
 their own. What an event says and how it counts for its worker is decided by the pure
-functions of ``leaseq.transitions``; this module only batches and stores. (The claim is
-the one exception: its jobs are chosen and leased by SQL, so ``postgres_sql.CLAIM``
-mirrors ``event_for`` in SQL.)
+functions of ``leaseq.transitions``; this module only batches and stores. (Claim and
+enqueue are the exceptions: their events are fixed, so ``postgres_sql.CLAIM`` and
+``INSERT`` mirror ``event_for`` in SQL rather than ship and join back an array per job.)
 
 Counts are an append-only ledger (``job_counts``): each write inserts its deltas as new
 rows, which never conflict, instead of updating one shared counter row per (queue,

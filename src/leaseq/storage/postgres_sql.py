@@ -97,9 +97,21 @@ WITH ins AS (
          AS v(id, queue, task, payload, priority, max_tries, run_at, key, ord)
     ORDER BY v.ord
     ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING jobs.id, jobs.queue, jobs.state, NULL::text AS old_state
+    RETURNING jobs.seq, jobs.id, jobs.queue, jobs.state, jobs.attempts, jobs.updated_at
 ),
-{side_effects("ins")}
+-- The 'enqueued' event of each job inserted. transitions.event_for(Action.ENQUEUED,
+-- None, job) is the source of truth, mirrored here (cheaper than sending the events of
+-- a thousand-job batch as arrays and joining them back): kind 'enqueued', the new state,
+-- no worker, the attempt count (0), no error, at the job's updated_at.
+ev AS (
+    INSERT INTO job_events (job_id, at, kind, state, worker_id, attempt, error)
+    SELECT ins.id, ins.updated_at, 'enqueued', ins.state, NULL, ins.attempts, NULL
+    FROM ins ORDER BY ins.seq
+),
+cnt AS (
+    INSERT INTO job_counts (queue, state, n)
+    SELECT ins.queue, ins.state, count(*) FROM ins GROUP BY ins.queue, ins.state
+)
 SELECT ins.id, pg_notify('{CHANNEL}', ins.queue) FROM ins
 """
 

@@ -14,7 +14,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from leaseq.errors import JobNotFound, LeaseLost, LeaseqError
-from leaseq.model import Action, Event, Job, JobState
+from leaseq.model import Event, Job, JobState
 from leaseq.storage import postgres_history as history
 from leaseq.storage import postgres_sql as sql
 from leaseq.storage.base import Change
@@ -89,9 +89,7 @@ async def insert(conn: Conn, jobs: list[Job], now: int) -> Pending:
     """Queues the insert of ``jobs`` in order, skipping those whose idempotency key is
     taken, with the events and count deltas of those inserted. ``ids()`` of the answer
     are the ids inserted."""
-    events = [event_for(Action.ENQUEUED, None, j) for j in jobs]
     params = {
-        **history.event_params(events),
         "now": now,
         "id": [j.id for j in jobs],
         "queue": [j.queue for j in jobs],
