@@ -32,8 +32,8 @@ checkout: claim 5 -> 2, ack 6 -> 3, keyless enqueue 6 -> 3, keyed enqueue 6 -> 4
 Alternating runs, load average 1.8-11, 6,000 jobs (``--loop-only --jobs 6000``); after
 was ahead in 7 of 9 before/after pairs at each max_jobs (noise is of the same order):
 
-    max_jobs= 1: before 182-411 jobs/s, after 260-396 jobs/s (median 265 -> 327)
-    max_jobs=10: before 1,193-2,847 jobs/s, after 1,966-3,012 jobs/s (1,949 -> 2,467)
+    max_jobs= 1: before 182-411 jobs/s, after 260-396 jobs/s (paired medians 265 -> 327)
+    max_jobs=10: before 1,193-2,847 jobs/s, after 1,966-3,012 jobs/s (2,004 -> 2,467)
     enqueue 1000 (median of 25): before 45-87 ms, after 43-77 ms (min 43-58 -> 36-45)
 """
 
