@@ -177,7 +177,10 @@ async def test_a_rolled_back_enqueue_runs_again_from_the_start(
         return await real(conn, skipped)
 
     monkeypatch.setattr(postgres_writes, "existing", rolled_back_once)
-    results = await nodes[0].enqueue(_specs(3))
+    # Keyed: the keys are looked up inside the transaction, after the insert. Had the
+    # first insert survived, the second run would find every key taken.
+    specs = [JobSpec(payload="{}", idempotency_key=f"k{i}") for i in range(3)]
+    results = await nodes[0].enqueue(specs)
     assert len(calls) == 2
     assert all(new for _, new in results)
     assert (await nodes[0].stats())["default"].counts[JobState.QUEUED] == 3

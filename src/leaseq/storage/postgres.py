@@ -9,14 +9,15 @@ jobs ready send a NOTIFY in the same transaction; ``postgres_listen`` turns thos
 wake-ups of long polls on the other nodes.
 
 Connections come from a ``psycopg_pool`` pool in autocommit mode: single-statement
-operations (claim, insert, reads) need no BEGIN/COMMIT round trips, and the few
-multi-statement ones open an explicit transaction.
+operations (claim, reads) need no BEGIN/COMMIT, and the few multi-statement ones run in
+``postgres_writes.transaction``, which pipelines BEGIN and COMMIT with their statements.
+Every write stores its events, worker tallies and count deltas in the same statement as
+the job rows, so a claim is one round trip and a modify two.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import psycopg
@@ -119,18 +120,16 @@ class PostgresStorage:
             await self._pool.close()
             self._pool = None
 
-    async def _run(self, op: Callable[[Conn], Awaitable[T]], *, transaction: bool = False) -> T:
-        """Runs ``op`` on a pooled connection (inside a transaction if asked) and turns
-        driver errors into the domain's: the callers above never see psycopg."""
+    async def _run(self, op: Callable[[Conn], Awaitable[T]]) -> T:
+        """Runs ``op`` on a pooled connection and turns driver errors into the domain's:
+        the callers above never see psycopg. An ``op`` of several statements opens its
+        own ``postgres_writes.transaction``, so a rollback makes running it again safe."""
         if self._pool is None:
             raise StorageUnavailable("the PostgreSQL store is not open")
         for attempt in range(1, RETRIES + 1):
             try:
                 async with self._pool.connection() as conn:
-                    if not transaction:
-                        return await op(conn)
-                    async with conn.transaction():
-                        return await op(conn)
+                    return await op(conn)
             except _ROLLED_BACK as exc:
                 if attempt == RETRIES:
                     raise StorageUnavailable(f"the database kept rolling back: {exc}") from exc
@@ -149,10 +148,36 @@ class PostgresStorage:
     async def enqueue(self, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
         if not specs:
             return []
-        return await self._run(lambda conn: self._enqueue(conn, specs), transaction=True)
+        return await self._run(lambda conn: self._enqueue(conn, specs))
 
     async def _enqueue(self, conn: Conn, specs: Sequence[JobSpec]) -> list[tuple[Job, bool]]:
-        (now,) = await w.one(conn, sql.SELECT_NOW)
+        """Two round trips (BEGIN + now, insert + COMMIT) when no spec has an idempotency
+        key; otherwise the keys skipped must be looked up before COMMIT."""
+        async with w.transaction(conn):
+            (now,) = await w.one(conn, sql.SELECT_NOW)
+            jobs, slot = self._new_jobs(specs, now)
+            pending = await w.insert(conn, jobs, now)
+            existing: dict[tuple[str, str | None], Job] = {}
+            if any(j.idempotency_key is not None for j in jobs):
+                inserted = await pending.ids()
+                existing = await w.existing(conn, [j for j in jobs if j.id not in inserted])
+        inserted = await pending.ids()
+        if len(inserted) + len(existing) < len(jobs):  # keyless rows are never skipped
+            raise AssertionError("the insert skipped a job that has no idempotency key")
+        out: list[tuple[Job, bool]] = []
+        answered: set[int] = set()
+        for index in slot:
+            job = jobs[index]
+            if job.id in inserted:
+                out.append((job, index not in answered))
+            else:
+                out.append((existing[job.queue, job.idempotency_key], False))
+            answered.add(index)
+        return out
+
+    def _new_jobs(self, specs: Sequence[JobSpec], now: int) -> tuple[list[Job], list[int]]:
+        """The jobs to insert (one per idempotency key) and, for each spec, the index of
+        the job that answers it."""
         jobs: list[Job] = []
         slot: list[int] = []  # for each spec, the job in ``jobs`` that answers it
         first: dict[tuple[str, str], int] = {}
@@ -165,21 +190,7 @@ class PostgresStorage:
                 first[key] = len(jobs)
             slot.append(len(jobs))
             jobs.append(new_job(spec, self._ids.new(now), now))
-        inserted = await w.insert(conn, jobs, now)
-        new = [j for j in jobs if j.id in inserted]
-        events = [event_for(Action.ENQUEUED, None, j) for j in new]
-        await history.record(conn, events, history.deltas((None, j) for j in new))
-        existing = await w.existing(conn, [j for j in jobs if j.id not in inserted])
-        out: list[tuple[Job, bool]] = []
-        answered: set[int] = set()
-        for index in slot:
-            job = jobs[index]
-            if job.id in inserted:
-                out.append((job, index not in answered))
-            else:
-                out.append((existing[job.queue, job.idempotency_key], False))
-            answered.add(index)
-        return out
+        return jobs, slot
 
     async def claim(
         self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
@@ -194,39 +205,34 @@ class PostgresStorage:
         }
 
         async def op(conn: Conn) -> list[Job]:
-            rows = await w.all_rows(conn, sql.CLAIM, params)
-            now = rows[0][0]
-            taken = [r for r in rows if r[1] is not None]  # the one row of an empty claim
+            taken = [r for r in await w.all_rows(conn, sql.CLAIM, params) if r[1] is not None]
             taken.sort(key=lambda r: (-r[7], r[10], r[1]))  # poll order: priority, run_at, seq
-            jobs = [w.job_from_row(r[2:]) for r in taken]
-            events = [event_for(Action.LEASED, None, j) for j in jobs]
-            pairs = [(replace(j, state=JobState.QUEUED), j) for j in jobs]
-            await history.record(conn, events, history.deltas(pairs), touch=(owner, now))
-            return jobs
+            return [w.job_from_row(r[2:]) for r in taken]
 
-        return await self._run(op, transaction=True)
+        return await self._run(op)
 
     async def modify(self, changes: Sequence[Change]) -> list[Job | LeaseqError]:
         if not changes:
             return []
-        return await self._run(lambda conn: w.modify(conn, changes), transaction=True)
+        return await self._run(lambda conn: w.modify(conn, changes))
 
     async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
         async def op(conn: Conn) -> list[Job]:
-            rows = await (await conn.execute(sql.LOCK_EXPIRED, (limit,))).fetchall()
-            if not rows:
-                return []
-            now = rows[0][0]
-            pairs = [(job, rule(job, now)) for job in map(w.job_from_row, (r[1:] for r in rows))]
-            lost = await w.write(conn, pairs)
-            if lost:  # impossible while we hold the row locks; kept as a fence
+            async with w.transaction(conn):
+                rows = await w.all_rows(conn, sql.LOCK_EXPIRED, (limit,))
+                now = rows[0][0] if rows else 0
+                pairs = [(job, rule(job, now)) for job in (w.job_from_row(r[1:]) for r in rows)]
+                events = [
+                    event_for(Action.EXPIRED, old, new) for old, new in pairs if new is not old
+                ]
+                pending = await w.write(conn, pairs, events)
+            # Impossible while we held the row locks; kept as a fence. The rows that were
+            # written committed with their own events and counts, so the store is whole.
+            if lost := await pending.refused():
                 raise LeaseLost(f"lease expiry lost a race on jobs {sorted(lost)}")
-            changed = [(old, new) for old, new in pairs if new is not old]
-            events = [event_for(Action.EXPIRED, old, new) for old, new in changed]
-            await history.record(conn, events, history.deltas(changed))
             return [new for _, new in pairs]
 
-        expired = await self._run(op, transaction=True)
+        expired = await self._run(op)
         if len(expired) < limit:  # the reaper's pass is over: fold the count ledger
             await self._compact()
         return expired

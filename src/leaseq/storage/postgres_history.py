@@ -1,9 +1,12 @@
 """PostgreSQL side of job history, the worker registry and the per-queue counts.
 
-``record`` runs inside the transaction of the transition it describes, after the write
-statement, so an event, its worker's tally and the count deltas commit with the job row
-or not at all. What an event says and how it counts for its worker is decided by the
-pure functions of ``leaseq.transitions``; this module only batches and stores.
+A transition's event, its worker's tally and its count deltas are written by the same
+statement as the job rows (``side_effects`` below, spliced into the write statements of
+``postgres_sql``), so they commit with the rows or not at all and cost no round trip of
+their own. What an event says and how it counts for its worker is decided by the pure
+functions of ``leaseq.transitions``; this module only batches and stores. (Claim and
+enqueue are the exceptions: their events are fixed, so ``postgres_sql.CLAIM`` and
+``INSERT`` mirror ``event_for`` in SQL rather than ship and join back an array per job.)
 
 Counts are an append-only ledger (``job_counts``): each write inserts its deltas as new
 rows, which never conflict, instead of updating one shared counter row per (queue,
@@ -13,49 +16,80 @@ state), which every node's claims and acks would queue up on. Reads sum the ledg
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
-from leaseq.model import Action, DeadGroup, Event, Job, JobState, WorkerInfo
+from leaseq.model import Action, DeadGroup, Event, JobState, WorkerInfo
 from leaseq.transitions import worker_seen, worker_tally
 
 Conn = AsyncConnection[TupleRow]
 
 COMPACT_LOCK = 0x6C65_6173_6563  # advisory lock key: one compaction at a time
 
-# One statement for the three side effects of a transition. Worker rows are upserted in
-# worker_id order (the arrays come sorted): two batches that touch the same workers lock
-# them in the same order and cannot deadlock.
-RECORD = """
-WITH ev AS (
+
+def side_effects(written: str) -> str:
+    """CTEs that record the transitions of the rows a write statement changed.
+
+    ``written`` names an earlier CTE returning ``id, queue, state, old_state`` for each
+    job row the statement wrote (``old_state`` NULL for a new job). The events come as
+    arrays (``event_params``) and only those of written jobs are stored: a row that the
+    write's guard refused leaves no event, tally or count. Worker rows are upserted in
+    worker_id order: two batches that touch the same workers lock them in the same order
+    and cannot deadlock.
+    """
+    return f"""
+e AS (
+    SELECT e.* FROM unnest(%(e_job)s::text[], %(e_at)s::bigint[], %(e_kind)s::text[],
+                           %(e_state)s::text[], %(e_worker)s::text[], %(e_attempt)s::int[],
+                           %(e_error)s::text[], %(e_seen)s::bigint[], %(e_done)s::bigint[],
+                           %(e_failed)s::bigint[]) WITH ORDINALITY
+         AS e(job_id, at, kind, state, worker_id, attempt, error, seen, done, failed, ord)
+    WHERE e.job_id IN (SELECT {written}.id FROM {written})
+),
+ev AS (
     INSERT INTO job_events (job_id, at, kind, state, worker_id, attempt, error)
-    SELECT e.job_id, e.at, e.kind, e.state, e.worker_id, e.attempt, e.error
-    FROM unnest(%(e_job)s::text[], %(e_at)s::bigint[], %(e_kind)s::text[],
-                %(e_state)s::text[], %(e_worker)s::text[], %(e_attempt)s::int[],
-                %(e_error)s::text[]) WITH ORDINALITY
-         AS e(job_id, at, kind, state, worker_id, attempt, error, ord)
+    SELECT e.job_id, e.at, e.kind, e.state, e.worker_id, e.attempt, e.error FROM e
     ORDER BY e.ord
 ),
 tally AS (
     INSERT INTO workers AS w (worker_id, last_seen_at, done, failed)
-    SELECT v.worker_id, v.seen, v.done, v.failed
-    FROM unnest(%(w_id)s::text[], %(w_seen)s::bigint[], %(w_done)s::bigint[],
-                %(w_failed)s::bigint[]) WITH ORDINALITY AS v(worker_id, seen, done, failed, ord)
-    ORDER BY v.ord
+    SELECT e.worker_id, max(e.seen), sum(e.done), sum(e.failed) FROM e
+    WHERE e.worker_id IS NOT NULL
+    GROUP BY e.worker_id HAVING (max(e.seen), sum(e.done), sum(e.failed)) <> (0, 0, 0)
+    ORDER BY e.worker_id
     ON CONFLICT (worker_id) DO UPDATE SET
         last_seen_at = greatest(w.last_seen_at, excluded.last_seen_at),
         done = w.done + excluded.done, failed = w.failed + excluded.failed
 ),
 counts AS (
     INSERT INTO job_counts (queue, state, n)
-    SELECT * FROM unnest(%(c_queue)s::text[], %(c_state)s::text[], %(c_n)s::bigint[])
-)
-SELECT 1
-"""
+    SELECT {written}.queue, d.state, sum(d.n) FROM {written},
+    LATERAL (VALUES ({written}.old_state, -1), ({written}.state, 1)) AS d(state, n)
+    WHERE d.state IS NOT NULL AND {written}.old_state IS DISTINCT FROM {written}.state
+    GROUP BY {written}.queue, d.state HAVING sum(d.n) <> 0
+)"""
+
+
+def event_params(events: Sequence[Event]) -> dict[str, list[Any]]:
+    """The arrays ``side_effects`` reads: each event, and what it adds to its worker's
+    ``(last_seen, done, failed)`` (``transitions.worker_seen`` and ``worker_tally``)."""
+    tallies = [worker_tally(e) for e in events]
+    return {
+        "e_job": [e.job_id for e in events],
+        "e_at": [e.at for e in events],
+        "e_kind": [e.kind.value for e in events],
+        "e_state": [e.state.value for e in events],
+        "e_worker": [e.worker_id for e in events],
+        "e_attempt": [e.attempt for e in events],
+        "e_error": [e.error for e in events],
+        "e_seen": [e.at if worker_seen(e) else 0 for e in events],
+        "e_done": [done for done, _ in tallies],
+        "e_failed": [failed for _, failed in tallies],
+    }
+
 
 # Folds the ledger into one row per (queue, state), if no other node is at it. The rows
 # deleted are those of this snapshot; deltas committed meanwhile stay and still add up.
@@ -65,65 +99,6 @@ gone AS (DELETE FROM job_counts WHERE (SELECT ok FROM go) RETURNING queue, state
 INSERT INTO job_counts (queue, state, n)
 SELECT queue, state, sum(n) FROM gone GROUP BY queue, state
 """
-
-
-def deltas(pairs: Iterable[tuple[Job | None, Job]]) -> Counter[tuple[str, str]]:
-    """Count changes of ``(before, after)`` pairs; ``before`` is None for a new job."""
-    out: Counter[tuple[str, str]] = Counter()
-    for old, new in pairs:
-        if old is not None and old.state is new.state:
-            continue
-        if old is not None:
-            out[old.queue, old.state.value] -= 1
-        out[new.queue, new.state.value] += 1
-    return out
-
-
-def tallies(events: Sequence[Event], touch: tuple[str, int] | None) -> dict[str, list[int]]:
-    """Folds the events into one ``[last_seen, done, failed]`` per worker, plus the
-    ``touch`` of a worker seen without an event (a claim that found nothing)."""
-    out: dict[str, list[int]] = {}
-    if touch is not None:
-        out[touch[0]] = [touch[1], 0, 0]
-    for e in events:
-        if e.worker_id is None:
-            continue
-        done, failed = worker_tally(e)
-        tally = out.setdefault(e.worker_id, [0, 0, 0])
-        tally[0] = max(tally[0], e.at if worker_seen(e) else 0)
-        tally[1] += done
-        tally[2] += failed
-    return {w: t for w, t in out.items() if t != [0, 0, 0]}
-
-
-async def record(
-    conn: Conn,
-    events: Sequence[Event],
-    counts: Counter[tuple[str, str]],
-    touch: tuple[str, int] | None = None,
-) -> None:
-    """Appends the events, upserts each worker once and appends the count deltas."""
-    workers = sorted(tallies(events, touch).items())
-    counts = Counter({key: n for key, n in counts.items() if n})
-    if not (events or workers or counts):
-        return
-    params: dict[str, list[Any]] = {
-        "e_job": [e.job_id for e in events],
-        "e_at": [e.at for e in events],
-        "e_kind": [e.kind.value for e in events],
-        "e_state": [e.state.value for e in events],
-        "e_worker": [e.worker_id for e in events],
-        "e_attempt": [e.attempt for e in events],
-        "e_error": [e.error for e in events],
-        "w_id": [w for w, _ in workers],
-        "w_seen": [t[0] for _, t in workers],
-        "w_done": [t[1] for _, t in workers],
-        "w_failed": [t[2] for _, t in workers],
-        "c_queue": [q for q, _ in counts],
-        "c_state": [s for _, s in counts],
-        "c_n": list(counts.values()),
-    }
-    await conn.execute(RECORD, params)
 
 
 async def events(conn: Conn, job_id: str) -> list[Event]:

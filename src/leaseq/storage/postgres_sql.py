@@ -8,6 +8,8 @@ of a thousand jobs is one round trip, not a thousand.
 
 from __future__ import annotations
 
+from leaseq.storage.postgres_history import side_effects
+
 CHANNEL = "leaseq_jobs"
 """The NOTIFY channel; the payload is the name of a queue that may have a ready job."""
 
@@ -26,11 +28,13 @@ COLUMNS = ", ".join(f"jobs.{name}" for name in _FIELDS)
 
 SELECT_NOW = f"SELECT {NOW_MS}"
 
-# A claim walks the ready index of each queue separately (LATERAL), locking at most n rows
-# per queue and skipping rows another claim holds; the best n of those are leased. One
+# A claim is one autocommit statement: it leases the jobs and records what the lease
+# leaves behind (events, count deltas, the worker's last_seen) in the same round trip.
+# It walks the ready index of each queue separately (LATERAL), locking at most n rows per
+# queue and skipping rows another claim holds; the best n of those are leased. One
 # ``queue = ANY(...)`` scan would instead sort every ready job of the queues: the index
 # order holds only within one queue. The statement always answers one row at least, so
-# the caller learns ``now`` (for the worker's last_seen) even when nothing was ready.
+# the caller learns ``now`` even when nothing was ready.
 CLAIM = f"""
 WITH {_T},
 picked AS (
@@ -44,20 +48,43 @@ picked AS (
     ORDER BY c.priority DESC, c.run_at, c.seq
     LIMIT %(n)s
 ),
-upd AS (
+claimed AS (
     UPDATE jobs SET state = 'LEASED', attempts = jobs.attempts + 1, lease_owner = %(owner)s,
         lease_token = replace(gen_random_uuid()::text, '-', ''),
         lease_expires_at = t.now + %(lease_ms)s, updated_at = t.now, leased_at = t.now
     FROM picked, t
     WHERE jobs.seq = picked.seq
     RETURNING jobs.seq, {COLUMNS}
+),
+-- The 'leased' event of each job, in poll order. transitions.event_for(Action.LEASED,
+-- None, job) is the source of truth, mirrored here: kind 'leased', state 'LEASED', the
+-- new owner and attempt count, no error, at the lease's updated_at.
+ev AS (
+    INSERT INTO job_events (job_id, at, kind, state, worker_id, attempt, error)
+    SELECT claimed.id, claimed.updated_at, 'leased', 'LEASED', claimed.lease_owner,
+           claimed.attempts, NULL
+    FROM claimed ORDER BY claimed.priority DESC, claimed.run_at, claimed.seq
+),
+cnt AS (
+    INSERT INTO job_counts (queue, state, n)
+    SELECT claimed.queue, d.state, d.n * count(*)
+    FROM claimed, (VALUES ('QUEUED', -1), ('LEASED', 1)) AS d(state, n)
+    GROUP BY claimed.queue, d.state, d.n
+),
+-- The owner is seen whether or not it got a job: this branch reads t, not claimed. A
+-- lease adds nothing to done or failed (transitions.worker_tally).
+seen AS (
+    INSERT INTO workers AS w (worker_id, last_seen_at) SELECT %(owner)s, t.now FROM t
+    ON CONFLICT (worker_id) DO UPDATE SET
+        last_seen_at = greatest(w.last_seen_at, excluded.last_seen_at)
 )
-SELECT t.now, upd.* FROM t LEFT JOIN upd ON TRUE
+SELECT t.now, claimed.* FROM t LEFT JOIN claimed ON TRUE
 """
 
-# Rows of a batch inserted in order, so ``seq`` keeps the enqueue order; a key already
-# taken (committed, or committed by a concurrent insert we waited for) is skipped and
-# looked up afterwards. The NOTIFY commits with the rows or not at all.
+# Rows of a batch inserted in order, so ``seq`` keeps the enqueue order, with their
+# events and count deltas; a key already taken (committed, or committed by a concurrent
+# insert we waited for) is skipped, leaves no event, and is looked up afterwards. The
+# NOTIFY commits with the rows or not at all.
 INSERT = f"""
 WITH ins AS (
     INSERT INTO jobs (id, queue, task, payload, state, priority, attempts, max_tries, run_at,
@@ -70,7 +97,20 @@ WITH ins AS (
          AS v(id, queue, task, payload, priority, max_tries, run_at, key, ord)
     ORDER BY v.ord
     ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING jobs.id, jobs.queue
+    RETURNING jobs.seq, jobs.id, jobs.queue, jobs.state, jobs.attempts, jobs.updated_at
+),
+-- The 'enqueued' event of each job inserted. transitions.event_for(Action.ENQUEUED,
+-- None, job) is the source of truth, mirrored here (cheaper than sending the events of
+-- a thousand-job batch as arrays and joining them back): kind 'enqueued', the new state,
+-- no worker, the attempt count (0), no error, at the job's updated_at.
+ev AS (
+    INSERT INTO job_events (job_id, at, kind, state, worker_id, attempt, error)
+    SELECT ins.id, ins.updated_at, 'enqueued', ins.state, NULL, ins.attempts, NULL
+    FROM ins ORDER BY ins.seq
+),
+cnt AS (
+    INSERT INTO job_counts (queue, state, n)
+    SELECT ins.queue, ins.state, count(*) FROM ins GROUP BY ins.queue, ins.state
 )
 SELECT ins.id, pg_notify('{CHANNEL}', ins.queue) FROM ins
 """
@@ -96,22 +136,26 @@ ORDER BY jobs.lease_expires_at LIMIT %s FOR UPDATE OF jobs SKIP LOCKED
 """
 
 # The guarded write of rule results: each row only if it still has the state and token
-# the rule saw. Jobs that became QUEUED wake the long polls of every node.
+# the rule saw, with the events, tallies and count deltas of the rows written. Jobs that
+# became QUEUED wake the long polls of every node.
 WRITE = f"""
 WITH upd AS (
     UPDATE jobs SET state = v.state, attempts = v.attempts, run_at = v.run_at,
         lease_owner = v.lease_owner, lease_token = v.lease_token,
         lease_expires_at = v.lease_expires_at, last_error = v.last_error,
         result = v.result, updated_at = v.updated_at, leased_at = v.leased_at
-    FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[], %s::text[], %s::text[],
-                %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[],
-                %s::text[], %s::text[])
+    FROM unnest(%(id)s::text[], %(state)s::text[], %(attempts)s::int[], %(run_at)s::bigint[],
+                %(lease_owner)s::text[], %(lease_token)s::text[],
+                %(lease_expires_at)s::bigint[], %(last_error)s::text[], %(result)s::text[],
+                %(updated_at)s::bigint[], %(leased_at)s::bigint[], %(old_state)s::text[],
+                %(old_token)s::text[])
          AS v(id, state, attempts, run_at, lease_owner, lease_token, lease_expires_at,
               last_error, result, updated_at, leased_at, old_state, old_token)
     WHERE jobs.id = v.id AND jobs.state = v.old_state
       AND jobs.lease_token IS NOT DISTINCT FROM v.old_token
-    RETURNING jobs.id, jobs.queue, jobs.state
-)
+    RETURNING jobs.id, jobs.queue, jobs.state, v.old_state
+),
+{side_effects("upd")}
 SELECT upd.id, CASE WHEN upd.state = 'QUEUED' THEN pg_notify('{CHANNEL}', upd.queue) END
 FROM upd
 """

@@ -1,14 +1,16 @@
 """The statements of PostgreSQL writes and their row mapping, kept apart from the pool and
 retry plumbing of ``postgres``. Each function runs on a connection the caller holds,
-inside the caller's transaction, and never commits."""
+inside the caller's ``transaction``, and never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
 from leaseq.errors import JobNotFound, LeaseLost, LeaseqError
@@ -23,6 +25,48 @@ Conn = AsyncConnection[TupleRow]
 
 class Retry(psycopg.errors.SerializationFailure):
     """Raised by an operation to roll back and run again from the start."""
+
+
+@contextlib.asynccontextmanager
+async def transaction(conn: Conn) -> AsyncIterator[None]:
+    """BEGIN ... COMMIT on the pool's autocommit connection in pipeline mode, so neither
+    costs a round trip of its own: BEGIN travels with the first statement whose rows the
+    block reads, COMMIT with the statements queued after the last read, and the sync that
+    ends the pipeline brings back their rows (read them after the block). psycopg's own
+    ``conn.transaction()`` waits for BEGIN and for COMMIT separately: two more round trips
+    per transaction. If the block or a statement fails, the transaction is rolled back.
+    """
+    try:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            yield
+            await conn.execute("COMMIT")
+    except BaseException:
+        if conn.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+            with contextlib.suppress(psycopg.Error):  # a broken connection: the pool drops it
+                await conn.execute("ROLLBACK")
+        raise
+
+
+class Pending:
+    """The ids a queued write statement returns, once the transaction's sync brought
+    them back; ``expected`` are the ids it was meant to write."""
+
+    def __init__(self, cursor: AsyncCursor[TupleRow] | None, expected: set[str]) -> None:
+        self._cursor = cursor
+        self._ids: set[str] | None = None if cursor is not None else set()
+        self.expected = expected
+
+    async def ids(self) -> set[str]:
+        """Read inside the transaction block, it costs a round trip; after it, none."""
+        if self._ids is None:
+            assert self._cursor is not None
+            self._ids = {r[0] for r in await self._cursor.fetchall()}
+        return self._ids
+
+    async def refused(self) -> set[str]:
+        """The ids the statement was meant to write and did not."""
+        return self.expected - await self.ids()
 
 
 def job_from_row(row: Sequence[Any]) -> Job:
@@ -41,9 +85,10 @@ async def first(conn: Conn, query: str, params: Any) -> TupleRow:
     return row
 
 
-async def insert(conn: Conn, jobs: list[Job], now: int) -> set[str]:
-    """Inserts ``jobs`` in order, skipping those whose idempotency key is taken; returns
-    the ids inserted."""
+async def insert(conn: Conn, jobs: list[Job], now: int) -> Pending:
+    """Queues the insert of ``jobs`` in order, skipping those whose idempotency key is
+    taken, with the events and count deltas of those inserted. ``ids()`` of the answer
+    are the ids inserted."""
     params = {
         "now": now,
         "id": [j.id for j in jobs],
@@ -55,8 +100,7 @@ async def insert(conn: Conn, jobs: list[Job], now: int) -> set[str]:
         "run_at": [j.run_at for j in jobs],
         "key": [j.idempotency_key for j in jobs],
     }
-    rows = await (await conn.execute(sql.INSERT, params)).fetchall()
-    return {r[0] for r in rows}
+    return Pending(await conn.execute(sql.INSERT, params), {j.id for j in jobs})
 
 
 async def existing(conn: Conn, skipped: list[Job]) -> dict[tuple[str, str | None], Job]:
@@ -82,8 +126,24 @@ async def all_rows(conn: Conn, query: str, params: Any) -> list[TupleRow]:
 async def modify(conn: Conn, changes: Sequence[Change]) -> list[Job | LeaseqError]:
     """Locks the jobs, applies the rules in order (a job named twice sees the first
     rule's result, and leaves one event per rule that changed it) and writes each changed
-    job once, with its events, tallies and count deltas."""
-    rows = await all_rows(conn, sql.LOCK_BY_IDS, (list({c.job_id for c in changes}),))
+    job once, with its events, tallies and count deltas, in one statement: two round
+    trips, BEGIN + lock and write + COMMIT."""
+    async with transaction(conn):
+        rows = await all_rows(conn, sql.LOCK_BY_IDS, (list({c.job_id for c in changes}),))
+        out, events, pairs = _apply(rows, changes)
+        pending = await write(conn, pairs, events)
+    lost = await pending.refused()
+    for index, change in enumerate(changes):
+        if change.job_id in lost and isinstance(out[index], Job):
+            out[index] = LeaseLost(f"lease lost on job {change.job_id}: it changed underneath")
+    return out
+
+
+def _apply(
+    rows: list[TupleRow], changes: Sequence[Change]
+) -> tuple[list[Job | LeaseqError], list[Event], list[tuple[Job, Job]]]:
+    """The rules applied in order to the locked ``rows``: each change's answer, the
+    events of the rules that changed a job, and each job's ``(read, new)`` pair."""
     read = {job.id: job for job in (job_from_row(r[1:]) for r in rows)}
     now = rows[0][0] if rows else 0
     current = dict(read)
@@ -102,37 +162,31 @@ async def modify(conn: Conn, changes: Sequence[Change]) -> list[Job | LeaseqErro
         out.append(new)
         if new is not job:
             events.append(event_for(action, job, new))
-    pairs = [(read[i], current[i]) for i in read]
-    lost = await write(conn, pairs)
-    for index, change in enumerate(changes):
-        if change.job_id in lost and isinstance(out[index], Job):
-            out[index] = LeaseLost(f"lease lost on job {change.job_id}: it changed underneath")
-    written = [(old, new) for old, new in pairs if new is not old and new.id not in lost]
-    kept = [e for e in events if e.job_id not in lost]
-    await history.record(conn, kept, history.deltas(written))
-    return out
+    return out, events, [(read[i], current[i]) for i in read]
 
 
-async def write(conn: Conn, pairs: list[tuple[Job, Job]]) -> set[str]:
-    """Writes each ``(read, new)`` pair whose rule changed the job, guarded on the state
-    and token it read; returns the ids the guard refused."""
+async def write(conn: Conn, pairs: list[tuple[Job, Job]], events: Sequence[Event]) -> Pending:
+    """Queues the write of each ``(read, new)`` pair whose rule changed the job, guarded
+    on the state and token it read, in one statement with the events of the jobs written,
+    their workers' tallies and their count deltas. ``refused()`` of the answer are the
+    ids the guard refused."""
     changed = [(old, new) for old, new in pairs if new is not old]
     if not changed:
-        return set()
-    columns: list[list[Any]] = [
-        [new.id for _, new in changed],
-        [new.state.value for _, new in changed],
-        [new.attempts for _, new in changed],
-        [new.run_at for _, new in changed],
-        [new.lease_owner for _, new in changed],
-        [new.lease_token for _, new in changed],
-        [new.lease_expires_at for _, new in changed],
-        [new.last_error for _, new in changed],
-        [new.result for _, new in changed],
-        [new.updated_at for _, new in changed],
-        [new.leased_at for _, new in changed],
-        [old.state.value for old, _ in changed],
-        [old.lease_token for old, _ in changed],
-    ]
-    written = {r[0] for r in await all_rows(conn, sql.WRITE, columns)}
-    return {new.id for _, new in changed} - written
+        return Pending(None, set())
+    params = {
+        **history.event_params(events),
+        "id": [new.id for _, new in changed],
+        "state": [new.state.value for _, new in changed],
+        "attempts": [new.attempts for _, new in changed],
+        "run_at": [new.run_at for _, new in changed],
+        "lease_owner": [new.lease_owner for _, new in changed],
+        "lease_token": [new.lease_token for _, new in changed],
+        "lease_expires_at": [new.lease_expires_at for _, new in changed],
+        "last_error": [new.last_error for _, new in changed],
+        "result": [new.result for _, new in changed],
+        "updated_at": [new.updated_at for _, new in changed],
+        "leased_at": [new.leased_at for _, new in changed],
+        "old_state": [old.state.value for old, _ in changed],
+        "old_token": [old.lease_token for old, _ in changed],
+    }
+    return Pending(await conn.execute(sql.WRITE, params), {new.id for _, new in changed})
