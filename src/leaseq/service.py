@@ -108,6 +108,8 @@ class QueueService:
                 next_ready = await self.storage.next_ready_in(queues)
                 if next_ready is not None:
                     remaining = min(remaining, max(next_ready, 0.001))
+                if self.storage.recheck_s is not None:
+                    remaining = min(remaining, self.storage.recheck_s)
                 await asyncio.wait(
                     {woken} if gone is None else {woken, gone},
                     timeout=remaining,

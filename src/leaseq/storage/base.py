@@ -41,6 +41,12 @@ class QueueStats:
 
 
 class Storage(Protocol):
+    recheck_s: float | None
+    """Capability: how often a waiting long poll should claim again even without a
+    wake-up. None when wake-ups cannot be lost (SQLite: one process notifies itself);
+    a few seconds where they travel over a connection that can drop (PostgreSQL
+    LISTEN/NOTIFY), so a lost notification only delays a job, never strands it."""
+
     async def open(self) -> None:
         """Connects and applies pending migrations. Called once before any other method."""
         ...

@@ -67,6 +67,8 @@ _ROLLED_BACK = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDete
 
 
 class PostgresStorage:
+    recheck_s: float | None = 2.0
+
     def __init__(self, url: str) -> None:
         self._url = url
         self._ids = JobIds()

@@ -55,6 +55,8 @@ def _job_values(job: Job) -> tuple[object, ...]:
 
 
 class SQLiteStorage:
+    recheck_s: float | None = None
+
     def __init__(self, path: str, clock: Clock, durability: Durability = Durability.FULL):
         self._path = path
         self._clock = clock
