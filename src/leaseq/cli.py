@@ -83,6 +83,32 @@ cli_worker.register(app)
 cli_ops.register(app)
 
 
+@app.command()
+def migrate(
+    db: Annotated[
+        str, _opt("DB", "sqlite:///path or postgresql:// URL.")
+    ] = "sqlite:///./leaseq.db",
+) -> None:
+    """Apply pending schema migrations and exit. `serve` applies them too at start-up;
+    this lets a deployment migrate once before rolling out new nodes."""
+    import asyncio
+
+    from leaseq.errors import LeaseqError
+    from leaseq.storage import open_storage
+
+    async def run() -> None:
+        storage = open_storage(db)
+        await storage.open()
+        await storage.close()
+
+    try:
+        asyncio.run(run())
+    except LeaseqError as exc:
+        typer.echo(f"leaseq migrate: {exc.message}", err=True)
+        raise typer.Exit(4) from exc
+    typer.echo("schema is up to date")
+
+
 def main() -> None:
     app()
 
