@@ -1,0 +1,118 @@
+"""leaseq: one ``leaseq serve`` on SQLite (durable default), ``leaseq worker`` processes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+from tests.support.server import free_port
+
+import leaseq
+from benchmarks.peers import Peer, Producer, Settings
+from benchmarks.procs import Child, bench_env, python_bin, wait_until
+from benchmarks.starts import record
+
+QUEUE = "bench"
+CONCURRENCY = 200  # two polls of 100 (the server's limit) in flight per worker
+
+app = leaseq.App()
+
+
+# An async task runs on the worker's event loop, like celery's ``-P solo`` runs in its
+# main thread: a no-op through a thread pool would measure the pool, not the queue.
+@app.task(queue=QUEUE)
+async def noop(i: int) -> None:
+    record(i)
+
+
+class Server:
+    """``leaseq serve`` on a free loopback port, healthy before ``start`` returns."""
+
+    def __init__(self, db: str, log: Path, extra: Sequence[str] = ()) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, "-m", "leaseq", "serve", "--port", str(self.port), "--db", db]
+        self.child = Child([*args, *extra], log, bench_env())
+        wait_until(self._healthy, 20, f"leaseq serve --db {db}")
+
+    def _healthy(self) -> bool:
+        if not self.child.alive():
+            raise RuntimeError(f"leaseq serve exited:\n{self.child.tail()}")
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+
+class LeaseqProducer(Producer):
+    def __init__(self, url: str) -> None:
+        self.client = leaseq.Client(url, timeout=60)
+
+    def enqueue_one(self, i: int) -> None:
+        # What ``noop.enqueue(i)`` sends, to an explicit URL.
+        self.client.enqueue_many([noop.spec(noop.bind(i))])
+
+    def enqueue_bulk(self, indexes: Sequence[int]) -> None:
+        for start in range(0, len(indexes), 1000):
+            chunk = indexes[start : start + 1000]
+            self.client.enqueue_many([noop.spec(noop.bind(i)) for i in chunk])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def start_workers(urls: Sequence[str], starts_dir: Path, work: Path) -> list[Child]:
+    """One ``leaseq worker`` per URL (several on one URL is fine)."""
+    return [
+        Child(
+            [
+                python_bin("leaseq"),
+                "worker",
+                f"{__name__}:app",
+                "--url",
+                url,
+                "--queues",
+                QUEUE,
+                "--concurrency",
+                str(CONCURRENCY),
+            ],
+            work / f"leaseq-worker-{n}.log",
+            bench_env(starts_dir),
+        )  # fmt: skip
+        for n, url in enumerate(urls)
+    ]
+
+
+class LeaseqPeer(Peer):
+    name = "leaseq"
+    package = "leaseq"
+    has_bulk = True
+    durable = "yes: a 2xx is committed and fsynced first (SQLite WAL, synchronous=FULL)"
+    worker_config = (
+        f"2 x `leaseq worker --concurrency {CONCURRENCY}` (async task on the event loop; "
+        "polls of up to 100 jobs, acks batched); `leaseq serve` defaults, SQLite file"
+    )
+
+    def setup(self) -> None:
+        db = self.settings.work / "leaseq.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        self.server = Server(f"sqlite:///{db}", self.settings.work / "leaseq-serve.log")
+        self.children.append(self.server.child)
+        self.settings.extra["leaseq_url"] = self.server.url
+
+    @staticmethod
+    def make_producer(settings: Settings) -> Producer:
+        return LeaseqProducer(settings.extra["leaseq_url"])
+
+    def start_workers(self, starts_dir: Path) -> None:
+        urls = [self.server.url] * self.settings.worker_procs
+        self.workers = start_workers(urls, starts_dir, self.settings.work)
+
+    def server_pids(self) -> list[int]:
+        return [self.server.child.pid]
+
+
+PEER = LeaseqPeer
