@@ -4,41 +4,58 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import statistics
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks import starts
-from benchmarks.peers import Peer, Settings, load
+from benchmarks.peers import Peer, Producer, Settings, load
 from benchmarks.procs import RssSampler
 
 LATENCY_GAP_S = 0.020
 MB = 1024 * 1024
 
 
-def _produce(name: str, settings: Settings, indexes: range, ready, out) -> None:  # type: ignore[no-untyped-def]
-    """Child process: one producer, released by the barrier, enqueues its slice."""
-    producer = load(name).make_producer(settings)
-    producer.enqueue_one(indexes[0])  # opens the connection before the clock starts
-    ready.wait(60)
+def _produce(name: str, settings: Settings, indexes: range, threads: int, ready, out) -> None:  # type: ignore[no-untyped-def]
+    """Child process: ``threads`` producers, released by the barrier, enqueue the slice."""
+    per = -(-len(indexes) // threads)
+    parts = [indexes[k * per : (k + 1) * per] for k in range(threads)]
+    producers = [load(name).make_producer(settings) for _ in parts]
+    for producer, part in zip(producers, parts, strict=True):
+        producer.enqueue_one(part[0])  # opens the connection before the clock starts
+
+    def run(producer: Producer, part: range) -> None:
+        for i in part[1:]:
+            producer.enqueue_one(i)
+
+    workers = [
+        threading.Thread(target=run, args=pair) for pair in zip(producers, parts, strict=True)
+    ]
+    ready.wait(120)
     t0 = time.perf_counter()
-    for i in indexes[1:]:
-        producer.enqueue_one(i)
-    out.put((t0, time.perf_counter(), len(indexes) - 1))
-    producer.close()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    out.put((t0, time.perf_counter(), len(indexes) - len(parts)))
+    for producer in producers:
+        producer.close()
 
 
-def enqueue_parallel(name: str, settings: Settings, indexes: range, procs: int) -> float:
-    """Jobs/s of ``procs`` processes each calling ``enqueue_one`` in a loop (the first
-    job of each slice warms the connection and is not timed)."""
+def enqueue_parallel(
+    name: str, settings: Settings, indexes: range, procs: int, threads: int = 1
+) -> float:
+    """Jobs/s of ``procs`` processes x ``threads`` threads, each calling ``enqueue_one`` in
+    a loop (the first job of each thread opens its connection and is not timed)."""
     per = -(-len(indexes) // procs)
     slices = [indexes[k * per : (k + 1) * per] for k in range(procs)]
-    if any(len(s) < 2 for s in slices):
-        raise ValueError(f"give at least two jobs per producer process ({procs} processes)")
+    if any(len(s) < 2 * threads for s in slices):
+        raise ValueError(f"give at least two jobs per producer ({procs} x {threads})")
     ctx = mp.get_context("spawn")
     ready, out = ctx.Barrier(procs + 1), ctx.Queue()
     children = [
-        ctx.Process(target=_produce, args=(name, settings, s, ready, out), daemon=True)
+        ctx.Process(target=_produce, args=(name, settings, s, threads, ready, out), daemon=True)
         for s in slices
     ]
     for c in children:
@@ -47,9 +64,8 @@ def enqueue_parallel(name: str, settings: Settings, indexes: range, procs: int) 
     spans = [out.get(timeout=max(60.0, len(indexes) / 50)) for _ in children]
     for c in children:
         c.join(30)
-    return sum(n for _, _, n in spans) / (
-        max(t1 for _, t1, _ in spans) - min(t0 for t0, _, _ in spans)
-    )
+    jobs = sum(n for _, _, n in spans)
+    return jobs / (max(t1 for _, t1, _ in spans) - min(t0 for t0, _, _ in spans))
 
 
 def enqueue_bulk(peer: Peer, indexes: range) -> float:

@@ -18,7 +18,8 @@ class Plan:
 
     jobs: int = 100_000
     single_jobs: int = 20_000  # of ``jobs``, enqueued one by one; the rest in bulk
-    producers: int = 4  # processes enqueueing one by one
+    producers: int = 4  # processes enqueueing one by one...
+    producer_threads: int = 4  # ...each with this many threads (16 enqueues in flight)
     latency_jobs: int = 300  # one every 20 ms to idle workers
 
 
@@ -38,12 +39,13 @@ def compare(name: str, settings: Settings, plan: Plan) -> Metrics:
     try:
         peer.setup()
         out["enqueue_one_jobs_per_s"] = measure.enqueue_parallel(
-            name, peer.settings, range(single), plan.producers
+            name, peer.settings, range(single), plan.producers, plan.producer_threads
         )
         if single < n:
             out["enqueue_bulk_jobs_per_s"] = measure.enqueue_bulk(peer, range(single, n))
         out |= measure.drain_with_rss(peer, directory, n, lambda: peer.start_workers(directory))
         out |= measure.measure_latency(peer, directory, range(n, n + plan.latency_jobs))
+        out |= peer.extras()
     finally:
         peer.stop()
     return out

@@ -16,15 +16,24 @@ from typing import Any
 
 from benchmarks.procs import Child
 
-# name -> module under benchmarks.peers; leaseq first, peers in the issue's order.
+# name -> "module:class" under benchmarks.peers; leaseq's variants first, then the peers.
 MODULES = {
-    "leaseq": "leaseq_peer",
-    "celery": "celery_peer",
-    "rq": "rq_peer",
-    "dramatiq": "dramatiq_peer",
-    "huey": "huey_peer",
-    "procrastinate": "procrastinate_peer",
+    "leaseq": "leaseq_peer:LeaseqPeer",
+    "leaseq-unbatched": "leaseq_raw:RawPeer",
+    "leaseq-pg": "leaseq_peer:LeaseqPgPeer",
+    "leaseq-pg-unbatched": "leaseq_raw:RawPgPeer",
+    "celery": "celery_peer:PEER",
+    "rq": "rq_peer:PEER",
+    "dramatiq": "dramatiq_peer:PEER",
+    "huey": "huey_peer:PEER",
+    "procrastinate": "procrastinate_peer:PEER",
 }
+LEASEQ = [name for name in MODULES if name.startswith("leaseq")]
+PEERS = [name for name in MODULES if not name.startswith("leaseq")]
+
+
+class Skip(Exception):
+    """This system cannot run here (e.g. the PostgreSQL backend is not merged yet)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Peer(ABC):
         self.children: list[Child] = []
         self.workers: list[Child] = []
 
+    @abstractmethod
     def setup(self) -> None:
         """Starts what the system needs and empties its store."""
 
@@ -91,6 +101,10 @@ class Peer(ABC):
             c.stop()
         self.children = []
 
+    def extras(self) -> dict[str, float]:
+        """More numbers, measured once the workers are idle (e.g. leaseq against wrk)."""
+        return {}
+
     def check_workers(self) -> None:
         for w in self.workers:
             if not w.alive():
@@ -99,6 +113,7 @@ class Peer(ABC):
 
 def load(name: str) -> type[Peer]:
     """The adapter class; ImportError when the peer's package is not installed."""
-    module = importlib.import_module(f"benchmarks.peers.{MODULES[name]}")
-    cls: type[Peer] = module.PEER
+    module_name, _, attr = MODULES[name].partition(":")
+    module = importlib.import_module(f"benchmarks.peers.{module_name}")
+    cls: type[Peer] = getattr(module, attr)
     return cls

@@ -79,7 +79,7 @@ class CeleryPeer(Peer):
                 ],
                 self.settings.work / f"celery-{n}.log",
                 bench_env(starts_dir),
-            )  # fmt: skip
+            )
             for n in range(self.settings.worker_procs)
         ]
 

@@ -57,7 +57,7 @@ class DramatiqPeer(Peer):
                 ],
                 self.settings.work / "dramatiq.log",
                 bench_env(starts_dir),
-            )  # fmt: skip
+            )
         ]
 
 

@@ -50,7 +50,7 @@ class HueyPeer(Peer):
                 ],
                 self.settings.work / "huey.log",
                 bench_env(starts_dir),
-            )  # fmt: skip
+            )
         ]
 
 

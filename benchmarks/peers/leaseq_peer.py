@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ import httpx
 from tests.support.server import free_port
 
 import leaseq
-from benchmarks.peers import Peer, Producer, Settings
+from benchmarks.peers import Peer, Producer, Settings, Skip, pg_common
 from benchmarks.procs import Child, bench_env, python_bin, wait_until
 from benchmarks.starts import record
 
@@ -35,7 +36,11 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "leaseq", "serve", "--port", str(self.port), "--db", db]
         self.child = Child([*args, *extra], log, bench_env())
-        wait_until(self._healthy, 20, f"leaseq serve --db {db}")
+        try:
+            wait_until(self._healthy, 20, f"leaseq serve --db {db}")
+        except (RuntimeError, TimeoutError) as exc:
+            self.child.stop()
+            raise Skip(f"leaseq serve --db {db.split('://')[0]}:// did not start: {exc}") from exc
 
     def _healthy(self) -> bool:
         if not self.child.alive():
@@ -47,8 +52,9 @@ class Server:
 
 
 class LeaseqProducer(Producer):
-    def __init__(self, url: str) -> None:
-        self.client = leaseq.Client(url, timeout=60)
+    def __init__(self, urls: Sequence[str]) -> None:
+        # With several nodes, each producer process talks to one of them.
+        self.client = leaseq.Client(urls[os.getpid() % len(urls)], timeout=60)
 
     def enqueue_one(self, i: int) -> None:
         # What ``noop.enqueue(i)`` sends, to an explicit URL.
@@ -80,7 +86,7 @@ def start_workers(urls: Sequence[str], starts_dir: Path, work: Path) -> list[Chi
             ],
             work / f"leaseq-worker-{n}.log",
             bench_env(starts_dir),
-        )  # fmt: skip
+        )
         for n, url in enumerate(urls)
     ]
 
@@ -95,24 +101,52 @@ class LeaseqPeer(Peer):
         "polls of up to 100 jobs, acks batched); `leaseq serve` defaults, SQLite file"
     )
 
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.servers: list[Server] = []
+
     def setup(self) -> None:
+        for n, db in enumerate(self.nodes()):
+            server = Server(db, self.settings.work / f"leaseq-serve-{n}.log")
+            self.servers.append(server)
+            self.children.append(server.child)  # stopped by ``stop``
+        self.settings.extra["leaseq_urls"] = [s.url for s in self.servers]
+
+    def nodes(self) -> list[str]:
+        """One database URL per server node."""
         db = self.settings.work / "leaseq.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-        self.server = Server(f"sqlite:///{db}", self.settings.work / "leaseq-serve.log")
-        self.children.append(self.server.child)
-        self.settings.extra["leaseq_url"] = self.server.url
+        return [f"sqlite:///{db}"]
 
     @staticmethod
     def make_producer(settings: Settings) -> Producer:
-        return LeaseqProducer(settings.extra["leaseq_url"])
+        return LeaseqProducer(settings.extra["leaseq_urls"])
 
     def start_workers(self, starts_dir: Path) -> None:
-        urls = [self.server.url] * self.settings.worker_procs
-        self.workers = start_workers(urls, starts_dir, self.settings.work)
+        urls = [s.url for s in self.servers]
+        per_worker = [urls[n % len(urls)] for n in range(self.settings.worker_procs)]
+        self.workers = start_workers(per_worker, starts_dir, self.settings.work)
 
     def server_pids(self) -> list[int]:
-        return [self.server.child.pid]
+        return [s.child.pid for s in self.servers]
 
 
-PEER = LeaseqPeer
+PG_DB = "leaseq_bench"
+
+
+def pg_nodes(settings: Settings, count: int = 2) -> list[str]:
+    """``count`` server nodes on one fresh PostgreSQL database."""
+    return [pg_common.recreate(settings.pg_dsn, PG_DB)] * count
+
+
+class LeaseqPgPeer(LeaseqPeer):
+    name = "leaseq-pg"
+    durable = "yes: a 2xx is a PostgreSQL commit"
+    worker_config = (
+        "2 `leaseq serve` nodes on one PostgreSQL database; one `leaseq worker` per node "
+        f"(--concurrency {CONCURRENCY}); producers spread over the nodes"
+    )
+
+    def nodes(self) -> list[str]:
+        return pg_nodes(self.settings)

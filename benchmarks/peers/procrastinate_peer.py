@@ -74,7 +74,7 @@ class ProcrastinatePeer(Peer):
                 ],
                 self.settings.work / f"procrastinate-{n}.log",
                 bench_env(starts_dir),
-            )  # fmt: skip
+            )
             for n in range(self.settings.worker_procs)
         ]
 

@@ -67,7 +67,7 @@ class RqPeer(Peer):
                 ],
                 self.settings.work / f"rq-{n}.log",
                 bench_env(starts_dir),
-            )  # fmt: skip
+            )
             for n in range(self.settings.worker_procs)
         ]
 

@@ -1,0 +1,138 @@
+"""leaseq unbatched: one HTTP request per enqueue, per poll and per ack, the way curl or a
+client in another language without an SDK uses it. Plain sync httpx, several processes.
+
+Run as a module it is the raw worker: ``python -m benchmarks.peers.leaseq_raw URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.peers import Producer, Settings
+from benchmarks.peers.leaseq_peer import LeaseqPeer, pg_nodes
+from benchmarks.procs import Child, bench_env
+from benchmarks.starts import record
+
+QUEUE = "bench"
+THREADS = 4  # per worker process: four requests in flight each
+MAX_RUN_S = 3600.0  # a raw worker never outlives this, whatever happens to its parent
+WRK_SECONDS = 3
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"queue": "wrk", "task": "noop", "payload": {"args": [0], "kwargs": {}}}'
+"""
+
+
+def job_body(i: int) -> dict[str, object]:
+    return {"queue": QUEUE, "task": "noop", "payload": {"args": [i], "kwargs": {}}}
+
+
+class RawProducer(Producer):
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, timeout=30)
+
+    def enqueue_one(self, i: int) -> None:
+        response = self.http.post("/enqueue", json=job_body(i))
+        if response.status_code != 201:
+            raise RuntimeError(f"enqueue: {response.status_code} {response.text[:200]}")
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def work(url: str, worker_id: str, stop: threading.Event) -> None:
+    """Poll one job (long poll), run it, ack it; until ``stop`` or ``MAX_RUN_S``."""
+    deadline = time.monotonic() + MAX_RUN_S
+    poll = {"worker_id": worker_id, "queues": [QUEUE], "max_jobs": 1, "wait": 1}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        while not stop.is_set() and time.monotonic() < deadline:
+            for job in http.post("/poll", json=poll).json()["jobs"]:
+                record(job["payload"]["args"][0])
+                ack = {"job_id": job["id"], "lease_token": job["lease_token"]}
+                if http.post("/ack", json=ack).status_code != 200:
+                    raise RuntimeError(f"ack of {job['id']} refused")
+
+
+def main(url: str) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threads = [
+        threading.Thread(target=work, args=(url, f"raw-{os.getpid()}-{t}", stop))
+        for t in range(THREADS)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def wrk_enqueue(url: str, work_dir: Path, connections: int = 16) -> float:
+    """Requests/s of ``wrk`` POSTing single enqueues: the server's rate with a client that
+    is never the bottleneck (it is C), to compare the Python producers against."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return float("nan")
+    script = work_dir / "enqueue.lua"
+    script.write_text(WRK_SCRIPT)
+    out = subprocess.run(
+        [wrk, "-t2", f"-c{connections}", f"-d{WRK_SECONDS}s", "-s", str(script), f"{url}/enqueue"],
+        capture_output=True,
+        text=True,
+        timeout=WRK_SECONDS + 30,
+        check=True,
+    )
+    for line in out.stdout.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError(f"no rate in wrk's output:\n{out.stdout}")
+
+
+class RawPeer(LeaseqPeer):
+    name = "leaseq-unbatched"
+    has_bulk = False
+    worker_config = (
+        f"2 processes x {THREADS} threads, each a sync httpx client: poll 1 job (wait 1 s), "
+        "ack it; producers POST one job each"
+    )
+
+    @staticmethod
+    def make_producer(settings: Settings) -> Producer:
+        urls = settings.extra["leaseq_urls"]
+        return RawProducer(urls[os.getpid() % len(urls)])
+
+    def start_workers(self, starts_dir: Path) -> None:
+        urls = [s.url for s in self.servers]
+        self.workers = [
+            Child(
+                [sys.executable, "-m", __name__, urls[n % len(urls)]],
+                self.settings.work / f"raw-worker-{n}.log",
+                bench_env(starts_dir),
+            )
+            for n in range(self.settings.worker_procs)
+        ]
+
+    def extras(self) -> dict[str, float]:
+        rate = wrk_enqueue(self.servers[0].url, self.settings.work)
+        return {"wrk_enqueue_one_req_per_s": rate}
+
+
+class RawPgPeer(RawPeer):
+    name = "leaseq-pg-unbatched"
+    durable = "yes: a 2xx is a PostgreSQL commit"
+    worker_config = RawPeer.worker_config + "; 2 `leaseq serve` nodes on one database"
+
+    def nodes(self) -> list[str]:
+        return pg_nodes(self.settings)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
