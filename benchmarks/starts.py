@@ -9,24 +9,29 @@ when the pid changes) and is read back once the run is over.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
-from typing import TextIO
 
 ENV = "BENCH_STARTS_DIR"
-_out: TextIO | None = None
+_lock = threading.Lock()
+_fd = -1
 _pid = -1
 
 
 def record(index: int) -> None:
-    """The no-op job: note that job ``index`` started, and when."""
-    global _out, _pid
+    """The no-op job: note that job ``index`` started, and when. One ``write`` of one
+    line to an ``O_APPEND`` descriptor: safe from threads (dramatiq's, the raw workers')
+    where a shared buffered file object can lose lines."""
+    global _fd, _pid
     now = time.time()
     if _pid != os.getpid():
-        _pid = os.getpid()
-        _out = open(Path(os.environ[ENV]) / f"starts-{_pid}.log", "a", buffering=1)
-    assert _out is not None
-    _out.write(f"{index} {now:.6f}\n")
+        with _lock:
+            if _pid != os.getpid():
+                path = Path(os.environ[ENV]) / f"starts-{os.getpid()}.log"
+                _fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                _pid = os.getpid()
+    os.write(_fd, f"{index} {now:.6f}\n".encode())
 
 
 def collect(directory: Path) -> dict[int, float]:

@@ -40,7 +40,11 @@ class Server:
             wait_until(self._healthy, 20, f"leaseq serve --db {db}")
         except (RuntimeError, TimeoutError) as exc:
             self.child.stop()
-            raise Skip(f"leaseq serve --db {db.split('://')[0]}:// did not start: {exc}") from exc
+            lines = [ln.strip(" │\n") for ln in self.child.tail().splitlines() if ln.strip(" │")]
+            why = lines[-1] if lines else str(exc)
+            raise Skip(
+                f"`leaseq serve --db {db.split('://')[0]}://...` did not start: {why}"
+            ) from exc
 
     def _healthy(self) -> bool:
         if not self.child.alive():
