@@ -40,6 +40,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--latency-jobs", type=int, default=300, help="jobs 20 ms apart")
     p.add_argument("--repeat", type=int, default=3, help="runs per scenario")
+    p.add_argument("--producers", type=int, default=4, help="processes enqueueing 1 by 1")
+    p.add_argument("--producer-threads", type=int, default=4, help="threads per producer")
+    p.add_argument("--wrk-seconds", type=int, default=3, help="wrk's run against leaseq")
     p.add_argument("--systems", default=",".join(MODULES), help="comma-separated")
     p.add_argument("--memory-rounds", type=int, default=3, help="0 skips the memory scenario")
     p.add_argument("--flat-cost", action="store_true", help="the big-store scenario (slow)")
@@ -83,11 +86,13 @@ def run(args: argparse.Namespace, work: Path) -> list[Result]:
     os.environ[redis_common.URL_ENV] = args.redis_url  # read by the peers' app modules
     os.environ[pg_common.DSN_ENV] = args.pg_dsn
     single = args.single_jobs if args.single_jobs is not None else max(args.jobs // 5, 32)
-    plan = scenarios.Plan(args.jobs, single, latency_jobs=args.latency_jobs)
+    plan = scenarios.Plan(
+        args.jobs, single, args.producers, args.producer_threads, args.latency_jobs
+    )
     results: list[Result] = []
 
     def settings() -> Settings:
-        return Settings(work, args.redis_url, args.pg_dsn)
+        return Settings(work, args.redis_url, args.pg_dsn, extra={"wrk_seconds": args.wrk_seconds})
 
     for system in [s.strip() for s in args.systems.split(",") if s.strip()]:
         try:
@@ -125,9 +130,15 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
     args.markdown.write_text(report.markdown(results, command, (start_load, end_load)))
+    print(f"wrote {args.markdown}", file=sys.stderr)
     if any("metric" in r and r["scenario"] == "compare" for r in results):
-        report.chart(results, args.chart)
-    print(f"wrote {args.markdown} and {args.chart}", file=sys.stderr)
+        try:
+            report.chart(results, args.chart)
+            print(f"wrote {args.chart}", file=sys.stderr)
+        except ImportError:
+            print(
+                "no chart: matplotlib is not installed (pip install -e '.[bench]')", file=sys.stderr
+            )
 
 
 if __name__ == "__main__":

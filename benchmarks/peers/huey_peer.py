@@ -26,7 +26,7 @@ class HueyProducer(Producer):
 class HueyPeer(Peer):
     name = "huey"
     package = "huey"
-    durable = redis_common.NOT_DURABLE + "; and huey dequeues at most once"
+    durable = redis_common.NOT_DURABLE + "; dequeues at most once"
     worker_config = "`huey_consumer -k process -w 2` (blocking BRPOP, results off)"
 
     def setup(self) -> None:

@@ -75,7 +75,7 @@ def main(url: str) -> None:
         t.join()
 
 
-def wrk_enqueue(url: str, work_dir: Path, connections: int = 16) -> float:
+def wrk_enqueue(url: str, work_dir: Path, seconds: int, connections: int = 16) -> float:
     """Requests/s of ``wrk`` POSTing single enqueues: the server's rate with a client that
     is never the bottleneck (it is C), to compare the Python producers against."""
     wrk = shutil.which("wrk")
@@ -84,10 +84,10 @@ def wrk_enqueue(url: str, work_dir: Path, connections: int = 16) -> float:
     script = work_dir / "enqueue.lua"
     script.write_text(WRK_SCRIPT)
     out = subprocess.run(
-        [wrk, "-t2", f"-c{connections}", f"-d{WRK_SECONDS}s", "-s", str(script), f"{url}/enqueue"],
+        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), f"{url}/enqueue"],
         capture_output=True,
         text=True,
-        timeout=WRK_SECONDS + 30,
+        timeout=seconds + 30,
         check=True,
     )
     for line in out.stdout.splitlines():
@@ -121,13 +121,14 @@ class RawPeer(LeaseqPeer):
         ]
 
     def extras(self) -> dict[str, float]:
-        rate = wrk_enqueue(self.servers[0].url, self.settings.work)
+        seconds = self.settings.extra.get("wrk_seconds", WRK_SECONDS)
+        rate = wrk_enqueue(self.servers[0].url, self.settings.work, seconds)
         return {"wrk_enqueue_one_req_per_s": rate}
 
 
 class RawPgPeer(RawPeer):
     name = "leaseq-pg-unbatched"
-    durable = "yes: a 2xx is a PostgreSQL commit"
+    durable = "yes: committed before the 2xx (PostgreSQL)"
     worker_config = RawPeer.worker_config + "; 2 `leaseq serve` nodes on one database"
 
     def nodes(self) -> list[str]:

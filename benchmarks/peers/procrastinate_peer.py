@@ -44,7 +44,7 @@ class ProcrastinatePeer(Peer):
     name = "procrastinate"
     package = "procrastinate"
     has_bulk = True
-    durable = "yes: PostgreSQL commit (synchronous_commit as configured, see Machine)"
+    durable = "yes: a PostgreSQL commit"
     worker_config = (
         f"2 x `procrastinate worker --concurrency {CONCURRENCY}` (async task; "
         "LISTEN/NOTIFY; finished jobs kept, the default)"
