@@ -52,6 +52,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pg-dsn", default=pg_common.DEFAULT_DSN)
     p.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--chart", type=Path, default=ROOT / "docs" / "benchmarks.png")
+    p.add_argument("--note", default="", help="a paragraph put at the top of the page")
     p.add_argument("--work", type=Path, default=None, help="logs and stores (default: temp)")
     return p.parse_args(argv)  # fmt: skip
 
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     end_load = "{:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
     command = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
-    args.markdown.write_text(report.markdown(results, command, (start_load, end_load)))
+    args.markdown.write_text(report.markdown(results, command, (start_load, end_load), args.note))
     print(f"wrote {args.markdown}", file=sys.stderr)
     if any("metric" in r and r["scenario"] == "compare" for r in results):
         try:
