@@ -13,6 +13,7 @@ whose service is down are skipped with a message, as is ``leaseq-pg`` until
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import shlex
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from benchmarks import leaseq_only, report, scenarios
 from benchmarks.measure import summarize
@@ -55,6 +57,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--note", default="", help="a paragraph put at the top of the page")
     p.add_argument("--work", type=Path, default=None, help="logs and stores (default: temp)")
     return p.parse_args(argv)  # fmt: skip
+
+
+def require_loopback(*urls: str) -> None:
+    """A benchmark floods its targets: only this machine's services may be one."""
+    for url in urls:
+        host = urlsplit(url).hostname or ""
+        try:
+            ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = False
+        if not ok:
+            raise SystemExit(f"refusing a non-loopback target: {url}")
 
 
 def emit(results: list[Result], result: Result) -> None:
@@ -122,6 +136,7 @@ def run(args: argparse.Namespace, work: Path) -> list[Result]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    require_loopback(args.redis_url, args.pg_dsn)
     start_load = "{:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="leaseq-bench-") as tmp:
         work = args.work or Path(tmp)
