@@ -36,7 +36,8 @@ jobs. *Drain* is N divided by the time from the first job's start to the last's,
 start-up does not count. Then, with the workers idle, jobs are enqueued one at a time 20 ms
 apart and *enqueue→start* is the time from just before the enqueue call to the job's start.
 RSS is the peak resident memory of the server (leaseq) and of all worker processes together
-(children included), sampled every 0.25 s during the drain. Each cell is the median of the
+(children included), sampled every 0.25 s during the drain; the peers' Redis and PostgreSQL
+are shared services of the machine, so their RSS is not counted. Each cell is the median of the
 runs, ± the spread (max - min) in percent of the median."""
 
 
