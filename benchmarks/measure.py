@@ -84,14 +84,16 @@ def drain_timeout(n: int) -> float:
 
 def wait_started(peer: Peer, directory: Path, n: int, timeout: float) -> dict[int, float]:
     """Like ``starts.wait_for``, but fails at once if a worker died."""
+    collector = starts.Collector(directory)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         peer.check_workers()
         try:
-            return starts.wait_for(directory, n, min(1.0, deadline - time.monotonic()))
+            left = min(1.0, deadline - time.monotonic())
+            return starts.wait_for(directory, n, left, collector=collector)
         except TimeoutError:
             continue
-    return starts.wait_for(directory, n, 0)
+    return starts.wait_for(directory, n, 0, collector=collector)
 
 
 def drain_rate(started: dict[int, float], indexes: range) -> float:

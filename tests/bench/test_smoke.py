@@ -60,6 +60,11 @@ def test_start_times_keep_the_first_run_of_each_job(
     monkeypatch.setenv(starts.ENV, str(tmp_path))
     for i in (1, 2, 1):
         starts.record(i)
-    (tmp_path / "starts-1.log").write_text("3 5.0\n7")  # a line still being written
-    got = starts.collect(tmp_path)
+    partial = tmp_path / "starts-1.log"
+    partial.write_text("3 5.0\n7")  # a line still being written
+    collector = starts.Collector(tmp_path)
+    got = collector.poll()
     assert set(got) == {1, 2, 3} and got[1] <= got[2]
+    with partial.open("a") as f:
+        f.write(" 6.0\n3 4.0\n")
+    assert collector.poll()[7] == 6.0 and got[3] == 4.0
