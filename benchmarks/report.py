@@ -132,7 +132,8 @@ def targets(results: list[Result]) -> list[str]:
                     and med(s, "drain_jobs_per_s") == best), "?")  # fmt: skip
     checks = [
         ("batched drain ≥ 20,000 jobs/s (SQLite)", batched, 20_000, True),
-        (f"batched drain ≥ 2x the fastest peer's ({fastest})", batched, None if best is None else 2 * best, True),
+        (f"batched drain ≥ 2x the fastest peer's ({fastest})", batched,
+         None if best is None else 2 * best, True),
         ("unbatched enqueue ≥ 3,000 jobs/s", med("leaseq-unbatched", "enqueue_one_jobs_per_s"),
          3000, True),
         ("unbatched drain ≥ 3,000 jobs/s", med("leaseq-unbatched", "drain_jobs_per_s"), 3000, True),
