@@ -84,7 +84,15 @@ def wrk_enqueue(url: str, work_dir: Path, seconds: int, connections: int = 16) -
     script = work_dir / "enqueue.lua"
     script.write_text(WRK_SCRIPT)
     out = subprocess.run(
-        [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), f"{url}/enqueue"],
+        [
+            wrk,
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            f"{url}/enqueue",
+        ],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
