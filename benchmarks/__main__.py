@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from benchmarks import leaseq_only, report, scenarios
 from benchmarks.measure import summarize
-from benchmarks.peers import MODULES, Settings, Skip, load, pg_common, redis_common
+from benchmarks.peers import DEFAULT, MODULES, Settings, Skip, load, pg_common, redis_common
 from benchmarks.procs import ROOT
 
 Result = report.Result
@@ -45,7 +45,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--producers", type=int, default=4, help="processes enqueueing 1 by 1")
     p.add_argument("--producer-threads", type=int, default=4, help="threads per producer")
     p.add_argument("--wrk-seconds", type=int, default=3, help="wrk's run against leaseq")
-    p.add_argument("--systems", default=",".join(MODULES), help="comma-separated")
+    p.add_argument(
+        "--systems", default=",".join(DEFAULT), help=f"comma-separated, of: {', '.join(MODULES)}"
+    )
     p.add_argument("--memory-rounds", type=int, default=3, help="0 skips the memory scenario")
     p.add_argument("--flat-cost", action="store_true", help="the big-store scenario (slow)")
     p.add_argument("--flat-ready", type=int, default=1_000_000)

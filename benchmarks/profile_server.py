@@ -1,4 +1,4 @@
-"""py-spy profile of ``leaseq serve`` under the batched drain and under single enqueues.
+"""py-spy profile of ``leaseq serve``: batched drain, single enqueues, unbatched drain.
 
     python -m benchmarks.profile_server [--jobs 100000] [--seconds 10] [--out DIR]
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections import Counter
@@ -21,6 +22,7 @@ from benchmarks import measure
 from benchmarks.peers import Settings
 from benchmarks.peers.leaseq_peer import LeaseqPeer
 from benchmarks.peers.leaseq_raw import wrk_enqueue
+from benchmarks.procs import Child, bench_env
 from benchmarks.scenarios import fresh_dir
 
 
@@ -60,6 +62,14 @@ def top(raw: Path, n: int = 15) -> str:
     return "\n".join(lines)
 
 
+def raw_workers(peer: LeaseqPeer, out: Path) -> None:
+    """The unbatched workers (one poll and one ack per job) on the peer's server."""
+    url, starts = peer.servers[0].url, fresh_dir(out / "raw-starts")
+    for n in range(peer.settings.worker_procs):
+        args = [sys.executable, "-m", "benchmarks.peers.leaseq_raw", url]
+        peer.workers.append(Child(args, out / f"raw-{n}.log", bench_env(starts)))
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--jobs", type=int, default=100_000)
@@ -83,9 +93,13 @@ def main() -> None:
         load.start()
         spy.wait(args.seconds + 60)
         load.join(args.seconds + 60)
+        measure.enqueue_bulk(peer, range(args.jobs, 2 * args.jobs))
+        spy = record(pid, args.seconds, args.out / "unbatched-drain.txt")
+        raw_workers(peer, args.out)
+        spy.wait(args.seconds + 60)
     finally:
         peer.stop()
-    for name in ("drain.txt", "enqueue-one.txt"):
+    for name in ("drain.txt", "enqueue-one.txt", "unbatched-drain.txt"):
         print(top(args.out / name))
 
 

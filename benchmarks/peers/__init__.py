@@ -22,12 +22,16 @@ MODULES = {
     "leaseq-unbatched": "leaseq_raw:RawPeer",
     "leaseq-pg": "leaseq_peer:LeaseqPgPeer",
     "leaseq-pg-unbatched": "leaseq_raw:RawPgPeer",
+    "leaseq-normal": "leaseq_peer:LeaseqNormalPeer",
     "celery": "celery_peer:PEER",
     "rq": "rq_peer:PEER",
     "dramatiq": "dramatiq_peer:PEER",
     "huey": "huey_peer:PEER",
     "procrastinate": "procrastinate_peer:PEER",
 }
+# Run only when named: how much of leaseq's time is the fsync (not a durable setting).
+OPTIONAL = {"leaseq-normal"}
+DEFAULT = [name for name in MODULES if name not in OPTIONAL]
 LEASEQ = [name for name in MODULES if name.startswith("leaseq")]
 PEERS = [name for name in MODULES if not name.startswith("leaseq")]
 

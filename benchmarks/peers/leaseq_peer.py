@@ -105,13 +105,16 @@ class LeaseqPeer(Peer):
         "polls of up to 100 jobs, acks batched); `leaseq serve` defaults, SQLite file"
     )
 
+    serve_flags: tuple[str, ...] = ()
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.servers: list[Server] = []
 
     def setup(self) -> None:
         for n, db in enumerate(self.nodes()):
-            server = Server(db, self.settings.work / f"leaseq-serve-{n}.log")
+            log = self.settings.work / f"leaseq-serve-{n}.log"
+            server = Server(db, log, self.serve_flags)
             self.servers.append(server)
             self.children.append(server.child)  # stopped by ``stop``
         self.settings.extra["leaseq_urls"] = [s.url for s in self.servers]
@@ -148,6 +151,15 @@ PG_DB = "leaseq_bench"
 def pg_nodes(settings: Settings, count: int = 2) -> list[str]:
     """``count`` server nodes on one fresh PostgreSQL database."""
     return [pg_common.recreate(settings.pg_dsn, PG_DB)] * count
+
+
+class LeaseqNormalPeer(LeaseqPeer):
+    """Not durable against power loss: shows what the fsync of each commit costs."""
+
+    name = "leaseq-normal"
+    serve_flags = ("--durability", "normal")
+    durable = "crash only: `--durability normal` (no fsync per commit)"
+    worker_config = LeaseqPeer.worker_config + "; `leaseq serve --durability normal`"
 
 
 class LeaseqPgPeer(LeaseqPeer):

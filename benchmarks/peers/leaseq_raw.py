@@ -1,11 +1,15 @@
 """leaseq unbatched: one HTTP request per enqueue, per poll and per ack, the way curl or a
-client in another language without an SDK uses it. Plain sync httpx, several processes.
+client in another language without an SDK uses it: keep-alive HTTP/1.1 from the standard
+library's ``http.client`` (a third of httpx's CPU per request: on two cores shared with
+the server, an httpx producer was the bottleneck, see ``wrk_enqueue``), several processes.
 
 Run as a module it is the raw worker: ``python -m benchmarks.peers.leaseq_raw URL``.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -14,8 +18,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-import httpx
+from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks.peers import Producer, Settings
 from benchmarks.peers.leaseq_peer import LeaseqPeer, pg_nodes
@@ -23,7 +27,7 @@ from benchmarks.procs import Child, bench_env
 from benchmarks.starts import record
 
 QUEUE = "bench"
-THREADS = 4  # per worker process: four requests in flight each
+THREADS = 8  # per worker process: 2 x 8 = 16 requests in flight, as many as the producers
 MAX_RUN_S = 3600.0  # a raw worker never outlives this, whatever happens to its parent
 WRK_SECONDS = 3
 WRK_SCRIPT = """wrk.method = "POST"
@@ -36,14 +40,31 @@ def job_body(i: int) -> dict[str, object]:
     return {"queue": QUEUE, "task": "noop", "payload": {"args": [i], "kwargs": {}}}
 
 
+class RawHttp:
+    """One keep-alive connection: POST a JSON body, get the status and the decoded answer."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+
+    def post(self, path: str, body: object) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        self.conn.request("POST", path, json.dumps(body), headers)
+        response = self.conn.getresponse()
+        return response.status, json.loads(response.read())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 class RawProducer(Producer):
     def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=30)
+        self.http = RawHttp(url)
 
     def enqueue_one(self, i: int) -> None:
-        response = self.http.post("/enqueue", json=job_body(i))
-        if response.status_code != 201:
-            raise RuntimeError(f"enqueue: {response.status_code} {response.text[:200]}")
+        status, answer = self.http.post("/enqueue", job_body(i))
+        if status != 201:
+            raise RuntimeError(f"enqueue: {status} {str(answer)[:200]}")
 
     def close(self) -> None:
         self.http.close()
@@ -53,13 +74,16 @@ def work(url: str, worker_id: str, stop: threading.Event) -> None:
     """Poll one job (long poll), run it, ack it; until ``stop`` or ``MAX_RUN_S``."""
     deadline = time.monotonic() + MAX_RUN_S
     poll = {"worker_id": worker_id, "queues": [QUEUE], "max_jobs": 1, "wait": 1}
-    with httpx.Client(base_url=url, timeout=30) as http:
+    http = RawHttp(url)
+    try:
         while not stop.is_set() and time.monotonic() < deadline:
-            for job in http.post("/poll", json=poll).json()["jobs"]:
+            for job in http.post("/poll", poll)[1]["jobs"]:
                 record(job["payload"]["args"][0])
                 ack = {"job_id": job["id"], "lease_token": job["lease_token"]}
-                if http.post("/ack", json=ack).status_code != 200:
+                if http.post("/ack", ack)[0] != 200:
                     raise RuntimeError(f"ack of {job['id']} refused")
+    finally:
+        http.close()
 
 
 def main(url: str) -> None:
@@ -108,8 +132,8 @@ class RawPeer(LeaseqPeer):
     name = "leaseq-unbatched"
     has_bulk = False
     worker_config = (
-        f"2 processes x {THREADS} threads, each a sync httpx client: poll 1 job (wait 1 s), "
-        "ack it; producers POST one job each"
+        f"2 processes x {THREADS} threads, each a keep-alive `http.client` connection: poll "
+        "1 job (wait 1 s), ack it; producers POST one job each"
     )
 
     @staticmethod
