@@ -29,7 +29,7 @@ async def noop(i: int) -> None:
 
 
 class Server:
-    """``leaseq serve`` on a free loopback port, healthy before ``start`` returns."""
+    """``leaseq serve`` on a free loopback port, healthy once constructed (else ``Skip``)."""
 
     def __init__(self, db: str, log: Path, extra: Sequence[str] = ()) -> None:
         self.port = free_port()
