@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.server import ServerProcess  # noqa: E402
+from tests.support.server import ServerProcess
 
 
 async def _gather_loops(n: int, make_loop) -> None:  # type: ignore[no-untyped-def]
@@ -29,7 +29,10 @@ async def _gather_loops(n: int, make_loop) -> None:  # type: ignore[no-untyped-d
 
 async def enqueue_single(url: str, jobs: int, concurrency: int) -> float:
     per = jobs // concurrency
-    async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=concurrency)) as c:
+    async with httpx.AsyncClient(
+        base_url=url, limits=httpx.Limits(max_connections=concurrency)
+    ) as c:
+
         async def loop(_: int) -> None:
             for i in range(per):
                 r = await c.post("/enqueue", json={"payload": {"i": i}, "queue": "single"})
@@ -51,11 +54,16 @@ async def enqueue_batch(url: str, jobs: int, batch: int = 1000) -> float:
 
 async def drain(url: str, queue: str, concurrency: int, max_jobs: int) -> float:
     done = 0
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=concurrency)) as c:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=httpx.Limits(max_connections=concurrency)
+    ) as c:
+
         async def loop(i: int) -> None:
             nonlocal done
             while True:
-                r = await c.post("/poll", json={"worker_id": f"b{i}", "queues": [queue], "max_jobs": max_jobs})
+                r = await c.post(
+                    "/poll", json={"worker_id": f"b{i}", "queues": [queue], "max_jobs": max_jobs}
+                )
                 jobs = r.json()["jobs"]
                 if not jobs:
                     return

@@ -1,0 +1,228 @@
+"""Turns results into JSON lines, the markdown page and the chart."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks.peers import MODULES, load
+
+Result = dict[str, Any]
+
+COLUMNS = [
+    ("enqueue_one_jobs_per_s", "enqueue 1 by 1 (jobs/s)"),
+    ("enqueue_bulk_jobs_per_s", "bulk enqueue (jobs/s)"),
+    ("drain_jobs_per_s", "drain (jobs/s)"),
+    ("latency_p50_ms", "enqueue→start p50 (ms)"),
+    ("latency_p99_ms", "p99 (ms)"),
+    ("server_rss_peak_mb", "server RSS (MB)"),
+    ("workers_rss_peak_mb", "workers RSS (MB)"),
+]
+PACKAGES = ["leaseq", "celery", "kombu", "redis", "rq", "dramatiq", "huey", "procrastinate",
+            "psycopg", "httpx", "uvicorn", "starlette", "msgspec"]  # fmt: skip
+METHOD = """\
+Every system runs the same job, `benchmarks.starts.record(i)`: it appends the job's index and
+`time.time()` to a file of its worker process. For each system and each run: its store is
+emptied; `single` jobs are enqueued one by one by 4 producer processes x 4 threads (16 calls
+in flight; the first call of each thread opens its connection and is not timed); the rest of
+the N jobs are enqueued with the system's bulk call where it has one (else one by one too);
+then 2 worker processes (or the system's equivalent, below) are started and drain the N
+jobs. *Drain* is N divided by the time from the first job's start to the last's, so worker
+start-up does not count. Then, with the workers idle, jobs are enqueued one at a time 20 ms
+apart and *enqueue→start* is the time from just before the enqueue call to the job's start.
+RSS is the peak resident memory of the server (leaseq) and of all worker processes together
+(children included), sampled every 0.25 s during the drain; the peers' Redis and PostgreSQL
+are shared services of the machine, so their RSS is not counted. Each cell is the median of the
+runs, ± the spread (max - min) in percent of the median."""
+
+
+RERUN = """\
+On an idle machine (`uptime` load below 1), with Redis and PostgreSQL on loopback:
+
+    pip install -e '.[test,bench]'
+    python -m benchmarks                      # N=100,000, 3 runs each, every system (~40 min)
+    python -m benchmarks --flat-cost          # also 1,000,000 ready + 1,000,000 DONE (long)
+    python -m benchmarks --systems leaseq-pg,leaseq-pg-unbatched   # once PostgreSQL is merged
+    python -m benchmarks.profile_server       # py-spy profile of the server (pip install py-spy)
+
+`--jobs`, `--repeat`, `--systems`, `--redis-url` and `--pg-dsn` change the run; every
+result is also printed as one JSON line."""
+
+
+def jsonable(value: float) -> float | None:
+    return None if isinstance(value, float) and math.isnan(value) else round(value, 2)
+
+
+def _cell(result: Result | None) -> str:
+    if result is None:
+        return "n/a"
+    med = result["median"]
+    text = f"{med:,.0f}" if med >= 100 else f"{med:.1f}"
+    return f"{text} ±{result['spread_pct']:.0f}%"
+
+
+def _run(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def machine() -> list[str]:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in _run(["lscpu"]).splitlines()
+                if ln.startswith("Model name")), platform.processor())  # fmt: skip
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = []
+    for p in PACKAGES:
+        try:
+            versions.append(f"{p} {metadata.version(p)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM; {platform.platform()}",
+        f"- Python {platform.python_version()}; {', '.join(versions)}",
+        f"- Redis {redis_info()}; PostgreSQL {pg_info()}",
+    ]
+
+
+def redis_info() -> str:
+    info = _run(["redis-cli", "info", "server"])
+    version = info.split("redis_version:")[-1].split()[0] if "redis_version" in info else "?"
+    aof = _run(["redis-cli", "config", "get", "appendonly"]).split()
+    save = _run(["redis-cli", "config", "get", "save"]).split("\n")
+    saves = save[1] if len(save) > 1 else ""
+    return f"{version} (appendonly {aof[-1] if aof else '?'}, save {saves!r})"
+
+
+def pg_info() -> str:
+    try:
+        from benchmarks.peers import pg_common
+
+        return pg_common.settings_line(pg_common.dsn())
+    except Exception as exc:  # the page is still worth writing without it
+        return f"? ({type(exc).__name__})"
+
+
+def _by(results: list[Result], scenario: str) -> dict[str, dict[str, Result]]:
+    table: dict[str, dict[str, Result]] = {}
+    for r in results:
+        if r.get("scenario") == scenario and "metric" in r:
+            table.setdefault(r["system"], {})[r["metric"]] = r
+    return table
+
+
+def targets(results: list[Result]) -> list[str]:
+    """The issue's targets, met or missed, from the medians."""
+    cmp = _by(results, "compare")
+
+    def med(system: str, metric: str) -> float | None:
+        r = cmp.get(system, {}).get(metric)
+        return None if r is None else float(r["median"])
+
+    lines = []
+    batched = med("leaseq", "drain_jobs_per_s")
+    peers = [med(s, "drain_jobs_per_s") for s in cmp if not s.startswith("leaseq")]
+    best = max((p for p in peers if p is not None), default=None)
+    fastest = next((s for s in cmp if not s.startswith("leaseq")
+                    and med(s, "drain_jobs_per_s") == best), "?")  # fmt: skip
+    checks = [
+        ("batched drain ≥ 20,000 jobs/s (SQLite)", batched, 20_000, True),
+        (f"batched drain ≥ 2x the fastest peer's ({fastest})", batched,
+         None if best is None else 2 * best, True),
+        ("unbatched enqueue ≥ 3,000 jobs/s", med("leaseq-unbatched", "enqueue_one_jobs_per_s"),
+         3000, True),
+        ("unbatched drain ≥ 3,000 jobs/s", med("leaseq-unbatched", "drain_jobs_per_s"), 3000, True),
+        ("latency p50 ≤ 1 ms", med("leaseq", "latency_p50_ms"), 1.0, False),
+        ("latency p99 ≤ 3 ms", med("leaseq", "latency_p99_ms"), 3.0, False),
+    ]  # fmt: skip
+    for label, value, bound, higher in checks:
+        if value is None or bound is None:
+            lines.append(f"- {label}: not measured")
+            continue
+        ok = value >= bound if higher else value <= bound
+        lines.append(f"- {label}: {'met' if ok else '**missed**'} ({value:,.1f} vs {bound:,.1f})")
+    return lines
+
+
+def markdown(results: list[Result], command: str, loads: tuple[str, str], note: str = "") -> str:
+    cmp = _by(results, "compare")
+    out = ["# Benchmarks", "", "Generated by `python -m benchmarks`; rerun it to refresh this "
+           "page and `docs/benchmarks.png`.", "", *([f"**{note}**", ""] if note else []),
+           "## Machine and versions", "", *machine(),
+           f"- Load average (1, 5, 15 min) at the start: {loads[0]}; at the end: {loads[1]}",
+           "", "Command:", "", f"    {command}", "", "## leaseq and its peers", "", METHOD, "",
+           "| system | " + " | ".join(label for _, label in COLUMNS) + " | durable? |",
+           "|---" * (len(COLUMNS) + 2) + "|"]  # fmt: skip
+    for system in MODULES:
+        if system not in cmp:
+            continue
+        cells = [_cell(cmp[system].get(metric)) for metric, _ in COLUMNS]
+        out.append(f"| {system} | " + " | ".join(cells) + f" | {load(system).durable} |")
+    out += ["", "Worker configuration:", ""]
+    out += [f"- **{s}**: {load(s).worker_config}" for s in MODULES if s in cmp]
+    wrk = cmp.get("leaseq-unbatched", {}).get("wrk_enqueue_one_req_per_s")
+    if wrk is not None:
+        out += ["", f"`wrk -t2 -c16` POSTing single enqueues to the same server: {_cell(wrk)} "
+                "requests/s, against the Python producers' rate above: when the two are close "
+                "the producers are not the bottleneck."]  # fmt: skip
+    for scenario, title in (("flat_cost", "Flat cost"), ("memory", "Memory")):
+        rows = _by(results, scenario)
+        if rows:
+            out += ["", f"## {title} (leaseq)", "", "| store | metric | value |", "|---|---|---|"]
+            for system, metrics in rows.items():
+                out += [f"| {system} | {m} | {_cell(r)} |" for m, r in metrics.items()]
+    skipped = [r for r in results if "skipped" in r]
+    if skipped:
+        out += ["", "## Skipped", ""] + [f"- {r['system']}: {r['skipped']}" for r in skipped]
+    out += [
+        "",
+        "## Targets",
+        "",
+        *targets(results),
+        "",
+        "![jobs/s per system](benchmarks.png)",
+        "",
+        "## Rerun",
+        "",
+        RERUN,
+    ]
+    return "\n".join(out)
+
+
+def chart(results: list[Result], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cmp = _by(results, "compare")
+    systems = [s for s in MODULES if s in cmp]
+    metrics = COLUMNS[:3]
+    fig, ax = plt.subplots(figsize=(11, 5))
+    width = 0.8 / len(metrics)
+    for k, (metric, label) in enumerate(metrics):
+        xs, ys, lo, hi = [], [], [], []
+        for n, s in enumerate(systems):
+            r = cmp[s].get(metric)
+            if r is None:
+                continue
+            xs.append(n + (k - 1) * width)
+            ys.append(r["median"])
+            lo.append(r["median"] - r["min"])
+            hi.append(r["max"] - r["median"])
+        bars = ax.bar(xs, ys, width, label=label, yerr=[lo, hi], capsize=3)
+        ax.bar_label(bars, labels=[f"{y:,.0f}" for y in ys], fontsize=7, padding=2)
+    ax.set_xticks(range(len(systems)), systems, rotation=20)
+    ax.set_yscale("log")
+    ax.set_ylabel("jobs/s (log scale; bars: median, whiskers: min-max)")
+    ax.set_title("Jobs per second, same machine, same run")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(metrics))
+    ax.grid(axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

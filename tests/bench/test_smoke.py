@@ -1,0 +1,70 @@
+"""The benchmark harness at tiny N, so it does not rot between real runs.
+
+Only leaseq's own scenarios run here (the peers' workers take seconds to boot each), and
+not the optional ``--flat-cost`` one (three worker starts); the peers' adapters are only
+imported, and skipped when their packages are not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from benchmarks import __main__ as bench
+from benchmarks import starts
+from benchmarks.peers import PEERS, load
+
+
+def test_leaseq_scenarios_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    md, png = tmp_path / "b.md", tmp_path / "b.png"
+    bench.main([
+        "--jobs", "200", "--single-jobs", "64", "--latency-jobs", "10", "--repeat", "1",
+        "--systems", "leaseq,leaseq-unbatched,leaseq-pg", "--memory-rounds", "2",
+        "--producers", "2", "--producer-threads", "2", "--wrk-seconds", "1",
+        "--markdown", str(md), "--chart", str(png), "--work", str(tmp_path / "work"),
+    ])  # fmt: skip
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    got = {(r["system"], r["metric"]): r for r in lines if "metric" in r}
+    failed = [r for r in lines if str(r.get("skipped", "")).startswith("failed")]
+    assert not failed, failed
+    for system in ("leaseq", "leaseq-unbatched"):
+        for metric in ("enqueue_one_jobs_per_s", "drain_jobs_per_s", "latency_p99_ms"):
+            assert got[system, metric]["median"] > 0, (system, metric)
+    assert got["leaseq", "enqueue_bulk_jobs_per_s"]["median"] > 0
+    assert got["leaseq", "worker_rss_last_round_mb"]["median"] > 0
+    assert got["leaseq", "server_rss_peak_mb"]["median"] > 0
+    # Until the PostgreSQL backend is merged, leaseq-pg says why it was skipped.
+    assert ("leaseq-pg", "drain_jobs_per_s") in got or any(
+        r["system"] == "leaseq-pg" and "skipped" in r for r in lines
+    )
+    page = md.read_text()
+    assert "| leaseq |" in page and "## Targets" in page
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert png.stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", PEERS)
+def test_peer_adapter_imports(name: str) -> None:
+    try:
+        peer = load(name)
+    except ImportError as exc:
+        pytest.skip(f"{name} is not installed: {exc}")
+    assert peer.durable and peer.worker_config
+
+
+def test_start_times_keep_the_first_run_of_each_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(starts.ENV, str(tmp_path))
+    for i in (1, 2, 1):
+        starts.record(i)
+    partial = tmp_path / "starts-1.log"
+    partial.write_text("3 5.0\n7")  # a line still being written
+    collector = starts.Collector(tmp_path)
+    got = collector.poll()
+    assert set(got) == {1, 2, 3} and got[1] <= got[2]
+    with partial.open("a") as f:
+        f.write(" 6.0\n3 4.0\n")
+    assert collector.poll()[7] == 6.0 and got[3] == 4.0
