@@ -2,8 +2,9 @@
 
 import time
 
-import leaseq
 from tasks import app, resize, send_email
+
+import leaseq
 
 with app:
     job = send_email.enqueue("a@b.c", body="hi")
