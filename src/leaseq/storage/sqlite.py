@@ -8,8 +8,10 @@ a ``BEGIN IMMEDIATE`` transaction, a claim is atomic and two claims never overla
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from leaseq.clock import Clock
@@ -27,11 +29,10 @@ COLUMNS = (
     " updated_at, leased_at"
 )
 _INSERT = f"INSERT INTO jobs ({COLUMNS}) VALUES ({', '.join('?' * 18)})"
-_UPDATE = (
-    "UPDATE jobs SET state = ?, attempts = ?, run_at = ?, lease_owner = ?, lease_token = ?,"
-    " lease_expires_at = ?, last_error = ?, result = ?, updated_at = ?, leased_at = ?"
-    " WHERE id = ? AND state = ? AND lease_token IS ?"
-)
+_MUTABLE = (
+    "state", "attempts", "run_at", "lease_owner", "lease_token", "lease_expires_at",
+    "last_error", "result", "updated_at", "leased_at",
+)  # fmt: skip
 _READY = (
     "SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready"
     " WHERE state = 'QUEUED' AND queue = ? AND run_at <= ?"
@@ -282,12 +283,24 @@ class SQLiteStorage:
         its own long polls."""
 
 
-def _update_values(old: Job, new: Job) -> tuple[object, ...]:
-    return (
-        new.state.value, new.attempts, new.run_at, new.lease_owner, new.lease_token,
-        new.lease_expires_at, new.last_error, new.result, new.updated_at, new.leased_at,
-        old.id, old.state.value, old.lease_token,
-    )  # fmt: skip
+@functools.lru_cache(maxsize=128)
+def _update_sql(columns: tuple[str, ...]) -> str:
+    """An UPDATE of just these columns: SQLite rewrites an index entry when the statement
+    sets one of its columns, so naming only what changed spares most of the eight
+    indexes on ``jobs`` (an ack touches four columns, a heartbeat two)."""
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    return f"UPDATE jobs SET {sets} WHERE id = ? AND state = ? AND lease_token IS ?"
+
+
+def _write(conn: sqlite3.Connection, writes: Iterable[tuple[Job, Job]]) -> int:
+    """Writes each (as read, as it must be stored) pair guarded on what was read, one
+    ``executemany`` per set of changed columns; returns the rows written."""
+    groups: dict[tuple[str, ...], list[tuple[object, ...]]] = defaultdict(list)
+    for old, new in writes:
+        columns = tuple(c for c in _MUTABLE if getattr(old, c) != getattr(new, c))
+        values = [getattr(new, c) for c in columns]
+        groups[columns].append((*values, old.id, old.state.value, old.lease_token))
+    return sum(conn.executemany(_update_sql(cols), rows).rowcount for cols, rows in groups.items())
 
 
 def _transition(
@@ -313,8 +326,7 @@ def _transition(
             writes[job_id] = (writes.get(job_id, (job, new))[0], new)
             current[job_id] = new
         out.append(new)
-    cursor = conn.executemany(_UPDATE, [_update_values(old, new) for old, new in writes.values()])
-    if cursor.rowcount != len(writes):  # cannot happen under the single writer: a fence
+    if _write(conn, writes.values()) != len(writes):  # cannot happen under one writer: a fence
         raise LeaseLost("a job changed underneath the writer; nothing was applied")
     sqlite_history.record(conn, events)
     return out
