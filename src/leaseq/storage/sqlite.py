@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -107,7 +107,9 @@ class SQLiteStorage:
             job = new_job(spec, self._ids.new(now), now)
             conn.execute(_INSERT, _job_values(job))
             out.append((job, True))
-        sqlite_history.record(conn, [event_for(Action.ENQUEUED, None, j) for j, new in out if new])
+        created = [job for job, new in out if new]
+        sqlite_history.record(conn, [event_for(Action.ENQUEUED, None, j) for j in created])
+        sqlite_history.count(conn, Counter((j.queue, JobState.QUEUED.value) for j in created))
         return out
 
     async def claim(
@@ -141,6 +143,11 @@ class SQLiteStorage:
         rows.sort(key=lambda r: order[r[0]])
         jobs = [row_to_job(r[1:]) for r in rows]
         sqlite_history.record(conn, [event_for(Action.LEASED, None, j) for j in jobs])
+        deltas: Counter[tuple[str, str]] = Counter()
+        for job in jobs:
+            deltas[job.queue, JobState.QUEUED.value] -= 1
+            deltas[job.queue, JobState.LEASED.value] += 1
+        sqlite_history.count(conn, deltas)
         return jobs
 
     async def modify(self, changes: Sequence[Change]) -> list[Job | LeaseqError]:
@@ -176,13 +183,18 @@ class SQLiteStorage:
     async def purge(self, finished_before_ms: int, limit: int) -> int:
         def op(conn: sqlite3.Connection) -> int:
             cutoff = self._clock.now_ms() - finished_before_ms
-            ids = [r[0] for r in conn.execute(
+            rows = conn.execute(
                 "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_finished"
-                " WHERE state IN ('DONE', 'CANCELLED') AND updated_at < ? LIMIT ?) RETURNING id",
+                " WHERE state IN ('DONE', 'CANCELLED') AND updated_at < ? LIMIT ?)"
+                " RETURNING id, queue, state",
                 (cutoff, limit),
-            )]  # fmt: skip
-            sqlite_history.purge(conn, ids, cutoff)
-            return len(ids)
+            ).fetchall()
+            sqlite_history.purge(conn, [r[0] for r in rows], cutoff)
+            deltas: Counter[tuple[str, str]] = Counter()
+            for _, queue, state in rows:
+                deltas[queue, state] -= 1
+            sqlite_history.count(conn, deltas)
+            return len(rows)
 
         return await self._writer.run(op)
 
@@ -326,6 +338,12 @@ def _transition(
             writes[job_id] = (writes.get(job_id, (job, new))[0], new)
             current[job_id] = new
         out.append(new)
+    deltas: Counter[tuple[str, str]] = Counter()
+    for old, new in writes.values():
+        if old.state is not new.state:
+            deltas[new.queue, old.state.value] -= 1
+            deltas[new.queue, new.state.value] += 1
+    sqlite_history.count(conn, deltas)
     if _write(conn, writes.values()) != len(writes):  # cannot happen under one writer: a fence
         raise LeaseLost("a job changed underneath the writer; nothing was applied")
     sqlite_history.record(conn, events)

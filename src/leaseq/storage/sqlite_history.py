@@ -7,7 +7,7 @@ together with the transition they describe, or not at all.
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from leaseq.model import Action, DeadGroup, Event, JobState, WorkerInfo
@@ -43,6 +43,21 @@ def record(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
         tally[1] += done
         tally[2] += failed
     conn.executemany(_TALLY, [(w, seen, d, f) for w, (seen, d, f) in tallies.items()])
+
+
+_COUNT = (
+    "INSERT INTO queue_counts (queue, state, n) VALUES (?, ?, ?)"
+    " ON CONFLICT (queue, state) DO UPDATE SET n = n + excluded.n"
+)
+
+
+def count(conn: sqlite3.Connection, deltas: Counter[tuple[str, str]]) -> None:
+    """Applies per-(queue, state) count changes, one upsert per key for the whole
+    operation. Every write to ``jobs`` goes through this writer, so keeping counts here
+    replaces per-row triggers (two statements per changed row)."""
+    rows = [(q, s, n) for (q, s), n in deltas.items() if n]
+    if rows:
+        conn.executemany(_COUNT, rows)
 
 
 def touch_worker(conn: sqlite3.Connection, worker_id: str, now: int) -> None:
