@@ -326,3 +326,13 @@ async def test_list_jobs_refuses_non_ascii_digit_cursors(store: Store) -> None:
     for cursor in ("\u0661\u0662", "\u00b2"):
         with pytest.raises(InvalidRequest):
             await store.storage.list_jobs(None, None, 3, cursor)
+
+
+async def test_a_transition_that_changes_nothing_is_accepted(store: Store) -> None:
+    """Found by the model-based test: a heartbeat in the same millisecond as its lease,
+    with the same length, leaves every column as it was."""
+    await enqueue(store, spec())
+    (job,) = await claim(store)
+    same = lambda j, now: t.heartbeat(j, job.lease_token or "", LEASE_MS, j.leased_at or now)  # noqa: E731
+    (out,) = await store.storage.modify([Change(job.id, same, Action.HEARTBEAT)])
+    assert isinstance(out, Job) and out.lease_expires_at == job.lease_expires_at

@@ -312,7 +312,12 @@ def _write(conn: sqlite3.Connection, writes: Iterable[tuple[Job, Job]]) -> int:
         columns = tuple(c for c in _MUTABLE if getattr(old, c) != getattr(new, c))
         values = [getattr(new, c) for c in columns]
         groups[columns].append((*values, old.id, old.state.value, old.lease_token))
-    return sum(conn.executemany(_update_sql(cols), rows).rowcount for cols, rows in groups.items())
+    # A transition may leave every column as it was (a heartbeat in the same millisecond
+    # as its lease): nothing to write, and an empty SET would not even parse.
+    unchanged = len(groups.pop((), ()))
+    return unchanged + sum(
+        conn.executemany(_update_sql(cols), rows).rowcount for cols, rows in groups.items()
+    )
 
 
 def _transition(
