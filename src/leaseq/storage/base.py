@@ -8,12 +8,13 @@ each backend to these contracts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from leaseq.errors import LeaseqError
+from leaseq.errors import JobNotFound, LeaseqError
 from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
+from leaseq.transitions import event_for
 
 Rule = Callable[[Job, int], Job]
 """A pure transition bound to its arguments: ``rule(job, now) -> next job``; it may
@@ -26,6 +27,41 @@ class Change(NamedTuple):
     job_id: str
     rule: Rule
     action: Action
+
+
+@dataclass(slots=True)
+class Applied:
+    """What a batch of changes does, before any of it is written."""
+
+    answers: list[Job | LeaseqError] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    writes: dict[str, tuple[Job, Job]] = field(default_factory=dict)
+    """Job id -> (as read, as it must be stored), for the jobs some rule changed."""
+
+
+def apply_changes(read: Mapping[str, Job], changes: Sequence[Change], now: int) -> Applied:
+    """Applies the rules in order to the jobs as read, so every backend answers a batch
+    the same way: a job named twice sees the first rule's result, and each rule that
+    changed a job leaves one event. Pure: the backend then writes ``writes`` guarded on
+    the state and token each job was read with."""
+    applied = Applied()
+    current = dict(read)
+    for job_id, rule, action in changes:
+        job = current.get(job_id)
+        if job is None:
+            applied.answers.append(JobNotFound(f"no job with id {job_id!r}"))
+            continue
+        try:
+            new = rule(job, now)
+        except LeaseqError as exc:
+            applied.answers.append(exc)
+            continue
+        if new is not job:
+            applied.events.append(event_for(action, job, new))
+            applied.writes[job_id] = (read[job_id], new)
+            current[job_id] = new
+        applied.answers.append(new)
+    return applied
 
 
 @dataclass(frozen=True, slots=True)

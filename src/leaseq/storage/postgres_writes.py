@@ -13,12 +13,11 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 
-from leaseq.errors import JobNotFound, LeaseLost, LeaseqError
+from leaseq.errors import LeaseLost, LeaseqError
 from leaseq.model import Event, Job, JobState
 from leaseq.storage import postgres_history as history
 from leaseq.storage import postgres_sql as sql
-from leaseq.storage.base import Change
-from leaseq.transitions import event_for
+from leaseq.storage.base import Change, apply_changes
 
 Conn = AsyncConnection[TupleRow]
 
@@ -130,39 +129,16 @@ async def modify(conn: Conn, changes: Sequence[Change]) -> list[Job | LeaseqErro
     trips, BEGIN + lock and write + COMMIT."""
     async with transaction(conn):
         rows = await all_rows(conn, sql.LOCK_BY_IDS, (list({c.job_id for c in changes}),))
-        out, events, pairs = _apply(rows, changes)
-        pending = await write(conn, pairs, events)
+        now = rows[0][0] if rows else 0
+        read = {job.id: job for job in (job_from_row(r[1:]) for r in rows)}
+        applied = apply_changes(read, changes, now)
+        out = applied.answers
+        pending = await write(conn, list(applied.writes.values()), applied.events)
     lost = await pending.refused()
     for index, change in enumerate(changes):
         if change.job_id in lost and isinstance(out[index], Job):
             out[index] = LeaseLost(f"lease lost on job {change.job_id}: it changed underneath")
     return out
-
-
-def _apply(
-    rows: list[TupleRow], changes: Sequence[Change]
-) -> tuple[list[Job | LeaseqError], list[Event], list[tuple[Job, Job]]]:
-    """The rules applied in order to the locked ``rows``: each change's answer, the
-    events of the rules that changed a job, and each job's ``(read, new)`` pair."""
-    read = {job.id: job for job in (job_from_row(r[1:]) for r in rows)}
-    now = rows[0][0] if rows else 0
-    current = dict(read)
-    out: list[Job | LeaseqError] = []
-    events: list[Event] = []
-    for job_id, rule, action in changes:
-        job = current.get(job_id)
-        if job is None:
-            out.append(JobNotFound(f"no job with id {job_id!r}"))
-            continue
-        try:
-            current[job_id] = new = rule(job, now)
-        except LeaseqError as exc:
-            out.append(exc)
-            continue
-        out.append(new)
-        if new is not job:
-            events.append(event_for(action, job, new))
-    return out, events, [(read[i], current[i]) for i in read]
 
 
 async def write(conn: Conn, pairs: list[tuple[Job, Job]], events: Sequence[Event]) -> Pending:

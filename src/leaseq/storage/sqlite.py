@@ -16,10 +16,10 @@ from pathlib import Path
 
 from leaseq.clock import Clock
 from leaseq.config import Durability
-from leaseq.errors import InvalidRequest, JobNotFound, LeaseLost, LeaseqError
+from leaseq.errors import InvalidRequest, LeaseLost, LeaseqError
 from leaseq.model import Action, DeadGroup, Event, Job, JobIds, JobSpec, JobState, WorkerInfo
 from leaseq.storage import migrations, sqlite_history
-from leaseq.storage.base import Change, Page, QueueStats, Rule
+from leaseq.storage.base import Change, Page, QueueStats, Rule, apply_changes
 from leaseq.storage.sqlite_thread import ConnectionThread
 from leaseq.transitions import event_for, new_job
 
@@ -323,26 +323,10 @@ def _write(conn: sqlite3.Connection, writes: Iterable[tuple[Job, Job]]) -> int:
 def _transition(
     conn: sqlite3.Connection, current: dict[str, Job], changes: Sequence[Change], now: int
 ) -> list[Job | LeaseqError]:
-    """Applies each change to the job as it stands (a job named twice sees the first
-    change), then writes every changed job in one ``executemany`` with its events."""
-    out: list[Job | LeaseqError] = []
-    writes: dict[str, tuple[Job, Job]] = {}  # id -> (as read, as it must be stored)
-    events: list[Event] = []
-    for job_id, rule, action in changes:
-        job = current.get(job_id)
-        if job is None:
-            out.append(JobNotFound(f"no job with id {job_id!r}"))
-            continue
-        try:
-            new = rule(job, now)
-        except LeaseqError as exc:
-            out.append(exc)
-            continue
-        if new is not job:
-            events.append(event_for(action, job, new))
-            writes[job_id] = (writes.get(job_id, (job, new))[0], new)
-            current[job_id] = new
-        out.append(new)
+    """Applies the changes (``apply_changes``), then writes every changed job with its
+    events and count changes."""
+    applied = apply_changes(current, changes, now)
+    writes = applied.writes
     deltas: Counter[tuple[str, str]] = Counter()
     for old, new in writes.values():
         if old.state is not new.state:
@@ -351,8 +335,8 @@ def _transition(
     sqlite_history.count(conn, deltas)
     if _write(conn, writes.values()) != len(writes):  # cannot happen under one writer: a fence
         raise LeaseLost("a job changed underneath the writer; nothing was applied")
-    sqlite_history.record(conn, events)
-    return out
+    sqlite_history.record(conn, applied.events)
+    return applied.answers
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
