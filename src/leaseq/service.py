@@ -211,6 +211,9 @@ class QueueService:
     async def workers(self, seen_within_s: float, limit: int) -> list[WorkerInfo]:
         return await self.storage.workers(round(seen_within_s * 1000), limit)
 
+    async def count_workers(self, seen_within_s: float) -> int:
+        return await self.storage.count_workers(round(seen_within_s * 1000))
+
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
         return await self.storage.dead_groups(queue, groups, ids_per_group)
 

@@ -272,6 +272,7 @@ async def test_workers_are_seen_and_tallied(store: Store) -> None:
     assert set(workers) == {"w-a", "w-idle"}
     assert (workers["w-a"].done, workers["w-a"].failed, workers["w-a"].jobs) == (1, 1, [c.id])
     assert workers["w-idle"].jobs == [] and workers["w-idle"].done == 0
+    assert await store.storage.count_workers(60_000) == 2
     await store.advance(0.2)
     assert await store.storage.workers(100, 10) == []
 

@@ -195,8 +195,8 @@ async def dead_groups(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     """Prometheus text format; store-derived gauges are refreshed on each scrape."""
     service = _service(request)
-    known = await service.workers(KNOWN_WORKER_WINDOW_S, 1000)
-    service.observer.set_store_gauges(await service.stats(), len(known))
+    known = await service.count_workers(KNOWN_WORKER_WINDOW_S)
+    service.observer.set_store_gauges(await service.stats(), known)
     return Response(generate_latest(service.observer.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -158,6 +158,11 @@ class Storage(Protocol):
         jobs they hold now."""
         ...
 
+    async def count_workers(self, seen_within_ms: int) -> int:
+        """How many workers were seen within the window: the metrics gauge, which must
+        not pay for listing every worker's held jobs on each scrape."""
+        ...
+
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
         """DEAD jobs of ``queue`` grouped by ``last_error``, largest group first."""
         ...

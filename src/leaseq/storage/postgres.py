@@ -326,6 +326,9 @@ class PostgresStorage:
     async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
         return await self._run(lambda conn: history.workers(conn, seen_within_ms, limit))
 
+    async def count_workers(self, seen_within_ms: int) -> int:
+        return await self._run(lambda conn: history.count_workers(conn, seen_within_ms))
+
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
         return await self._run(lambda conn: history.dead_groups(conn, queue, groups, ids_per_group))
 

@@ -130,6 +130,16 @@ async def workers(conn: Conn, seen_within_ms: int, limit: int) -> list[WorkerInf
     return [WorkerInfo(r[0], r[1], list(r[4]), r[2], r[3]) for r in await cursor.fetchall()]
 
 
+async def count_workers(conn: Conn, seen_within_ms: int) -> int:
+    cursor = await conn.execute(
+        "SELECT count(*) FROM workers WHERE last_seen_at"
+        " >= (extract(epoch FROM clock_timestamp()) * 1000)::bigint - %s",
+        (seen_within_ms,),
+    )
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
 _DEAD_GROUPS = """
 SELECT g.last_error, g.n, ARRAY(
     SELECT jobs.id FROM jobs

@@ -282,6 +282,15 @@ class SQLiteStorage:
         since = self._clock.now_ms() - seen_within_ms
         return await self._reader.run(lambda conn: sqlite_history.workers(conn, since, limit))
 
+    async def count_workers(self, seen_within_ms: int) -> int:
+        since = self._clock.now_ms() - seen_within_ms
+        (n,) = await self._reader.run(
+            lambda conn: conn.execute(
+                "SELECT count(*) FROM workers WHERE last_seen_at >= ?", (since,)
+            ).fetchone()
+        )
+        return int(n)
+
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
         return await self._reader.run(
             lambda conn: sqlite_history.dead_groups(conn, queue, groups, ids_per_group)
