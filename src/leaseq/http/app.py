@@ -26,7 +26,7 @@ from leaseq.storage import Storage, open_storage
 
 _JOB = {200: wire.JobEnvelope}
 _ONE_OR_MANY = (wire.JobEnvelope, wire.JobsEnvelope)
-ENDPOINTS: list[tuple[Endpoint, routes.Handler]] = [
+ENDPOINTS: list[tuple[Endpoint, Handler]] = [
     (Endpoint("POST", "/enqueue", "Enqueue one job or a batch (all or nothing)",
               (wire.JobSpecIn, wire.EnqueueBatchIn),
               responses={201: _ONE_OR_MANY, 200: _ONE_OR_MANY}, role=Role.PRODUCER),

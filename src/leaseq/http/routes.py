@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -19,7 +18,6 @@ from leaseq.model import Job, JobState
 from leaseq.service import AckItem, QueueService
 
 S = TypeVar("S", bound=msgspec.Struct)
-Handler = Callable[[Request], Awaitable[Response]]
 
 HEALTH_TIMEOUT_S = 2.0
 KNOWN_WORKER_WINDOW_S = 300.0
