@@ -34,9 +34,13 @@ SELECT_NOW = f"SELECT {NOW_MS}"
 # queue and skipping rows another claim holds; the best n of those are leased. One
 # ``queue = ANY(...)`` scan would instead sort every ready job of the queues: the index
 # order holds only within one queue. The statement always answers one row at least, so
-# the caller learns ``now`` even when nothing was ready.
+# the caller learns ``now`` even when nothing was ready. A lease is not durable: the
+# statement commits without waiting for the WAL flush (``synchronous_commit`` off for this
+# transaction only), as a lease lost to a crash of the database only means the job is
+# delivered again; the next durable commit flushes the WAL up to and past it.
 CLAIM = f"""
 WITH {_T},
+soft AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
 picked AS (
     SELECT c.seq FROM t, unnest(%(queues)s::text[]) AS q(name),
     LATERAL (
@@ -78,7 +82,7 @@ seen AS (
     ON CONFLICT (worker_id) DO UPDATE SET
         last_seen_at = greatest(w.last_seen_at, excluded.last_seen_at)
 )
-SELECT t.now, claimed.* FROM t LEFT JOIN claimed ON TRUE
+SELECT t.now, claimed.* FROM t CROSS JOIN soft LEFT JOIN claimed ON TRUE
 """
 
 # Rows of a batch inserted in order, so ``seq`` keeps the enqueue order, with their

@@ -63,7 +63,10 @@ class SQLiteStorage:
         self._clock = clock
         self._durability = durability
         self._ids = JobIds()
-        self._writer = ConnectionThread("leaseq-sqlite-writer", self._connect, transactional=True)
+        self._writer = ConnectionThread(
+            "leaseq-sqlite-writer", self._connect, transactional=True,
+            soft_commits=durability is Durability.FULL,
+        )  # fmt: skip
         self._reader = ConnectionThread("leaseq-sqlite-reader", self._connect, transactional=False)
 
     def _connect(self) -> sqlite3.Connection:
@@ -115,8 +118,10 @@ class SQLiteStorage:
     async def claim(
         self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
     ) -> list[Job]:
+        # A lease is not durable: lost to a power cut, the job is QUEUED again and is
+        # delivered again, which at-least-once allows; so a claim does not wait for fsync.
         return await self._writer.run(
-            lambda conn: self._claim(conn, queues, owner, max_jobs, lease_ms)
+            lambda conn: self._claim(conn, queues, owner, max_jobs, lease_ms), durable=False
         )
 
     def _claim(

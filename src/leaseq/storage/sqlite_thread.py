@@ -5,6 +5,11 @@ queue, runs each inside a savepoint of one ``BEGIN IMMEDIATE`` transaction, comm
 (one fsync for the whole group), and only then resolves the callers' futures. So a 2xx
 answer always means committed, while the cost of durability is shared by all concurrent
 requests. A failing operation rolls back to its savepoint without harming its neighbours.
+
+An operation may be run with ``durable=False`` (a lease: losing it to a power cut only
+means the job is delivered again). A group made only of such operations commits without
+its fsync when the thread was given ``soft_commits``; the next durable commit fsyncs the
+write-ahead log, and with it every frame written before, so the order is never broken.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from leaseq.errors import LeaseqError, StorageFull, StorageUnavailable
 
 T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
-_Item = tuple[Op, "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+_Item = tuple[Op, "asyncio.Future[Any]", asyncio.AbstractEventLoop, bool]  # ..., durable
 _Outcome = tuple[bool, Any]  # (ok, value or exception)
 
 _STOP = None
@@ -33,10 +38,12 @@ class ConnectionThread:
         connect: Callable[[], sqlite3.Connection],
         *,
         transactional: bool,
+        soft_commits: bool = False,
         max_batch: int = 512,
     ) -> None:
         self._connect = connect
         self._transactional = transactional
+        self._soft_commits = soft_commits
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
@@ -49,10 +56,10 @@ class ConnectionThread:
         if self._startup_error is not None:
             raise StorageUnavailable(f"cannot open the database: {self._startup_error}")
 
-    async def run(self, op: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((op, future, loop))
+        self._queue.put((op, future, loop, durable))
         return await future
 
     async def stop(self) -> None:
@@ -74,7 +81,7 @@ class ConnectionThread:
                 outcomes = (
                     self._run_group(conn, batch)
                     if self._transactional
-                    else [_call(conn, op) for op, _, _ in batch]
+                    else [_call(conn, item[0]) for item in batch]
                 )
                 _deliver(batch, outcomes)
         finally:
@@ -97,12 +104,24 @@ class ConnectionThread:
         return batch
 
     def _run_group(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
+        # SQLite reads the safety level at COMMIT but refuses to change it inside a
+        # transaction, so a group of soft writes lowers it around the whole transaction.
+        soft = self._soft_commits and not any(item[3] for item in batch)
+        if not soft:
+            return self._transaction(conn, batch)
+        try:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            return self._transaction(conn, batch)
+        finally:
+            _restore_full(conn)
+
+    def _transaction(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             return [(False, _unavailable(exc))] * len(batch)
         outcomes: list[_Outcome] = []
-        for op, _, _ in batch:
+        for op, _, _, _ in batch:
             try:
                 conn.execute("SAVEPOINT op")
                 outcome = _call(conn, op)
@@ -136,6 +155,14 @@ def _unavailable(exc: sqlite3.Error) -> LeaseqError:
     if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
         return StorageFull(f"the database disk is full: {exc}")
     return StorageUnavailable(f"the database refused the operation: {exc}")
+
+
+def _restore_full(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.Error:
+        _rollback(conn)  # a transaction a failed rollback left open; then try again
+        conn.execute("PRAGMA synchronous = FULL")
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

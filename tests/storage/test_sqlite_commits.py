@@ -1,0 +1,84 @@
+"""The SQLite writer's commits: a group of leases only commits without its fsync, any
+group holding a durable write commits with it, and the connection returns to FULL."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leaseq.storage.sqlite_thread import ConnectionThread
+
+
+class Recording(sqlite3.Connection):
+    """A real connection that notes the ``synchronous`` level each COMMIT ran under."""
+
+    commits: list[int]
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            level = super().execute("PRAGMA synchronous").fetchone()[0]
+            self.commits.append(level)
+        return super().execute(sql, *args)
+
+
+FULL, NORMAL = 2, 1
+
+
+@pytest.fixture
+async def writer(tmp_path: Path) -> Any:
+    conns: list[Recording] = []
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            tmp_path / "t.db", isolation_level=None, check_same_thread=False, factory=Recording
+        )
+        conn.commits = []
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+        conns.append(conn)
+        return conn
+
+    thread = ConnectionThread("test-writer", connect, transactional=True, soft_commits=True)
+    thread.start()
+    yield thread, conns
+    await thread.stop()
+
+
+def _insert(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO t VALUES (1)")
+
+
+async def test_a_group_of_soft_writes_commits_without_fsync(writer: Any) -> None:
+    thread, conns = writer
+    await thread.run(_insert, durable=False)
+    await thread.run(_insert)
+    await thread.run(_insert, durable=False)
+    assert conns[0].commits == [NORMAL, FULL, NORMAL]
+    level = await thread.run(lambda c: c.execute("PRAGMA synchronous").fetchone()[0])
+    assert level == FULL, "the connection must go back to FULL after a soft commit"
+
+
+async def test_without_soft_commits_every_commit_is_full(tmp_path: Path) -> None:
+    conn_box: list[Recording] = []
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            tmp_path / "t.db", isolation_level=None, check_same_thread=False, factory=Recording
+        )
+        conn.commits = []
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+        conn_box.append(conn)
+        return conn
+
+    thread = ConnectionThread("test-writer", connect, transactional=True)
+    thread.start()
+    try:
+        await thread.run(_insert, durable=False)
+    finally:
+        await thread.stop()
+    assert conn_box[0].commits == [FULL]
