@@ -145,12 +145,18 @@ class QueueService:
         return job
 
     async def heartbeat(self, job_id: str, token: str, lease_seconds: float | None) -> Job:
+        return _only(await self.heartbeat_many([(job_id, token)], lease_seconds))
+
+    async def heartbeat_many(
+        self, leases: Sequence[tuple[str, str]], lease_seconds: float | None
+    ) -> list[Job | LeaseqError]:
+        """Extends each (job id, token) lease; one answer per lease, in order."""
         lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
-
-        def rule(job: Job, now: int) -> Job:
-            return transitions.heartbeat(job, token, lease_ms, now)
-
-        return await self._modify_one(Change(job_id, rule, Action.HEARTBEAT))
+        changes = [
+            Change(job_id, partial(_heartbeat_rule, token, lease_ms), Action.HEARTBEAT)
+            for job_id, token in leases
+        ]
+        return await self.storage.modify(changes)
 
     async def release(self, job_id: str, token: str) -> Job:
         def rule(job: Job, now: int) -> Job:
@@ -225,10 +231,15 @@ class QueueService:
         return expired
 
     async def _modify_one(self, change: Change) -> Job:
-        (outcome,) = await self.storage.modify([change])
-        if isinstance(outcome, LeaseqError):
-            raise outcome
-        return outcome
+        return _only(await self.storage.modify([change]))
+
+
+def _only(outcomes: Sequence[Job | LeaseqError]) -> Job:
+    """The answer of a one-item batch, its refusal raised."""
+    (outcome,) = outcomes
+    if isinstance(outcome, LeaseqError):
+        raise outcome
+    return outcome
 
 
 def _release_rule(token: str, job: Job, now: int) -> Job:
@@ -237,3 +248,7 @@ def _release_rule(token: str, job: Job, now: int) -> Job:
 
 def _ack_rule(token: str, result: str | None, job: Job, now: int) -> Job:
     return transitions.ack(job, token, result, now)
+
+
+def _heartbeat_rule(token: str, lease_ms: int, job: Job, now: int) -> Job:
+    return transitions.heartbeat(job, token, lease_ms, now)

@@ -35,6 +35,7 @@ from leaseq.tasks import App, Invocation, Permanent
 log = logging.getLogger("leaseq.worker")
 
 MAX_ERROR_CHARS = 60_000  # the server accepts 65 536; keep the end, where the cause is
+HEARTBEAT_BATCH = 1000  # the server's batch limit
 POLL_MAX_JOBS = 100  # the server's per-poll limit
 POLL_ERROR_PAUSE_S = 1.0
 
@@ -259,17 +260,26 @@ class Worker:
         while True:
             await asyncio.sleep(interval)
             live = [h for h in self.held.values() if not (h.lost or h.released or h.reported)]
-            await asyncio.gather(*(self._beat(h) for h in live))
+            # One request per thousand leases (the server's batch limit), not one per job.
+            chunks = [live[k : k + HEARTBEAT_BATCH] for k in range(0, len(live), HEARTBEAT_BATCH)]
+            await asyncio.gather(*(self._beat(chunk) for chunk in chunks))
 
-    async def _beat(self, held: Held) -> None:
+    async def _beat(self, helds: list[Held]) -> None:
+        leases = [(h.job.id, h.token) for h in helds]
         try:
-            await self.client.heartbeat(held.job.id, held.token, self.config.lease_seconds)
-        except LeaseLost as exc:
-            if not (held.reported or held.released):
-                held.lost = True
-                log.warning("job %s: %s; its outcome will not be reported", held.job.id, exc)
+            outcomes = await self.client.heartbeat_many(leases, self.config.lease_seconds)
         except LeaseqError as exc:
-            log.warning("job %s: heartbeat failed: %s", held.job.id, exc)
+            log.warning("heartbeat of %d jobs failed: %s", len(helds), exc)
+            return
+        for held, outcome in zip(helds, outcomes, strict=True):
+            if isinstance(outcome.error, LeaseLost):
+                if not (held.reported or held.released):
+                    held.lost = True
+                    log.warning(
+                        "job %s: %s; its outcome will not be reported", held.job.id, outcome.error
+                    )
+            elif outcome.error is not None:
+                log.warning("job %s: heartbeat failed: %s", held.job.id, outcome.error)
 
     # -- reporting -----------------------------------------------------------------------
 

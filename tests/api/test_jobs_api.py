@@ -160,6 +160,27 @@ def test_heartbeat_extends_the_lease(http: httpx.Client) -> None:
     assert _ms(r.json()["job"]["lease_expires_at"]) - _ms(job["lease_expires_at"]) > 590_000
 
 
+def test_batch_heartbeat_extends_each_lease_and_answers_per_item(http: httpx.Client) -> None:
+    enqueue(http)
+    enqueue(http)
+    a, b = poll(http, max_jobs=2, lease_seconds=5)
+    r = http.post(
+        "/heartbeat",
+        json={"lease_seconds": 600, "heartbeats": [
+            {"job_id": a["id"], "lease_token": a["lease_token"]},
+            {"job_id": "missing", "lease_token": "t"},
+            {"job_id": b["id"], "lease_token": "wrong"},
+        ]},
+    )  # fmt: skip
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == [200, 404, 409]
+    assert _ms(results[0]["job"]["lease_expires_at"]) - _ms(a["lease_expires_at"]) > 590_000
+    assert results[2]["error"]["code"] == "lease_lost"
+    assert http.get(f"/jobs/{b['id']}").json()["job"]["lease_expires_at"] == b["lease_expires_at"]
+    assert http.post("/heartbeat", json={"heartbeats": []}).status_code == 422
+
+
 def test_cancel_queued_or_dead_only(http: httpx.Client) -> None:
     queued = enqueue(http)
     r = http.post(f"/jobs/{queued['id']}/cancel")

@@ -22,6 +22,9 @@ def test_enqueue_poll_heartbeat_ack(client: leaseq.Client) -> None:
     assert leased.id == job.id and leased.lease_token and leased.attempts == 1
     beat = client.heartbeat(job.id, leased.lease_token, lease_seconds=60)
     assert beat.lease_expires_at is not None and beat.lease_expires_at > leased.lease_expires_at  # type: ignore[operator]
+    ok, stale = client.heartbeat_many([(job.id, leased.lease_token), (job.id, "old")], 120)
+    assert ok.job is not None and ok.job.lease_expires_at > beat.lease_expires_at  # type: ignore[operator]
+    assert isinstance(stale.error, leaseq.LeaseLost) and stale.job is None
     done = client.ack(job.id, leased.lease_token, {"ok": True})
     assert (done.state, done.result) == (JobState.DONE, {"ok": True})
     assert client.ack(job.id, leased.lease_token, {"ok": True}).state is JobState.DONE

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 import leaseq
 from leaseq.model import JobState
 from tests.sdk import sample_app
@@ -71,6 +73,18 @@ def test_heartbeats_keep_a_long_job_leased(
     for tag in ("s", "a"):
         assert len(_lines(record, tag, "start")) == 1
     assert worker.terminate() == 0
+    # The leases of both jobs were extended together: fewer requests than extensions.
+    beats = sum(
+        e["kind"] == "heartbeat"
+        for job in (sync_job, async_job)
+        for e in httpx.get(f"{client.url}/jobs/{job.id}/events").json()["events"]
+    )
+    metrics = httpx.get(f"{client.url}/metrics").text
+    (line,) = [ln for ln in metrics.splitlines()
+               if ln.startswith("leaseq_http_request_duration_seconds_count")
+               and 'route="/heartbeat"' in ln]  # fmt: skip
+    requests = float(line.rsplit(" ", 1)[1])
+    assert beats >= 4 and requests < beats, (requests, beats)
 
 
 def test_sigterm_releases_the_running_job_and_exits_0(

@@ -7,14 +7,14 @@ the classes of ``leaseq.errors``; see that module for which calls are retried.
 from leaseq.client.aio import AsyncClient
 from leaseq.client.base import NO_RETRY, RetryPolicy
 from leaseq.client.calls import EnqueueOptions
-from leaseq.client.models import AckOutcome, AckSpec, Health, Job, JobSpec, Page, QueueStats
+from leaseq.client.models import AckSpec, BatchOutcome, Health, Job, JobSpec, Page, QueueStats
 from leaseq.client.sync import Client
 
 __all__ = [
     "NO_RETRY",
-    "AckOutcome",
     "AckSpec",
     "AsyncClient",
+    "BatchOutcome",
     "Client",
     "EnqueueOptions",
     "Health",

@@ -12,7 +12,7 @@ import tenacity
 from leaseq.client import calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions
-from leaseq.client.models import AckOutcome, AckSpec, Health, Job, JobSpec, Page, QueueStats
+from leaseq.client.models import AckSpec, BatchOutcome, Health, Job, JobSpec, Page, QueueStats
 from leaseq.model import JobState
 
 T = TypeVar("T")
@@ -80,7 +80,7 @@ class AsyncClient(ClientBase):
     async def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
         return await self.send(calls.ack(job_id, lease_token, result))
 
-    async def ack_many(self, acks: Iterable[AckSpec]) -> list[AckOutcome]:
+    async def ack_many(self, acks: Iterable[AckSpec]) -> list[BatchOutcome]:
         return await self.send(calls.ack_many(acks))
 
     async def fail(
@@ -92,6 +92,12 @@ class AsyncClient(ClientBase):
         self, job_id: str, lease_token: str, lease_seconds: float | None = None
     ) -> Job:
         return await self.send(calls.heartbeat(job_id, lease_token, lease_seconds))
+
+    async def heartbeat_many(
+        self, leases: Iterable[tuple[str, str]], lease_seconds: float | None = None
+    ) -> list[BatchOutcome]:
+        """Extends every ``(job_id, lease_token)`` lease in one request."""
+        return await self.send(calls.heartbeat_many(leases, lease_seconds))
 
     async def release(self, job_id: str, lease_token: str) -> Job:
         return await self.send(calls.release(job_id, lease_token))

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from leaseq.client.models import AckOutcome, AckSpec, Health, Job, JobSpec, Page, QueueStats
+from leaseq.client.models import AckSpec, BatchOutcome, Health, Job, JobSpec, Page, QueueStats
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
 from leaseq.model import JobState
 
@@ -83,15 +83,15 @@ class _ErrorOut(msgspec.Struct):
     error: _ErrorBody
 
 
-class _AckResult(msgspec.Struct):
+class _ItemResult(msgspec.Struct):
     job_id: str
     status: int
     job: Job | None = None
     error: _ErrorBody | None = None
 
 
-class _AckBatchOut(msgspec.Struct):
-    results: list[_AckResult]
+class _BatchOut(msgspec.Struct):
+    results: list[_ItemResult]
 
 
 class _RequeueOut(msgspec.Struct):
@@ -110,10 +110,10 @@ def _jobs(content: bytes) -> list[Job]:
     return msgspec.json.decode(content, type=_JobsEnvelope).jobs
 
 
-def _acks(content: bytes) -> list[AckOutcome]:
-    results = msgspec.json.decode(content, type=_AckBatchOut).results
+def _outcomes(content: bytes) -> list[BatchOutcome]:
+    results = msgspec.json.decode(content, type=_BatchOut).results
     return [
-        AckOutcome(r.job_id, r.job, None if r.error is None else make_error(r.status, r.error))
+        BatchOutcome(r.job_id, r.job, None if r.error is None else make_error(r.status, r.error))
         for r in results
     ]
 
@@ -186,8 +186,8 @@ def ack(job_id: str, lease_token: str, result: Any) -> Call[Job]:
     return Call("POST", "/ack", _one_job, body, safe=True)
 
 
-def ack_many(acks: Iterable[AckSpec]) -> Call[list[AckOutcome]]:
-    return Call("POST", "/ack", _acks, {"acks": list(acks)}, safe=True)
+def ack_many(acks: Iterable[AckSpec]) -> Call[list[BatchOutcome]]:
+    return Call("POST", "/ack", _outcomes, {"acks": list(acks)}, safe=True)
 
 
 def fail(job_id: str, lease_token: str, error: str | None, retry: bool) -> Call[Job]:
@@ -200,6 +200,15 @@ def heartbeat(job_id: str, lease_token: str, lease_seconds: float | None) -> Cal
     if lease_seconds is not None:
         body["lease_seconds"] = lease_seconds
     return Call("POST", "/heartbeat", _one_job, body, safe=True)
+
+
+def heartbeat_many(
+    leases: Iterable[tuple[str, str]], lease_seconds: float | None
+) -> Call[list[BatchOutcome]]:
+    body: dict[str, Any] = {"heartbeats": [{"job_id": j, "lease_token": t} for j, t in leases]}
+    if lease_seconds is not None:
+        body["lease_seconds"] = lease_seconds
+    return Call("POST", "/heartbeat", _outcomes, body, safe=True)
 
 
 def release(job_id: str, lease_token: str) -> Call[Job]:

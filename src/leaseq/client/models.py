@@ -85,9 +85,9 @@ class AckSpec(msgspec.Struct, omit_defaults=True):
 
 
 @dataclass(frozen=True, slots=True)
-class AckOutcome:
-    """What a batch ack did to one job: ``job`` on success, ``error`` otherwise (for
-    example ``LeaseLost`` when the lease ran out before the ack arrived)."""
+class BatchOutcome:
+    """What a batch ack or heartbeat did to one job: ``job`` on success, ``error``
+    otherwise (for example ``LeaseLost`` when the lease ran out before the ack arrived)."""
 
     job_id: str
     job: Job | None

@@ -12,7 +12,7 @@ import tenacity
 from leaseq.client import calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions
-from leaseq.client.models import AckOutcome, AckSpec, Health, Job, JobSpec, Page, QueueStats
+from leaseq.client.models import AckSpec, BatchOutcome, Health, Job, JobSpec, Page, QueueStats
 from leaseq.model import JobState
 
 T = TypeVar("T")
@@ -81,7 +81,7 @@ class Client(ClientBase):
     def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
         return self.send(calls.ack(job_id, lease_token, result))
 
-    def ack_many(self, acks: Iterable[AckSpec]) -> list[AckOutcome]:
+    def ack_many(self, acks: Iterable[AckSpec]) -> list[BatchOutcome]:
         return self.send(calls.ack_many(acks))
 
     def fail(
@@ -91,6 +91,12 @@ class Client(ClientBase):
 
     def heartbeat(self, job_id: str, lease_token: str, lease_seconds: float | None = None) -> Job:
         return self.send(calls.heartbeat(job_id, lease_token, lease_seconds))
+
+    def heartbeat_many(
+        self, leases: Iterable[tuple[str, str]], lease_seconds: float | None = None
+    ) -> list[BatchOutcome]:
+        """Extends every ``(job_id, lease_token)`` lease in one request."""
+        return self.send(calls.heartbeat_many(leases, lease_seconds))
 
     def release(self, job_id: str, lease_token: str) -> Job:
         return self.send(calls.release(job_id, lease_token))

@@ -26,6 +26,7 @@ from leaseq.storage import Storage, open_storage
 
 _JOB = {200: wire.JobEnvelope}
 _ONE_OR_MANY = (wire.JobEnvelope, wire.JobsEnvelope)
+_ONE_OR_BATCH = {200: (wire.JobEnvelope, wire.BatchOut)}
 ENDPOINTS: list[tuple[Endpoint, Handler]] = [
     (Endpoint("POST", "/enqueue", "Enqueue one job or a batch (all or nothing)",
               (wire.JobSpecIn, wire.EnqueueBatchIn),
@@ -34,12 +35,12 @@ ENDPOINTS: list[tuple[Endpoint, Handler]] = [
     (Endpoint("POST", "/poll", "Lease ready jobs, optionally waiting for one", (wire.PollIn,),
               responses={200: wire.LeasedJobsEnvelope}, role=Role.WORKER), routes.poll),
     (Endpoint("POST", "/ack", "Complete leased jobs (DONE)", (wire.AckIn, wire.AckBatchIn),
-              responses={200: (wire.JobEnvelope, wire.AckBatchOut)}, role=Role.WORKER), routes.ack),
+              responses=_ONE_OR_BATCH, role=Role.WORKER), routes.ack),
     (Endpoint("POST", "/fail", "Fail a leased job: retry with backoff, or DEAD",
               (wire.FailIn,), responses=_JOB, role=Role.WORKER), routes.fail),
-    (Endpoint("POST", "/heartbeat", "Extend a lease", (wire.HeartbeatIn,), responses=_JOB,
-              role=Role.WORKER),
-     routes.heartbeat),
+    (Endpoint("POST", "/heartbeat", "Extend one lease, or a batch of them",
+              (wire.HeartbeatIn, wire.HeartbeatBatchIn), responses=_ONE_OR_BATCH,
+              role=Role.WORKER), routes.heartbeat),
     (Endpoint("POST", "/release", "Hand a leased job back, the attempt not counted",
               (wire.ReleaseIn,), responses=_JOB, role=Role.WORKER), routes.release),
     (Endpoint("GET", "/dead", "List the dead letter queue", query=wire.DeadQuery,

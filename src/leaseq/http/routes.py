@@ -109,8 +109,8 @@ async def ack(request: Request) -> Response:
         batch = msgspec.convert(body, wire.AckBatchIn)
         outcomes = await _service(request).ack([_ack_item(a) for a in batch.acks])
         return _json(
-            wire.AckBatchOut(
-                [_ack_result(o, a.job_id) for o, a in zip(outcomes, batch.acks, strict=True)]
+            wire.BatchOut(
+                [_item_result(o, a.job_id) for o, a in zip(outcomes, batch.acks, strict=True)]
             )
         )
     single = msgspec.convert(body, wire.AckIn)
@@ -120,12 +120,12 @@ async def ack(request: Request) -> Response:
     return _json(wire.JobEnvelope(wire.job_out(outcome)))
 
 
-def _ack_result(outcome: Job | LeaseqError, job_id: str) -> wire.AckResult:
+def _item_result(outcome: Job | LeaseqError, job_id: str) -> wire.ItemResult:
     if isinstance(outcome, LeaseqError):
-        return wire.AckResult(
+        return wire.ItemResult(
             job_id, outcome.status, error=wire.ErrorBody(outcome.code, outcome.message)
         )
-    return wire.AckResult(job_id, 200, job=wire.job_out(outcome))
+    return wire.ItemResult(job_id, 200, job=wire.job_out(outcome))
 
 
 async def fail(request: Request) -> Response:
@@ -135,8 +135,16 @@ async def fail(request: Request) -> Response:
 
 
 async def heartbeat(request: Request) -> Response:
-    req = await _parse(request, wire.HeartbeatIn)
-    job = await _service(request).heartbeat(req.job_id, req.lease_token, req.lease_seconds)
+    body = await _object(request)
+    service = _service(request)
+    if "heartbeats" in body:
+        batch = msgspec.convert(body, wire.HeartbeatBatchIn)
+        leases = [(h.job_id, h.lease_token) for h in batch.heartbeats]
+        outcomes = await service.heartbeat_many(leases, batch.lease_seconds)
+        results = [_item_result(o, j) for o, (j, _) in zip(outcomes, leases, strict=True)]
+        return _json(wire.BatchOut(results))
+    req = msgspec.convert(body, wire.HeartbeatIn)
+    job = await service.heartbeat(req.job_id, req.lease_token, req.lease_seconds)
     return _json(wire.JobEnvelope(wire.job_out(job)))
 
 

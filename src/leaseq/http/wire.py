@@ -101,6 +101,18 @@ class HeartbeatIn(_In):
     lease_seconds: LeaseSeconds | None = None
 
 
+class LeaseIn(_In):
+    job_id: Name
+    lease_token: Token
+
+
+class HeartbeatBatchIn(_In):
+    """One request for every lease a worker holds, instead of one request per job."""
+
+    heartbeats: Annotated[list[LeaseIn], Meta(min_length=1, max_length=MAX_BATCH)]
+    lease_seconds: LeaseSeconds | None = None
+
+
 class ReleaseIn(_In):
     job_id: Name
     lease_token: Token
@@ -191,15 +203,18 @@ class ErrorOut(Struct):
     error: ErrorBody
 
 
-class AckResult(Struct, omit_defaults=True):
+class ItemResult(Struct, omit_defaults=True):
+    """What a batch (of acks, of heartbeats) did to one job: its status and the job, or
+    the error a single request would have answered."""
+
     job_id: str
     status: int
     job: JobOut | None = None
     error: ErrorBody | None = None
 
 
-class AckBatchOut(Struct):
-    results: list[AckResult]
+class BatchOut(Struct):
+    results: list[ItemResult]
 
 
 class RequeueOut(Struct):
