@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -13,6 +14,7 @@ from leaseq.model import Action, Job, JobState
 from leaseq.storage import QueueStats
 
 log = logging.getLogger("leaseq.jobs")
+_Metric = TypeVar("_Metric", Counter, Histogram)
 
 _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300, 1800, 3600)
 
@@ -50,25 +52,42 @@ class Observer:
                               ["queue"], buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
         self.run = Histogram("leaseq_job_run_seconds", "Lease to ack or fail", ["queue"],
                              buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
+        self._children: dict[tuple[int, str], Any] = {}
         self.http = Histogram("leaseq_http_request_duration_seconds", "HTTP request duration",
                               ["method", "route"], registry=r)  # fmt: skip
 
     def transitioned(self, action: Action, jobs: Iterable[Job]) -> None:
-        """Counts and logs jobs that just went through ``action`` (after commit)."""
+        """Counts and logs jobs that just went through ``action`` (after commit). A poll
+        or an ack brings a hundred jobs of one queue: each labelled child is looked up
+        and each counter incremented once per queue, not once per job."""
         debug = log.isEnabledFor(logging.DEBUG)
+        counts: dict[tuple[Action, str], int] = {}
         for job in jobs:
             kind = Action.DEAD if action is Action.FAILED and job.state is JobState.DEAD else action
-            self.counters[kind].labels(job.queue).inc()
-            if kind is Action.LEASED and job.leased_at is not None:
-                self.wait.labels(job.queue).observe(max(job.leased_at - job.run_at, 0) / 1000)
-            elif kind in (Action.DONE, Action.FAILED, Action.DEAD) and job.leased_at is not None:
-                self.run.labels(job.queue).observe(max(job.updated_at - job.leased_at, 0) / 1000)
+            counts[kind, job.queue] = counts.get((kind, job.queue), 0) + 1
+            if job.leased_at is not None:
+                if kind is Action.LEASED:
+                    seconds = max(job.leased_at - job.run_at, 0) / 1000
+                    self._child(self.wait, job.queue).observe(seconds)
+                elif kind in (Action.DONE, Action.FAILED, Action.DEAD):
+                    seconds = max(job.updated_at - job.leased_at, 0) / 1000
+                    self._child(self.run, job.queue).observe(seconds)
             if kind is Action.EXPIRED or job.state is JobState.DEAD:
                 self._log(
                     logging.WARNING if job.state is JobState.DEAD else logging.INFO, kind, job
                 )
             elif debug:
                 self._log(logging.DEBUG, kind, job)
+        for (kind, queue), n in counts.items():
+            self._child(self.counters[kind], queue).inc(n)
+
+    def _child(self, metric: _Metric, queue: str) -> _Metric:
+        """``metric.labels(queue)``, cached: prometheus_client takes a lock per lookup."""
+        key = (id(metric), queue)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(queue)
+        return child
 
     def _log(self, level: int, kind: Action, job: Job) -> None:
         log.log(
