@@ -98,22 +98,31 @@ class SQLiteStorage:
     ) -> list[tuple[Job, bool]]:
         now = self._clock.now_ms()
         out: list[tuple[Job, bool]] = []
+        batch_keys: dict[tuple[str, str], Job] = {}  # a key named twice in this batch
         for spec in specs:
             if spec.idempotency_key is not None:
-                row = conn.execute(
-                    f"SELECT {COLUMNS} FROM jobs WHERE queue = ? AND idempotency_key = ?",
-                    (spec.queue, spec.idempotency_key),
-                ).fetchone()
-                if row is not None:
-                    out.append((row_to_job(row), False))
+                key = (spec.queue, spec.idempotency_key)
+                existing = batch_keys.get(key) or self._by_key(conn, *key)
+                if existing is not None:
+                    out.append((existing, False))
                     continue
             job = new_job(spec, self._ids.new(now), now)
-            conn.execute(_INSERT, _job_values(job))
+            if spec.idempotency_key is not None:
+                batch_keys[spec.queue, spec.idempotency_key] = job
             out.append((job, True))
         created = [job for job, new in out if new]
+        # One executemany: SQLite's loop over the rows, not Python's.
+        conn.executemany(_INSERT, [_job_values(j) for j in created])
         sqlite_history.record(conn, [event_for(Action.ENQUEUED, None, j) for j in created])
         sqlite_history.count(conn, Counter((j.queue, JobState.QUEUED.value) for j in created))
         return out
+
+    @staticmethod
+    def _by_key(conn: sqlite3.Connection, queue: str, key: str) -> Job | None:
+        row = conn.execute(
+            f"SELECT {COLUMNS} FROM jobs WHERE queue = ? AND idempotency_key = ?", (queue, key)
+        ).fetchone()
+        return None if row is None else row_to_job(row)
 
     async def claim(
         self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
