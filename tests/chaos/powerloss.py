@@ -19,9 +19,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -32,6 +34,7 @@ from tests.chaos.scenarios import FAST_SERVER
 from tests.support.server import ServerProcess
 
 REPLY_TIMEOUT_S = 20.0
+Answer = Literal["ok", "refused", "gone"]
 
 
 def skip_without_fuse() -> None:
@@ -143,14 +146,28 @@ def read_backing(db: Path) -> Stored:
 
 @dataclass
 class Ledger:
-    """Every answer that promised something, over all the cuts of a run."""
+    """Every answer that promised something, over all the cuts of a run, and every
+    answer that refused (``refusals``, by path, status and error code)."""
 
     accepted: dict[str, str] = field(default_factory=dict)  # job id -> idempotency key
     acked: set[str] = field(default_factory=set)
     leased: dict[str, int] = field(default_factory=dict)  # job id -> attempts when leased
     unknown: list[list[str]] = field(default_factory=list)  # unanswered batches of keys
     enqueue_unknown: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)
+    messages: dict[str, str] = field(default_factory=dict)  # refusal -> its first message
+    transport_errors: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refused(self, path: str, r: httpx.Response) -> None:
+        try:
+            code, message = r.json()["error"]["code"], r.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            code, message = "?", r.text[:300]
+        key = f"{path} {r.status_code} {code}"
+        with self.lock:
+            self.refusals[key] += 1
+            self.messages.setdefault(key, message)
 
 
 @dataclass
@@ -166,53 +183,69 @@ class PowerFigures:
     duplicate_created: int = 0
     integrity_ok: int = 0
     enqueue_unknown: int = 0
+    refused: int = 0
 
     def line(self) -> str:
         return f"power {self.name}: " + " ".join(f"{k}={v}" for k, v in asdict(self).items()
                                                   if k != "name")  # fmt: skip
 
-    def assert_safe(self) -> None:
+    def assert_safe(self, refusals_allowed: bool = False) -> None:
         print(self.line())
         bad = (self.lost, self.acks_lost, self.leases_regressed, self.duplicate_created)
         assert bad == (0, 0, 0, 0) and self.integrity_ok == self.cuts, self.line()
+        assert refusals_allowed or not self.refused, self.line()
 
 
-def _enqueue(http: httpx.Client, keys: list[str], ledger: Ledger) -> bool:
-    """One enqueue, single or batched by the number of keys; an unanswered one is kept
-    to be retried with the same keys after the next start. False: the server is gone."""
+def enqueue(http: httpx.Client, keys: list[str], ledger: Ledger) -> Answer:
+    """One enqueue, single or batched by the number of keys; an unanswered or refused
+    one is kept to be retried with the same keys later."""
     specs = [{"payload": k, "queue": QUEUE, "idempotency_key": k} for k in keys]
     try:
         r = http.post("/enqueue", json=specs[0] if len(specs) == 1 else {"jobs": specs})
     except httpx.TransportError:
-        r = None
-    with ledger.lock:
-        if r is None or r.status_code >= 500:
+        with ledger.lock:
             ledger.unknown.append(keys)
             ledger.enqueue_unknown += len(keys)
-            return r is not None
-        assert r.status_code in (200, 201), r.text
-        body = r.json()
-        jobs = [body["job"]] if "job" in body else body["jobs"]
-        ledger.accepted.update((j["id"], k) for j, k in zip(jobs, keys, strict=True))
-        return True
-
-
-def _produce(url: str, prefix: str, rng: random.Random, ledger: Ledger, stop: threading.Event,
-             deadline: float) -> None:  # fmt: skip
-    with httpx.Client(base_url=url, timeout=30) as http:
+            ledger.transport_errors += 1
+        return "gone"
+    if r.status_code not in (200, 201):
+        ledger.refused("/enqueue", r)
         with ledger.lock:
-            retry, ledger.unknown = ledger.unknown, []
-        for keys in retry:
-            _enqueue(http, keys, ledger)
+            ledger.unknown.append(keys)
+            ledger.enqueue_unknown += len(keys)
+        return "refused"
+    body = r.json()
+    jobs = [body["job"]] if "job" in body else body["jobs"]
+    with ledger.lock:
+        ledger.accepted.update((j["id"], k) for j, k in zip(jobs, keys, strict=True))
+    return "ok"
+
+
+def retry_unknown(http: httpx.Client, ledger: Ledger) -> None:
+    """Sends every unanswered enqueue again, with the same idempotency keys."""
+    with ledger.lock:
+        retry, ledger.unknown = ledger.unknown, []
+    for keys in retry:
+        enqueue(http, keys, ledger)
+
+
+def produce(url: str, prefix: str, rng: random.Random, ledger: Ledger, stop: threading.Event,
+            deadline: float) -> None:  # fmt: skip
+    with httpx.Client(base_url=url, timeout=30) as http:
+        retry_unknown(http, ledger)
         n = 0
         while not stop.is_set() and time.monotonic() < deadline:
             size = rng.choice((1, 1, 5, 20))
-            if not _enqueue(http, [f"{prefix}-{n + i}" for i in range(size)], ledger):
+            answer = enqueue(http, [f"{prefix}-{n + i}" for i in range(size)], ledger)
+            if answer == "gone":
                 return
+            if answer == "refused":
+                time.sleep(0.05)  # as a client backs off; the keys are retried later
             n += size
 
 
-def _consume(url: str, ledger: Ledger, stop: threading.Event, deadline: float) -> None:
+def consume(url: str, ledger: Ledger, stop: threading.Event, deadline: float) -> None:
+    """Polls and acks at once; a refused poll or ack is recorded and tried again."""
     body = {"worker_id": "power", "queues": [QUEUE], "max_jobs": 10, "wait": 0.2,
             "lease_seconds": 60}  # fmt: skip
     with httpx.Client(base_url=url, timeout=30) as http:
@@ -220,23 +253,31 @@ def _consume(url: str, ledger: Ledger, stop: threading.Event, deadline: float) -
             try:
                 r = http.post("/poll", json=body)
                 if r.status_code != 200:
+                    ledger.refused("/poll", r)
+                    time.sleep(0.05)
                     continue
                 jobs = r.json()["jobs"]
                 with ledger.lock:
                     ledger.leased.update((j["id"], j["attempts"]) for j in jobs)
-                if not jobs:
-                    continue
-                acks = [{"job_id": j["id"], "lease_token": j["lease_token"]} for j in jobs]
-                r = http.post("/ack", json={"acks": acks})
+                if jobs:
+                    _ack(http, jobs, ledger)
             except httpx.TransportError:
-                return  # the server is gone: this run is over
-            if r.status_code == 200:
                 with ledger.lock:
-                    ledger.acked.update(a["job_id"] for a in r.json()["results"]
-                                        if a["status"] == 200)  # fmt: skip
+                    ledger.transport_errors += 1
+                return  # the server is gone: this run is over
 
 
-def _tally(figures: PowerFigures, ledger: Ledger, stored: Stored) -> None:
+def _ack(http: httpx.Client, jobs: list[dict[str, Any]], ledger: Ledger) -> None:
+    acks = [{"job_id": j["id"], "lease_token": j["lease_token"]} for j in jobs]
+    r = http.post("/ack", json={"acks": acks})
+    if r.status_code != 200:
+        ledger.refused("/ack", r)
+        return
+    with ledger.lock:
+        ledger.acked.update(a["job_id"] for a in r.json()["results"] if a["status"] == 200)
+
+
+def tally(figures: PowerFigures, ledger: Ledger, stored: Stored) -> None:
     jobs = stored.jobs
     figures.cuts += 1
     figures.integrity_ok += stored.integrity == "ok"
@@ -250,6 +291,7 @@ def _tally(figures: PowerFigures, ledger: Ledger, stored: Stored) -> None:
     keys = [key for _, _, key in jobs.values() if key is not None]
     figures.duplicate_created = len(keys) - len(set(keys))
     figures.enqueue_unknown = ledger.enqueue_unknown
+    figures.refused = sum(ledger.refusals.values())
 
 
 def power_cuts(name: str, tmp: Path, cuts: int, seed: int, durability: str = "full",
@@ -276,9 +318,9 @@ def power_cuts(name: str, tmp: Path, cuts: int, seed: int, durability: str = "fu
             deadline = time.monotonic() + 60
             producer_rng = random.Random(rng.random())
             threads = [
-                threading.Thread(target=_produce, args=(server.url, f"{name}-{seed}-{cut}",
+                threading.Thread(target=produce, args=(server.url, f"{name}-{seed}-{cut}",
                                                         producer_rng, ledger, stop, deadline)),
-                threading.Thread(target=_consume, args=(server.url, ledger, stop, deadline)),
+                threading.Thread(target=consume, args=(server.url, ledger, stop, deadline)),
             ]  # fmt: skip
             for t in threads:
                 t.start()
@@ -290,5 +332,5 @@ def power_cuts(name: str, tmp: Path, cuts: int, seed: int, durability: str = "fu
             stop.set()
             for t in threads:
                 t.join(60)
-        _tally(figures, ledger, read_backing(disk / "leaseq.db"))
+        tally(figures, ledger, read_backing(disk / "leaseq.db"))
     return figures

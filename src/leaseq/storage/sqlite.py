@@ -63,8 +63,12 @@ class SQLiteStorage:
         self._clock = clock
         self._durability = durability
         self._ids = JobIds()
-        self._writer = ConnectionThread("leaseq-sqlite-writer", self._connect, transactional=True)
-        self._reader = ConnectionThread("leaseq-sqlite-reader", self._connect, transactional=False)
+        self._writer = ConnectionThread(
+            "leaseq-sqlite-writer", self._connect, transactional=True, path=path
+        )
+        self._reader = ConnectionThread(
+            "leaseq-sqlite-reader", self._connect, transactional=False, path=path
+        )
 
     def _connect(self) -> sqlite3.Connection:
         if self._path != ":memory:":

@@ -10,13 +10,14 @@ requests. A failing operation rolls back to its savepoint without harming its ne
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from leaseq.errors import LeaseqError, StorageFull, StorageUnavailable
+from leaseq.errors import LeaseqError, StorageFull, StorageReadOnly, StorageUnavailable
 
 T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
@@ -33,9 +34,11 @@ class ConnectionThread:
         connect: Callable[[], sqlite3.Connection],
         *,
         transactional: bool,
+        path: str | None = None,
         max_batch: int = 512,
     ) -> None:
         self._connect = connect
+        self._path = path
         self._transactional = transactional
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
@@ -74,7 +77,7 @@ class ConnectionThread:
                 outcomes = (
                     self._run_group(conn, batch)
                     if self._transactional
-                    else [_call(conn, op) for op, _, _ in batch]
+                    else [self._call(conn, op) for op, _, _ in batch]
                 )
                 _deliver(batch, outcomes)
         finally:
@@ -100,12 +103,12 @@ class ConnectionThread:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            return [(False, _unavailable(exc))] * len(batch)
+            return [(False, storage_error(exc, self._path))] * len(batch)
         outcomes: list[_Outcome] = []
         for op, _, _ in batch:
             try:
                 conn.execute("SAVEPOINT op")
-                outcome = _call(conn, op)
+                outcome = self._call(conn, op)
                 if not outcome[0]:
                     conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
@@ -113,29 +116,46 @@ class ConnectionThread:
                 # The transaction itself is broken (disk full, I/O error): nothing in
                 # this group can be committed, so every caller hears so.
                 _rollback(conn)
-                return [(False, _unavailable(exc))] * len(batch)
+                return [(False, storage_error(exc, self._path))] * len(batch)
             outcomes.append(outcome)
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(conn)
-            return [(False, _unavailable(exc))] * len(batch)
+            return [(False, storage_error(exc, self._path))] * len(batch)
         return outcomes
 
+    def _call(self, conn: sqlite3.Connection, op: Op) -> _Outcome:
+        try:
+            return (True, op(conn))
+        except sqlite3.OperationalError as exc:
+            return (False, storage_error(exc, self._path))
+        except Exception as exc:
+            return (False, exc)
 
-def _call(conn: sqlite3.Connection, op: Op) -> _Outcome:
-    try:
-        return (True, op(conn))
-    except sqlite3.OperationalError as exc:
-        return (False, _unavailable(exc))
-    except Exception as exc:
-        return (False, exc)
 
-
-def _unavailable(exc: sqlite3.Error) -> LeaseqError:
-    if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+def storage_error(exc: sqlite3.Error, path: str | None) -> LeaseqError:
+    """Names the cause an operator can act on. SQLite reports a write refused by a
+    read-only filesystem (EROFS) as a plain "disk I/O error", so on an I/O error the
+    database's directory itself is asked whether it can still be written."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
         return StorageFull(f"the database disk is full: {exc}")
+    if code == sqlite3.SQLITE_READONLY or (code == sqlite3.SQLITE_IOERR and _read_only(path)):
+        return StorageReadOnly(f"the database's filesystem refuses writes (read-only): {exc}")
     return StorageUnavailable(f"the database refused the operation: {exc}")
+
+
+def _read_only(path: str | None) -> bool:
+    if path is None or path == ":memory:":
+        return False
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return True
+        return not os.access(directory, os.W_OK)
+    except OSError:
+        return False
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
