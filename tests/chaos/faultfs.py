@@ -95,7 +95,7 @@ class PendingFile:
         self.floor = self.size
 
 
-class FaultFS(fuse.Operations):  # type: ignore[misc]
+class FaultFS(fuse.Operations):
     use_ns = True
 
     def __init__(self, backing: str) -> None:
