@@ -13,7 +13,8 @@
      ├── QueueFull             429      the queue is at --max-queue-depth
      └── ServerUnavailable     503      the server cannot be reached
           └── StorageUnavailable 503    the store did not answer or refused the write
-               └── StorageFull   507      the store's disk is full; free space, then retry
+               ├── StorageFull   507      the store's disk is full; free space, then retry
+               └── StorageReadOnly 503    the store's filesystem turned read-only
 
 Each class carries a stable ``code`` that travels in error bodies, so a client can raise
 the same class the server raised. ``ServerUnavailable`` is what the client raises when it
@@ -103,6 +104,15 @@ class StorageFull(StorageUnavailable):
     status = 507
 
 
+class StorageReadOnly(StorageUnavailable):
+    """The filesystem under the store refuses writes (remounted read-only after an error,
+    or the directory lost its write permission): reads are still answered, accepted work
+    is safe, and writes succeed again without a restart once it is writable."""
+
+    code = "storage_read_only"
+    status = 503
+
+
 ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
     cls.code: cls
     for cls in (
@@ -120,5 +130,6 @@ ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
         ServerUnavailable,
         StorageUnavailable,
         StorageFull,
+        StorageReadOnly,
     )
 }

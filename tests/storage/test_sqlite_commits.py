@@ -1,9 +1,12 @@
-"""The SQLite writer's commits: a group of leases only commits without its fsync, any
-group holding a durable write commits with it, and the connection returns to FULL."""
+"""The SQLite writer's commits: leases commit without their fsync, in a transaction of
+their own, durable writes with it, and the connection always returns to FULL."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +85,33 @@ async def test_without_soft_commits_every_commit_is_full(tmp_path: Path) -> None
     finally:
         await thread.stop()
     assert conn_box[0].commits == [FULL]
+
+
+async def test_a_batch_runs_its_soft_writes_first_in_their_own_commit(writer: Any) -> None:
+    """A poll that arrives with acks does not wait for their fsync: the writer takes
+    both in one batch and commits the poll's lease on its own, before them."""
+    thread, conns = writer
+    gate, ran = threading.Event(), []
+
+    def blocker(conn: sqlite3.Connection) -> None:
+        gate.wait(10)
+
+    def op(name: str) -> Callable[[sqlite3.Connection], None]:
+        def run(conn: sqlite3.Connection) -> None:
+            ran.append(name)
+            _insert(conn)
+
+        return run
+
+    first = asyncio.ensure_future(thread.run(blocker))
+    await asyncio.sleep(0.05)  # the blocker holds the writer; the next three queue up
+    queued = [
+        asyncio.ensure_future(thread.run(op("ack"))),
+        asyncio.ensure_future(thread.run(op("poll"), durable=False)),
+        asyncio.ensure_future(thread.run(op("ack2"))),
+    ]
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.gather(first, *queued)
+    assert ran == ["poll", "ack", "ack2"]
+    assert conns[0].commits == [FULL, NORMAL, FULL]

@@ -64,10 +64,12 @@ class SQLiteStorage:
         self._durability = durability
         self._ids = JobIds()
         self._writer = ConnectionThread(
-            "leaseq-sqlite-writer", self._connect, transactional=True,
+            "leaseq-sqlite-writer", self._connect, transactional=True, path=path,
             soft_commits=durability is Durability.FULL,
         )  # fmt: skip
-        self._reader = ConnectionThread("leaseq-sqlite-reader", self._connect, transactional=False)
+        self._reader = ConnectionThread(
+            "leaseq-sqlite-reader", self._connect, transactional=False, path=path
+        )
 
     def _connect(self) -> sqlite3.Connection:
         if self._path != ":memory:":

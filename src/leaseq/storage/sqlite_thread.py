@@ -7,21 +7,23 @@ answer always means committed, while the cost of durability is shared by all con
 requests. A failing operation rolls back to its savepoint without harming its neighbours.
 
 An operation may be run with ``durable=False`` (a lease: losing it to a power cut only
-means the job is delivered again). A group made only of such operations commits without
-its fsync when the thread was given ``soft_commits``; the next durable commit fsyncs the
-write-ahead log, and with it every frame written before, so the order is never broken.
+means the job is delivered again). With ``soft_commits``, a batch's soft operations go
+first, in a transaction of their own that commits without its fsync; the next durable
+commit fsyncs the write-ahead log, and with it every frame written before, so the order
+is never broken.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from leaseq.errors import LeaseqError, StorageFull, StorageUnavailable
+from leaseq.errors import LeaseqError, StorageFull, StorageReadOnly, StorageUnavailable
 
 T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
@@ -38,10 +40,12 @@ class ConnectionThread:
         connect: Callable[[], sqlite3.Connection],
         *,
         transactional: bool,
+        path: str | None = None,
         soft_commits: bool = False,
         max_batch: int = 512,
     ) -> None:
         self._connect = connect
+        self._path = path
         self._transactional = transactional
         self._soft_commits = soft_commits
         self._max_batch = max_batch
@@ -78,12 +82,11 @@ class ConnectionThread:
         self._ready.set()
         try:
             while (batch := self._next_batch()) is not None:
-                outcomes = (
-                    self._run_group(conn, batch)
-                    if self._transactional
-                    else [_call(conn, item[0]) for item in batch]
-                )
-                _deliver(batch, outcomes)
+                if not self._transactional:
+                    _deliver(batch, [self._call(conn, item[0]) for item in batch])
+                    continue
+                for group in self._groups(batch):
+                    _deliver(group, self._run_group(conn, group))
         finally:
             conn.close()
 
@@ -103,6 +106,16 @@ class ConnectionThread:
             batch.append(item)
         return batch
 
+    def _groups(self, batch: list[_Item]) -> list[list[_Item]]:
+        """The soft operations first, in a transaction of their own, so a poll never
+        waits for the fsync of the acks that happened to arrive with it. Operations taken
+        in one batch were all in flight at once, so any order among them is a valid one."""
+        if not self._soft_commits:
+            return [batch]
+        soft = [item for item in batch if not item[3]]
+        durable = [item for item in batch if item[3]]
+        return [group for group in (soft, durable) if group]
+
     def _run_group(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
         # SQLite reads the safety level at COMMIT but refuses to change it inside a
         # transaction, so a group of soft writes lowers it around the whole transaction.
@@ -119,12 +132,12 @@ class ConnectionThread:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            return [(False, _unavailable(exc))] * len(batch)
+            return [(False, storage_error(exc, self._path))] * len(batch)
         outcomes: list[_Outcome] = []
         for op, _, _, _ in batch:
             try:
                 conn.execute("SAVEPOINT op")
-                outcome = _call(conn, op)
+                outcome = self._call(conn, op)
                 if not outcome[0]:
                     conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
@@ -132,28 +145,33 @@ class ConnectionThread:
                 # The transaction itself is broken (disk full, I/O error): nothing in
                 # this group can be committed, so every caller hears so.
                 _rollback(conn)
-                return [(False, _unavailable(exc))] * len(batch)
+                return [(False, storage_error(exc, self._path))] * len(batch)
             outcomes.append(outcome)
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(conn)
-            return [(False, _unavailable(exc))] * len(batch)
+            return [(False, storage_error(exc, self._path))] * len(batch)
         return outcomes
 
+    def _call(self, conn: sqlite3.Connection, op: Op) -> _Outcome:
+        try:
+            return (True, op(conn))
+        except sqlite3.OperationalError as exc:
+            return (False, storage_error(exc, self._path))
+        except Exception as exc:
+            return (False, exc)
 
-def _call(conn: sqlite3.Connection, op: Op) -> _Outcome:
-    try:
-        return (True, op(conn))
-    except sqlite3.OperationalError as exc:
-        return (False, _unavailable(exc))
-    except Exception as exc:
-        return (False, exc)
 
-
-def _unavailable(exc: sqlite3.Error) -> LeaseqError:
-    if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+def storage_error(exc: sqlite3.Error, path: str | None) -> LeaseqError:
+    """Names the cause an operator can act on. SQLite reports a write refused by a
+    read-only filesystem (EROFS) as a plain "disk I/O error", so on an I/O error the
+    database's directory itself is asked whether it can still be written."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
         return StorageFull(f"the database disk is full: {exc}")
+    if code == sqlite3.SQLITE_READONLY or (code == sqlite3.SQLITE_IOERR and _read_only(path)):
+        return StorageReadOnly(f"the database's filesystem refuses writes (read-only): {exc}")
     return StorageUnavailable(f"the database refused the operation: {exc}")
 
 
@@ -163,6 +181,18 @@ def _restore_full(conn: sqlite3.Connection) -> None:
     except sqlite3.Error:
         _rollback(conn)  # a transaction a failed rollback left open; then try again
         conn.execute("PRAGMA synchronous = FULL")
+
+
+def _read_only(path: str | None) -> bool:
+    if path is None or path == ":memory:":
+        return False
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        if os.statvfs(directory).f_flag & os.ST_RDONLY:
+            return True
+        return not os.access(directory, os.W_OK)
+    except OSError:
+        return False
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
