@@ -17,6 +17,7 @@ the job rows, so a claim is one round trip and a modify two.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -147,6 +148,11 @@ class PostgresStorage:
                 ) from exc
             except psycopg.DataError as exc:
                 raise InvalidRequest(f"the database rejected a value: {exc}") from exc
+            except psycopg.errors.ReadOnlySqlTransaction as exc:
+                raise StorageUnavailable(
+                    "the database is read-only (a standby, or default_transaction_read_only"
+                    f" is on): writes are refused until it is writable again: {exc}"
+                ) from exc
             except psycopg.Error as exc:
                 raise StorageUnavailable(f"the database refused the operation: {exc}") from exc
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -258,7 +264,14 @@ class PostgresStorage:
         """Folds the count ledger (``postgres_history.COMPACT``). Called by the reaper's
         calls on every node, each tick, and by ``stats``; a node that finds another at it
         skips, so the ledger stays a few rows per (queue, state) plus a tick of deltas."""
-        await self._run(lambda conn: conn.execute(history.COMPACT))
+
+        async def op(conn: Conn) -> None:
+            # A read-only database (a standby) cannot fold the ledger, but its sums are
+            # still exact: reads such as stats must go on answering.
+            with contextlib.suppress(psycopg.errors.ReadOnlySqlTransaction):
+                await conn.execute(history.COMPACT)
+
+        await self._run(op)
 
     # -- reads -------------------------------------------------------------------------
 
