@@ -67,6 +67,9 @@ CONNECTION_KWARGS: dict[str, Any] = {
     "tcp_user_timeout": 10000,
 }
 
+LISTEN_KWARGS = {**CONNECTION_KWARGS, "application_name": "leaseq-listen"}
+"""The LISTEN connection names itself, so that pg_stat_activity tells it apart from the
+pool's: its last query is a probe most of the time, not the LISTEN."""
 
 # psycopg's TransactionRollback is only SQLSTATE 40000 itself, not a base of these.
 _ROLLED_BACK = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
@@ -85,7 +88,7 @@ class PostgresStorage:
     def set_wakeup(self, callback: Wakeup) -> None:
         self._wakeup = callback
         if self._pool is not None and self._listener is None:
-            self._listener = Listener(self._url, CONNECTION_KWARGS, callback)
+            self._listener = Listener(self._url, LISTEN_KWARGS, callback)
             self._listener.start()
 
     async def open(self) -> None:
@@ -115,7 +118,7 @@ class PostgresStorage:
             raise StorageUnavailable(f"cannot fill the PostgreSQL pool: {exc}") from exc
         self._pool = pool
         if self._wakeup is not None:
-            self._listener = Listener(self._url, CONNECTION_KWARGS, self._wakeup)
+            self._listener = Listener(self._url, LISTEN_KWARGS, self._wakeup)
             self._listener.start()
             await self._listener.wait_listening(POOL_TIMEOUT_S)
 
