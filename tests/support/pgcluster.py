@@ -82,6 +82,7 @@ class PrivateCluster:
         args = [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
                 "-k", str(self.data_dir), "-c", "listen_addresses=127.0.0.1",
                 "-c", "shared_buffers=32MB", "-c", "max_connections=100"]  # fmt: skip
+        self.refused_at = time.time()  # not started yet: certainly down
         self.proc = self._run(args)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -97,12 +98,12 @@ class PrivateCluster:
 
     def kill(self) -> float:
         """SIGKILL to the postmaster and every backend at once (its process group): the
-        server dies mid-transaction and cleans nothing up. Returns the kill's time."""
+        server dies mid-transaction and cleans nothing up. Returns the time by which the
+        postmaster was dead (a request that started earlier may still have been served)."""
         assert self.proc is not None
-        at = time.time()
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(30)
-        return at
+        return time.time()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
