@@ -64,8 +64,11 @@ class PrivateCluster:
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, user=self.user,
-                group=self.user, start_new_session=True,
+                group=self._gid(), start_new_session=True,
             )  # fmt: skip
+
+    def _gid(self) -> int | None:
+        return None if self.user is None else pwd.getpwnam(self.user).pw_gid
 
     def initdb(self) -> None:
         # --no-sync only skips initdb's own flush of the template files: the server
