@@ -4,7 +4,8 @@ Every client operation and every job execution becomes one ``Op`` in a JSON-line
 history: what was done, to which job (id and idempotency key), under which lease token,
 when it started and ended, and whether it was ``ok``, ``failed`` (refused by the server)
 or ``unknown`` (no answer: the request may or may not have taken effect). Faults the
-harness injects (``kill`` and ``stop`` of a server or worker) are recorded the same way.
+harness injects (``kill`` and ``stop`` of a server or worker, ``kill`` and ``read-only``
+of the database) are recorded the same way.
 ``check`` reads the history and the store's final listing after the drain and counts what
 must never happen, plus the re-executions and how many of them a recorded fault explains.
 """
@@ -31,13 +32,16 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 Outcome = Literal["ok", "failed", "unknown"]
-FAULTS = ("kill", "stop")
+FAULTS = ("kill", "stop", "read-only")
 DELIVERIES = ("exec", "deliver")
+SHARED = ("server", "database")
+"""Fault targets every job's lease depends on, whichever process held it."""
 
 
 @dataclass(slots=True)
 class Op:
-    """One line of history. ``target`` says what a fault hit (``server`` or ``worker``)."""
+    """One line of history. ``target`` says what a fault hit (``server``, ``worker`` or
+    ``database``) or which node a request went to; ``detail`` is a refusal's message."""
 
     op: str
     start: float
@@ -49,6 +53,7 @@ class Op:
     pid: int | None = None
     target: str | None = None
     status: int | None = None
+    detail: str | None = None
 
 
 class History:
@@ -137,8 +142,8 @@ def check(name: str, seed: int, ops: Sequence[Op], jobs: Iterable[Mapping[str, A
 
 def _count_reexecutions(figures: Figures, deliveries: Sequence[Op], faults: Sequence[Op]) -> None:
     """A re-execution is explained when a fault hit the previous execution's process (or
-    any server) between that execution's start and this one's: that fault is why the
-    previous lease was never completed."""
+    any server, or the database they share) between that execution's start and this
+    one's: that fault is why the previous lease was never completed."""
     runs: dict[str, list[Op]] = defaultdict(list)
     for o in deliveries:
         runs[o.key or o.job or "?"].append(o)
@@ -147,7 +152,7 @@ def _count_reexecutions(figures: Figures, deliveries: Sequence[Op], faults: Sequ
         for prev, cur in itertools.pairwise(group):
             figures.reexecutions += 1
             if any(
-                prev.start <= f.start <= cur.start and (f.target == "server" or f.pid == prev.pid)
+                prev.start <= f.start <= cur.start and (f.target in SHARED or f.pid == prev.pid)
                 for f in faults
             ):
                 figures.explained += 1

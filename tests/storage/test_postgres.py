@@ -112,7 +112,7 @@ async def test_wakeups_resume_after_the_listen_connection_is_killed(db_url: str)
     await a.open()
     await b.open()
     try:
-        assert _terminate_backends(db_url, only_query="LISTEN leaseq_jobs") == 1
+        assert _terminate_backends(db_url, application="leaseq-listen") == 1
         deadline = time.monotonic() + 5
         while woken.empty():  # the listener is back once a later NOTIFY gets through
             assert time.monotonic() < deadline, "the listener did not reconnect"
@@ -210,15 +210,34 @@ async def test_unreachable_database_is_storage_unavailable_not_a_hang() -> None:
     await storage.close()
 
 
-def _terminate_backends(db_url: str, only_query: str | None = None) -> int:
-    """Kills leaseq's server sessions on the test database (optionally only those whose
-    last query was ``only_query``), as a database restart or a network cut would."""
+async def test_a_read_only_database_refuses_writes_clearly_and_still_answers_reads(
+    db_url: str, nodes: list[PostgresStorage]
+) -> None:
+    """A failover onto a standby, as a client sees it: writes are refused with a message
+    that says why; reads, stats (which folds the count ledger first) included, go on."""
+    a, _ = nodes
+    ((job, _),) = await a.enqueue(_specs(1))
+    name = db_url.rsplit("/", 1)[-1]
+    with psycopg.connect(base_url(), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    _terminate_backends(db_url)  # the setting reaches new sessions only
+    with pytest.raises(StorageUnavailable, match="database is read-only"):
+        await a.enqueue(_specs(1))
+    with pytest.raises(StorageUnavailable, match="database is read-only"):
+        await a.claim(["default"], "w", 1, 1000)
+    assert await a.get(job.id) == job
+    assert (await a.stats())["default"].counts[JobState.QUEUED] == 1
+
+
+def _terminate_backends(db_url: str, application: str = "leaseq") -> int:
+    """Kills leaseq's server sessions on the test database (the pool's, or with
+    ``leaseq-listen`` the LISTEN connection), as a database restart or a network cut
+    would."""
     with psycopg.connect(base_url(), autocommit=True) as conn:
         return conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = 'leaseq' AND datname = %s"
-            " AND (%s::text IS NULL OR query = %s)",
-            (db_url.rsplit("/", 1)[-1], only_query, only_query),
+            " WHERE application_name = %s AND datname = %s",
+            (application, db_url.rsplit("/", 1)[-1]),
         ).rowcount
 
 

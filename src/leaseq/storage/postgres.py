@@ -17,6 +17,7 @@ the job rows, so a claim is one round trip and a modify two.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -40,9 +41,14 @@ Wakeup = Callable[[list[str]], None]
 
 POOL_MIN = 2
 POOL_MAX = 16
-POOL_TIMEOUT_S = 5.0
+POOL_TIMEOUT_S = 3.0
 """How long an operation waits for a connection before answering StorageUnavailable: a
-request must fail fast while the database is away, not hang."""
+request must fail fast while the database is away (a 503 within 5 s), not hang."""
+RECONNECT_S = 4.0
+"""How long the pool retries one lost connection before giving it up. Its retries back
+off exponentially (1, 2, 4, 8, 16 s ...), so with the default five minutes a node found
+the database back up to half an outage late (26 s after a 35 s outage); given up early,
+the pool opens connections on demand again, each time from a short first delay."""
 RETRIES = 3
 """Attempts of an operation that PostgreSQL rolled back as a deadlock victim or a
 serialisation failure; the rollback makes running it again safe."""
@@ -61,6 +67,9 @@ CONNECTION_KWARGS: dict[str, Any] = {
     "tcp_user_timeout": 10000,
 }
 
+LISTEN_KWARGS = {**CONNECTION_KWARGS, "application_name": "leaseq-listen"}
+"""The LISTEN connection names itself, so that pg_stat_activity tells it apart from the
+pool's: its last query is a probe most of the time, not the LISTEN."""
 
 # psycopg's TransactionRollback is only SQLSTATE 40000 itself, not a base of these.
 _ROLLED_BACK = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
@@ -79,7 +88,7 @@ class PostgresStorage:
     def set_wakeup(self, callback: Wakeup) -> None:
         self._wakeup = callback
         if self._pool is not None and self._listener is None:
-            self._listener = Listener(self._url, CONNECTION_KWARGS, callback)
+            self._listener = Listener(self._url, LISTEN_KWARGS, callback)
             self._listener.start()
 
     async def open(self) -> None:
@@ -97,6 +106,7 @@ class PostgresStorage:
             min_size=POOL_MIN,
             max_size=POOL_MAX,
             timeout=POOL_TIMEOUT_S,
+            reconnect_timeout=RECONNECT_S,
             check=AsyncConnectionPool.check_connection,
             name="leaseq",
             open=False,
@@ -108,7 +118,7 @@ class PostgresStorage:
             raise StorageUnavailable(f"cannot fill the PostgreSQL pool: {exc}") from exc
         self._pool = pool
         if self._wakeup is not None:
-            self._listener = Listener(self._url, CONNECTION_KWARGS, self._wakeup)
+            self._listener = Listener(self._url, LISTEN_KWARGS, self._wakeup)
             self._listener.start()
             await self._listener.wait_listening(POOL_TIMEOUT_S)
 
@@ -141,6 +151,11 @@ class PostgresStorage:
                 ) from exc
             except psycopg.DataError as exc:
                 raise InvalidRequest(f"the database rejected a value: {exc}") from exc
+            except psycopg.errors.ReadOnlySqlTransaction as exc:
+                raise StorageUnavailable(
+                    "the database is read-only (a standby, or default_transaction_read_only"
+                    f" is on): writes are refused until it is writable again: {exc}"
+                ) from exc
             except psycopg.Error as exc:
                 raise StorageUnavailable(f"the database refused the operation: {exc}") from exc
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -252,7 +267,14 @@ class PostgresStorage:
         """Folds the count ledger (``postgres_history.COMPACT``). Called by the reaper's
         calls on every node, each tick, and by ``stats``; a node that finds another at it
         skips, so the ledger stays a few rows per (queue, state) plus a tick of deltas."""
-        await self._run(lambda conn: conn.execute(history.COMPACT))
+
+        async def op(conn: Conn) -> None:
+            # A read-only database (a standby) cannot fold the ledger, but its sums are
+            # still exact: reads such as stats must go on answering.
+            with contextlib.suppress(psycopg.errors.ReadOnlySqlTransaction):
+                await conn.execute(history.COMPACT)
+
+        await self._run(op)
 
     # -- reads -------------------------------------------------------------------------
 
