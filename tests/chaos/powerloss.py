@@ -191,8 +191,10 @@ class PowerFigures:
 
     def assert_safe(self, refusals_allowed: bool = False) -> None:
         print(self.line())
-        bad = (self.lost, self.acks_lost, self.leases_regressed, self.duplicate_created)
-        assert bad == (0, 0, 0, 0) and self.integrity_ok == self.cuts, self.line()
+        # A lease may go back: it is answered before any fsync (README, Guarantees), and
+        # the job is then QUEUED again and delivered again. It is counted, not refused.
+        bad = (self.lost, self.acks_lost, self.duplicate_created)
+        assert bad == (0, 0, 0) and self.integrity_ok == self.cuts, self.line()
         assert refusals_allowed or not self.refused, self.line()
 
 
@@ -301,8 +303,8 @@ def power_cuts(name: str, tmp: Path, cuts: int, seed: int, durability: str = "fu
     keys) and consume (poll, ack) until a seeded random moment, when the server is
     killed and the power cut. After each cut the backing file must pass
     ``integrity_check`` and hold every job whose enqueue was answered 2xx, every job
-    whose ack was answered 200 as DONE, and every answered lease (attempts never go
-    back); a figure counts each kind of loss, over all accepted so far."""
+    whose ack was answered 200 as DONE; a figure counts each kind of loss, over all
+    accepted so far, and the answered leases that went back (allowed: not durable)."""
     rng = random.Random(seed)
     ledger = Ledger()
     figures = PowerFigures(name, seed)
