@@ -65,7 +65,7 @@ class SQLiteStorage:
         self._ids = JobIds()
         self._writer = ConnectionThread(
             "leaseq-sqlite-writer", self._connect, transactional=True, path=path,
-            flush_wal=durability is Durability.FULL,
+            soft_commits=durability is Durability.FULL,
         )  # fmt: skip
         self._reader = ConnectionThread(
             "leaseq-sqlite-reader", self._connect, transactional=False, path=path

@@ -7,10 +7,10 @@ answer always means committed, while the cost of durability is shared by all con
 requests. A failing operation rolls back to its savepoint without harming its neighbours.
 
 An operation may be run with ``durable=False`` (a lease: losing it to a power cut only
-means the job is delivered again). With ``flush_wal`` (the default durability) every
-commit skips SQLite's own fsync: a batch's soft operations go first, in a transaction of
-their own, answered at once; the durable ones are answered by ``sqlite_flush`` once an
-fsync of the write-ahead log has covered their commit.
+means the job is delivered again). With ``soft_commits``, a batch's soft operations go
+first, in a transaction of their own that commits without its fsync; the next durable
+commit fsyncs the write-ahead log, and with it every frame written before, so the order
+is never broken.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from leaseq.errors import LeaseqError, StorageFull, StorageReadOnly, StorageUnavailable
-from leaseq.storage.sqlite_flush import WalFlusher
 
 T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
@@ -42,17 +41,13 @@ class ConnectionThread:
         *,
         transactional: bool,
         path: str | None = None,
-        flush_wal: bool = False,
+        soft_commits: bool = False,
         max_batch: int = 512,
     ) -> None:
         self._connect = connect
         self._path = path
         self._transactional = transactional
-        self._flusher = (
-            WalFlusher(f"{path}-wal", _deliver, _failed)
-            if flush_wal and path not in (None, ":memory:")
-            else None
-        )
+        self._soft_commits = soft_commits
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
@@ -84,9 +79,6 @@ class ConnectionThread:
             self._startup_error = exc
             self._ready.set()
             return
-        if self._flusher is not None:
-            conn.execute("PRAGMA synchronous = NORMAL")  # the flusher does the fsync
-            self._flusher.start()
         self._ready.set()
         try:
             while (batch := self._next_batch()) is not None:
@@ -94,14 +86,8 @@ class ConnectionThread:
                     _deliver(batch, [self._call(conn, item[0]) for item in batch])
                     continue
                 for group in self._groups(batch):
-                    outcomes = self._transaction(conn, group)
-                    if self._flusher is not None and group[0][3]:
-                        self._flusher.submit(group, outcomes)
-                    else:
-                        _deliver(group, outcomes)
+                    _deliver(group, self._run_group(conn, group))
         finally:
-            if self._flusher is not None:
-                self._flusher.stop()
             conn.close()
 
     def _next_batch(self) -> list[_Item] | None:
@@ -124,11 +110,23 @@ class ConnectionThread:
         """The soft operations first, in a transaction of their own, so a poll never
         waits for the fsync of the acks that happened to arrive with it. Operations taken
         in one batch were all in flight at once, so any order among them is a valid one."""
-        if self._flusher is None:
+        if not self._soft_commits:
             return [batch]
         soft = [item for item in batch if not item[3]]
         durable = [item for item in batch if item[3]]
         return [group for group in (soft, durable) if group]
+
+    def _run_group(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
+        # SQLite reads the safety level at COMMIT but refuses to change it inside a
+        # transaction, so a group of soft writes lowers it around the whole transaction.
+        soft = self._soft_commits and not any(item[3] for item in batch)
+        if not soft:
+            return self._transaction(conn, batch)
+        try:
+            conn.execute("PRAGMA synchronous = NORMAL")
+            return self._transaction(conn, batch)
+        finally:
+            _restore_full(conn)
 
     def _transaction(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
         try:
@@ -177,6 +175,14 @@ def storage_error(exc: sqlite3.Error, path: str | None) -> LeaseqError:
     return StorageUnavailable(f"the database refused the operation: {exc}")
 
 
+def _restore_full(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.Error:
+        _rollback(conn)  # a transaction a failed rollback left open; then try again
+        conn.execute("PRAGMA synchronous = FULL")
+
+
 def _read_only(path: str | None) -> bool:
     if path is None or path == ":memory:":
         return False
@@ -200,10 +206,6 @@ def _deliver(batch: list[_Item], outcomes: list[_Outcome]) -> None:
     # One wake-up of the event loop per group rather than one per operation.
     loop = batch[0][2]
     loop.call_soon_threadsafe(_settle, [item[1] for item in batch], outcomes)
-
-
-def _failed(batch: list[_Item], error: Exception) -> list[_Outcome]:
-    return [(False, error)] * len(batch)
 
 
 def _settle(futures: list[asyncio.Future[Any]], outcomes: list[_Outcome]) -> None:
