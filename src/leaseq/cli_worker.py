@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -46,11 +47,22 @@ async def _serve(app: App, config: WorkerConfig, url: str | None) -> Worker:
     return worker
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (it is a dependency, except on Windows): the worker's
+    own overhead per job is mostly event-loop machinery (tasks, callbacks, sockets)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def run(app: App, config: WorkerConfig, url: str | None = None) -> None:
     """Runs until SIGTERM/SIGINT, then exits 0. A plain function still running after the
     grace period cannot be stopped from outside its thread, and the interpreter would
     wait for it at exit, so the process ends with ``os._exit`` once its job is released."""
-    worker = asyncio.run(_serve(app, config, url))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        worker = runner.run(_serve(app, config, url))
     if worker.abandoned_threads:
         log.warning("exiting with %d task thread(s) still running", worker.abandoned_threads)
         logging.shutdown()
