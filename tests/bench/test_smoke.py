@@ -7,6 +7,7 @@ imported, and skipped when their packages are not installed.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 from pathlib import Path
@@ -68,3 +69,18 @@ def test_start_times_keep_the_first_run_of_each_job(
     with partial.open("a") as f:
         f.write(" 6.0\n3 4.0\n")
     assert collector.poll()[7] == 6.0 and got[3] == 4.0
+
+
+def test_cpu_per_job_measures_every_step(tmp_path: Path) -> None:
+    from benchmarks import cpu_per_job
+
+    server = cpu_per_job.Server(f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "serve.log")
+    try:
+        got = asyncio.run(cpu_per_job.measure(server.url, server.child.pid, 120, 50))
+    finally:
+        server.child.stop()
+    assert got["jobs"] == 120
+    # The server's clock ticks in 10 ms: over 120 jobs only the client's time is sure to
+    # be non-zero; the server's must at least be read without error.
+    assert got["client_poll_us"] > 0 and got["client_ack_us"] > 0
+    assert all(got[k] >= 0 for k in got)
