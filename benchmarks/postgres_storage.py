@@ -175,13 +175,13 @@ async def run_asyncpg(url: str, workers: int, max_jobs: int) -> None:
     await enqueue_all(storage)
     await storage.close()
     query = sql.CLAIM
-    for i, name in enumerate(("queues", "n", "owner", "lease_ms"), 1):
+    for i, name in enumerate(("queues", "n", "owner", "lease_ms", "now"), 1):
         query = query.replace(f"%({name})s", f"${i}")
     pool = await asyncpg.create_pool(url, min_size=2, max_size=16)
 
     async def claim(queues: list[str], owner: str, n: int, lease_ms: int) -> list[Any]:
         async with pool.acquire() as conn:
-            return list(await conn.fetch(query, queues, n, owner, lease_ms))
+            return list(await conn.fetch(query, queues, n, owner, lease_ms, None))  # now: the db's
 
     try:
         rate = await claim_all(claim, workers, max_jobs)

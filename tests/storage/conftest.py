@@ -1,13 +1,13 @@
 """One fixture, every backend: the conformance suite runs once per store.
 
-Time-dependent contracts call ``store.advance(seconds)``: SQLite moves its fake clock;
-a backend whose time comes from its database server sleeps for real (keep such steps
-short).
+Every backend runs on a ``FakeClock`` (PostgreSQL takes its time as a parameter instead
+of the database server's), so time-dependent contracts call ``store.advance(seconds)``
+and never sleep. That PostgreSQL uses the server's clock when no clock is injected is
+tested in ``test_postgres``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,26 +24,23 @@ from tests.support.postgres import base_url, fresh_database
 @dataclass
 class Store:
     storage: Storage
-    clock: FakeClock | None
+    clock: FakeClock
 
-    async def advance(self, seconds: float) -> None:
-        if self.clock is not None:
-            self.clock.advance(seconds)
-        else:
-            await asyncio.sleep(seconds)
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    clock = FakeClock()
     if request.param == "sqlite":
-        clock = FakeClock()
         storage: Storage = SQLiteStorage(str(tmp_path / "conformance.db"), clock)
         await storage.open()
         yield Store(storage, clock)
         await storage.close()
         return
     with fresh_database(base_url()) as url:
-        storage = PostgresStorage(url)
+        storage = PostgresStorage(url, clock)
         await storage.open()
-        yield Store(storage, None)
+        yield Store(storage, clock)
         await storage.close()

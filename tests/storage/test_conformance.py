@@ -87,7 +87,7 @@ async def test_claim_takes_only_ready_jobs_of_the_named_queues(store: Store) -> 
     (other,) = await enqueue(store, spec(queue="other"))
     assert await claim(store) == []
     assert [j.id for j in await claim(store, queues=("default", "other"))] == [other.id]
-    await store.advance(0.25)
+    store.advance(0.25)
     assert [j.id for j in await claim(store)] == [delayed.id]
 
 
@@ -147,7 +147,7 @@ async def test_fail_with_backoff_requeues_later(store: Store) -> None:
     assert await claim(store) == []
     ready_in = await store.storage.next_ready_in(["default"])
     assert ready_in is not None and 0 < ready_in <= 0.2
-    await store.advance(0.25)
+    store.advance(0.25)
     assert await store.storage.next_ready_in(["default"]) is None
     (again,) = await claim(store)
     assert again.attempts == 2
@@ -157,11 +157,11 @@ async def test_expire_leases_requeues_then_buries_on_last_try(store: Store) -> N
     await enqueue(store, spec(max_tries=2))
     await claim(store)
     assert await store.storage.expire_leases(t.expire, 100) == []  # still live
-    await store.advance(0.35)
+    store.advance(0.35)
     (expired,) = await store.storage.expire_leases(t.expire, 100)
     assert expired.state is JobState.QUEUED and expired.last_error == "lease expired"
     (job,) = await claim(store)
-    await store.advance(0.35)
+    store.advance(0.35)
     (dead,) = await store.storage.expire_leases(t.expire, 100)
     assert dead.id == job.id and dead.state is JobState.DEAD
 
@@ -173,7 +173,7 @@ async def test_purge_deletes_only_old_finished_jobs(store: Store) -> None:
     (queued,) = await enqueue(store, spec())
     (cancelled,) = await store.storage.modify([Change(queued.id, t.cancel, Action.CANCELLED)])
     assert await store.storage.purge(10_000, 100) == 0  # too young
-    await store.advance(0.3)
+    store.advance(0.3)
     assert await store.storage.purge(200, 100) == 2
     assert await store.storage.get(done.id) is None
     assert await store.storage.get(cancelled.id) is None  # type: ignore[union-attr]
@@ -214,12 +214,12 @@ async def test_list_jobs_filters_by_state_and_queue(store: Store) -> None:
 async def test_stats_count_by_queue_and_state(store: Store) -> None:
     await enqueue(store, spec(), spec(), spec(queue="b"))
     await claim(store)
-    await store.advance(0.1)
+    store.advance(0.1)
     stats = await store.storage.stats()
     assert stats["default"].counts[JobState.QUEUED] == 1
     assert stats["default"].counts[JobState.LEASED] == 1
     assert stats["b"].counts[JobState.QUEUED] == 1
-    assert stats["b"].oldest_queued_age_s >= 0.1
+    assert stats["b"].oldest_queued_age_s == 0.1
 
 
 async def test_ping_answers(store: Store) -> None:
@@ -232,9 +232,9 @@ async def test_every_transition_leaves_an_event(store: Store) -> None:
     hb = lambda j, now: t.heartbeat(j, leased.lease_token or "", 1000, now)  # noqa: E731
     await store.storage.modify([Change(job.id, hb, Action.HEARTBEAT)])
     await fail(store, leased, "boom")
-    await store.advance(0.25)
+    store.advance(0.25)
     await claim(store)
-    await store.advance(0.35)
+    store.advance(0.35)
     await store.storage.expire_leases(t.expire, 10)  # last try: DEAD
     await store.storage.modify([Change(job.id, t.requeue, Action.REQUEUED)])
     (third,) = await claim(store)
@@ -273,7 +273,7 @@ async def test_workers_are_seen_and_tallied(store: Store) -> None:
     assert (workers["w-a"].done, workers["w-a"].failed, workers["w-a"].jobs) == (1, 1, [c.id])
     assert workers["w-idle"].jobs == [] and workers["w-idle"].done == 0
     assert await store.storage.count_workers(60_000) == 2
-    await store.advance(0.2)
+    store.advance(0.2)
     assert await store.storage.workers(100, 10) == []
 
 
@@ -298,7 +298,7 @@ async def test_stats_counts_follow_every_transition(store: Store) -> None:
     counts = (await store.storage.stats())["default"].counts
     assert counts == {JobState.QUEUED: 1, JobState.LEASED: 1, JobState.DONE: 1,
                       JobState.DEAD: 1, JobState.CANCELLED: 1}  # fmt: skip
-    await store.advance(0.3)
+    store.advance(0.3)
     assert await store.storage.purge(100, 100) == 2
     counts = (await store.storage.stats())["default"].counts
     assert (counts[JobState.DONE], counts[JobState.CANCELLED]) == (0, 0)
@@ -307,15 +307,15 @@ async def test_stats_counts_follow_every_transition(store: Store) -> None:
 async def test_next_ready_in_looks_only_at_the_named_queues(store: Store) -> None:
     await enqueue(store, spec(queue="soon", delay_ms=100), spec(queue="later", delay_ms=10_000))
     soon = await store.storage.next_ready_in(["soon", "later"])
-    assert soon is not None and soon <= 0.1
+    assert soon == 0.1
     later = await store.storage.next_ready_in(["later"])
-    assert later is not None and 9 < later <= 10
+    assert later == 10
     assert await store.storage.next_ready_in(["none"]) is None
 
 
 async def test_lease_records_when_it_began(store: Store) -> None:
     await enqueue(store, spec())
-    await store.advance(0.05)
+    store.advance(0.05)
     (job,) = await claim(store)
     assert job.leased_at == job.updated_at and job.leased_at is not None
     done = await ack(store, job)

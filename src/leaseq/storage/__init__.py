@@ -18,7 +18,8 @@ def open_storage(
     if url.startswith(("postgresql://", "postgres://")):
         from leaseq.storage.postgres import PostgresStorage
 
-        # The clock is not used: PostgreSQL takes every ``now`` from the database server.
+        # The clock is not passed: PostgreSQL takes every ``now`` from the database
+        # server, which all nodes share. Only tests inject one (``PostgresStorage``).
         return PostgresStorage(url)
     raise ValueError(f"unsupported database URL: {url!r}")
 

@@ -4,9 +4,10 @@ Nodes coordinate only through the database. A claim is one ``UPDATE ... FOR UPDA
 LOCKED`` statement, so concurrent claims on any node never take the same job; rule-driven
 writes lock their rows, apply the pure rule in Python and write guarded on the state and
 token they read. Time is the database server's (``clock_timestamp()``), never a node's,
-so leases mean the same thing on every node whatever their clocks say. Writes that make
-jobs ready send a NOTIFY in the same transaction; ``postgres_listen`` turns those into
-wake-ups of long polls on the other nodes.
+so leases mean the same thing on every node whatever their clocks say; only tests
+replace it, with a ``Clock`` whose time every statement then takes as a parameter.
+Writes that make jobs ready send a NOTIFY in the same transaction; ``postgres_listen``
+turns those into wake-ups of long polls on the other nodes.
 
 Connections come from a ``psycopg_pool`` pool in autocommit mode: single-statement
 operations (claim, reads) need no BEGIN/COMMIT, and the few multi-statement ones run in
@@ -25,6 +26,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from leaseq.clock import Clock
 from leaseq.errors import InvalidRequest, LeaseLost, LeaseqError, StorageUnavailable
 from leaseq.model import Action, DeadGroup, Event, Job, JobIds, JobSpec, JobState, WorkerInfo
 from leaseq.storage import migrations
@@ -78,8 +80,11 @@ _ROLLED_BACK = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDete
 class PostgresStorage:
     recheck_s: float | None = 2.0
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Clock | None = None) -> None:
+        """``clock`` is for tests (a ``FakeClock`` to expire leases without sleeping);
+        without one, as in production, every ``now`` is the database server's."""
         self._url = url
+        self._clock = clock
         self._ids = JobIds()
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._wakeup: Wakeup | None = None
@@ -132,6 +137,11 @@ class PostgresStorage:
             await self._pool.close()
             self._pool = None
 
+    def _now(self) -> int | None:
+        """The ``now`` parameter of the statements that read the time: NULL means the
+        database's clock (``postgres_history.NOW_MS``)."""
+        return None if self._clock is None else self._clock.now_ms()
+
     async def _run(self, op: Callable[[Conn], Awaitable[T]]) -> T:
         """Runs ``op`` on a pooled connection and turns driver errors into the domain's:
         the callers above never see psycopg. An ``op`` of several statements opens its
@@ -171,7 +181,7 @@ class PostgresStorage:
         """Two round trips (BEGIN + now, insert + COMMIT) when no spec has an idempotency
         key; otherwise the keys skipped must be looked up before COMMIT."""
         async with w.transaction(conn):
-            (now,) = await w.one(conn, sql.SELECT_NOW)
+            (now,) = await w.first(conn, sql.SELECT_NOW, {"now": self._now()})
             jobs, slot = self._new_jobs(specs, now)
             pending = await w.insert(conn, jobs, now)
             existing: dict[tuple[str, str | None], Job] = {}
@@ -219,6 +229,7 @@ class PostgresStorage:
             "n": max_jobs,
             "owner": owner,
             "lease_ms": lease_ms,
+            "now": self._now(),
         }
 
         async def op(conn: Conn) -> list[Job]:
@@ -231,12 +242,12 @@ class PostgresStorage:
     async def modify(self, changes: Sequence[Change]) -> list[Job | LeaseqError]:
         if not changes:
             return []
-        return await self._run(lambda conn: w.modify(conn, changes))
+        return await self._run(lambda conn: w.modify(conn, changes, self._now()))
 
     async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
         async def op(conn: Conn) -> list[Job]:
             async with w.transaction(conn):
-                rows = await w.all_rows(conn, sql.LOCK_EXPIRED, (limit,))
+                rows = await w.all_rows(conn, sql.LOCK_EXPIRED, {"n": limit, "now": self._now()})
                 now = rows[0][0] if rows else 0
                 pairs = [(job, rule(job, now)) for job in (w.job_from_row(r[1:]) for r in rows)]
                 events = [
@@ -256,7 +267,9 @@ class PostgresStorage:
 
     async def purge(self, finished_before_ms: int, limit: int) -> int:
         async def op(conn: Conn) -> int:
-            (count,) = await w.first(conn, sql.PURGE, {"age": finished_before_ms, "n": limit})
+            (count,) = await w.first(
+                conn, sql.PURGE, {"age": finished_before_ms, "n": limit, "now": self._now()}
+            )
             return int(count)
 
         purged = await self._run(op)
@@ -325,7 +338,7 @@ class PostgresStorage:
         await self._compact()
 
         async def op(conn: Conn) -> list[TupleRow]:
-            return await (await conn.execute(sql.STATS)).fetchall()
+            return await (await conn.execute(sql.STATS, {"now": self._now()})).fetchall()
 
         out: dict[str, QueueStats] = {}
         for queue, state, count, oldest, now in await self._run(op):
@@ -337,7 +350,7 @@ class PostgresStorage:
 
     async def next_ready_in(self, queues: Sequence[str]) -> float | None:
         async def op(conn: Conn) -> TupleRow:
-            return await w.first(conn, sql.NEXT_READY, (list(queues),))
+            return await w.first(conn, sql.NEXT_READY, {"queues": list(queues), "now": self._now()})
 
         (delta,) = await self._run(op)
         return None if delta is None else delta / 1000
@@ -346,10 +359,14 @@ class PostgresStorage:
         return await self._run(lambda conn: history.events(conn, job_id))
 
     async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
-        return await self._run(lambda conn: history.workers(conn, seen_within_ms, limit))
+        return await self._run(
+            lambda conn: history.workers(conn, seen_within_ms, limit, self._now())
+        )
 
     async def count_workers(self, seen_within_ms: int) -> int:
-        return await self._run(lambda conn: history.count_workers(conn, seen_within_ms))
+        return await self._run(
+            lambda conn: history.count_workers(conn, seen_within_ms, self._now())
+        )
 
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
         return await self._run(lambda conn: history.dead_groups(conn, queue, groups, ids_per_group))

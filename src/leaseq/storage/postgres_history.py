@@ -29,6 +29,14 @@ Conn = AsyncConnection[TupleRow]
 
 COMPACT_LOCK = 0x6C65_6173_6563  # advisory lock key: one compaction at a time
 
+NOW_MS = "coalesce(%(now)s::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)"
+"""The ``now`` of every statement that needs one: the database server's clock, shared by
+all nodes whatever their own clocks say. A statement that reads it takes a ``now``
+parameter, NULL in production; a test that injects a ``Clock`` passes its time instead,
+so leases expire and retries come due without sleeping. The parameter costs nothing
+measurable: ``now`` is computed once per statement either way. (Defined here, not in
+``postgres_sql``, because that module imports this one.)"""
+
 
 def side_effects(written: str) -> str:
     """CTEs that record the transitions of the rows a write statement changed.
@@ -113,29 +121,31 @@ async def events(conn: Conn, job_id: str) -> list[Event]:
     ]
 
 
-_WORKERS = """
+_WORKERS = f"""
 SELECT w.worker_id, w.last_seen_at, w.done, w.failed, ARRAY(
     SELECT jobs.id FROM jobs WHERE jobs.state = 'LEASED' AND jobs.lease_owner = w.worker_id
     ORDER BY jobs.seq LIMIT 1000
 )
 FROM workers AS w
-WHERE w.last_seen_at >= (extract(epoch FROM clock_timestamp()) * 1000)::bigint - %s
-ORDER BY w.last_seen_at DESC LIMIT %s
+WHERE w.last_seen_at >= {NOW_MS} - %(within)s
+ORDER BY w.last_seen_at DESC LIMIT %(limit)s
 """
 
+_COUNT_WORKERS = f"SELECT count(*) FROM workers WHERE last_seen_at >= {NOW_MS} - %(within)s"
 
-async def workers(conn: Conn, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
-    """Recently seen workers with the jobs they hold (one jobs_held probe each)."""
-    cursor = await conn.execute(_WORKERS, (seen_within_ms, limit))
+
+async def workers(
+    conn: Conn, seen_within_ms: int, limit: int, clock_ms: int | None
+) -> list[WorkerInfo]:
+    """Recently seen workers with the jobs they hold (one jobs_held probe each).
+    ``clock_ms`` is an injected clock's time, or None for the database's (``NOW_MS``)."""
+    params = {"within": seen_within_ms, "limit": limit, "now": clock_ms}
+    cursor = await conn.execute(_WORKERS, params)
     return [WorkerInfo(r[0], r[1], list(r[4]), r[2], r[3]) for r in await cursor.fetchall()]
 
 
-async def count_workers(conn: Conn, seen_within_ms: int) -> int:
-    cursor = await conn.execute(
-        "SELECT count(*) FROM workers WHERE last_seen_at"
-        " >= (extract(epoch FROM clock_timestamp()) * 1000)::bigint - %s",
-        (seen_within_ms,),
-    )
+async def count_workers(conn: Conn, seen_within_ms: int, clock_ms: int | None) -> int:
+    cursor = await conn.execute(_COUNT_WORKERS, {"within": seen_within_ms, "now": clock_ms})
     row = await cursor.fetchone()
     return int(row[0]) if row else 0
 

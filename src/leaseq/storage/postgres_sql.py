@@ -2,20 +2,20 @@
 
 Every statement that needs the time computes ``now`` once, in a materialised CTE, from
 the database server's clock: the nodes' clocks may disagree, the database's is the one
-all of them share. Batches travel as arrays and come back through ``unnest``, so a batch
+all of them share. Such a statement takes a ``now`` parameter, NULL but in tests (see
+``postgres_history.NOW_MS``). Batches travel as arrays and come back through ``unnest``, so a batch
 of a thousand jobs is one round trip, not a thousand.
 """
 
 from __future__ import annotations
 
-from leaseq.storage.postgres_history import side_effects
+from leaseq.storage.postgres_history import NOW_MS, side_effects
 
 CHANNEL = "leaseq_jobs"
 """The NOTIFY channel; the payload is the name of a queue that may have a ready job."""
 
 MIGRATION_LOCK = 0x6C65_6173_6571  # "leaseq" in ASCII: the advisory lock key of migrations
 
-NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 _T = f"t AS MATERIALIZED (SELECT {NOW_MS} AS now)"
 
 _FIELDS = (
@@ -128,7 +128,7 @@ JOIN unnest(%s::text[], %s::text[]) AS k(queue, key)
 # Locks in id order, so two batches touching the same jobs cannot deadlock.
 LOCK_BY_IDS = f"""
 WITH {_T}
-SELECT t.now, {COLUMNS} FROM jobs, t WHERE jobs.id = ANY(%s::text[])
+SELECT t.now, {COLUMNS} FROM jobs, t WHERE jobs.id = ANY(%(ids)s::text[])
 ORDER BY jobs.id FOR UPDATE OF jobs
 """
 
@@ -136,7 +136,7 @@ LOCK_EXPIRED = f"""
 WITH {_T}
 SELECT t.now, {COLUMNS} FROM jobs, t
 WHERE jobs.state = 'LEASED' AND jobs.lease_expires_at <= t.now
-ORDER BY jobs.lease_expires_at LIMIT %s FOR UPDATE OF jobs SKIP LOCKED
+ORDER BY jobs.lease_expires_at LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
 """
 
 # The guarded write of rule results: each row only if it still has the state and token
@@ -215,7 +215,7 @@ CROSS JOIN LATERAL (
 NEXT_READY = f"""
 WITH {_T}
 SELECT (
-    SELECT min(f.first) FROM unnest(%s::text[]) AS q(name), LATERAL (
+    SELECT min(f.first) FROM unnest(%(queues)s::text[]) AS q(name), LATERAL (
         SELECT min(jobs.run_at) AS first FROM jobs
         WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at > t.now
     ) AS f

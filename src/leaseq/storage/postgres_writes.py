@@ -122,13 +122,17 @@ async def all_rows(conn: Conn, query: str, params: Any) -> list[TupleRow]:
     return await (await conn.execute(query, params)).fetchall()
 
 
-async def modify(conn: Conn, changes: Sequence[Change]) -> list[Job | LeaseqError]:
+async def modify(
+    conn: Conn, changes: Sequence[Change], clock_ms: int | None
+) -> list[Job | LeaseqError]:
     """Locks the jobs, applies the rules in order (a job named twice sees the first
     rule's result, and leaves one event per rule that changed it) and writes each changed
     job once, with its events, tallies and count deltas, in one statement: two round
-    trips, BEGIN + lock and write + COMMIT."""
+    trips, BEGIN + lock and write + COMMIT. ``clock_ms`` is an injected clock's time, or
+    None for the database's (``postgres_history.NOW_MS``)."""
     async with transaction(conn):
-        rows = await all_rows(conn, sql.LOCK_BY_IDS, (list({c.job_id for c in changes}),))
+        params = {"ids": list({c.job_id for c in changes}), "now": clock_ms}
+        rows = await all_rows(conn, sql.LOCK_BY_IDS, params)
         now = rows[0][0] if rows else 0
         read = {job.id: job for job in (job_from_row(r[1:]) for r in rows)}
         applied = apply_changes(read, changes, now)
