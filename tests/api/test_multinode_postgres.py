@@ -76,7 +76,9 @@ def test_long_poll_on_one_node_is_woken_by_an_enqueue_on_another(
     a.post("/enqueue", json={"payload": 1, "queue": "urgent"}).raise_for_status()
     poller.join(10)
     assert len(answer["jobs"]) == 1
-    assert answer["at"] - start < 0.1
+    # Woken by NOTIFY, not by the 2 s recheck that covers a lost notification (the
+    # margin is for a loaded 2-core machine, where 0.1 s was once missed by 0.09 s).
+    assert answer["at"] - start < 1.0
 
 
 def test_each_job_is_leased_once_across_nodes(cluster: list[httpx.Client]) -> None:
