@@ -94,13 +94,15 @@ class Figures:
     explained: int = 0
     faults: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    unexplained_pairs: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
 
     @property
     def unexplained(self) -> int:
         return self.reexecutions - self.explained
 
     def line(self) -> str:
-        parts = [f"{k}={v}" for k, v in asdict(self).items() if k not in ("name", "extra")]
+        hidden = ("name", "extra", "unexplained_pairs")
+        parts = [f"{k}={v}" for k, v in asdict(self).items() if k not in hidden]
         parts += [f"unexplained={self.unexplained}"]
         parts += [f"{k}={v}" for k, v in self.extra.items()]
         return f"chaos {self.name}: " + " ".join(parts)
@@ -108,7 +110,9 @@ class Figures:
     def assert_safe(self) -> None:
         print(self.line())
         bad = (self.lost, self.duplicate_created, self.double_done, self.unexpected)
-        assert bad == (0, 0, 0, 0) and self.unexplained == 0, self.line()
+        assert bad == (0, 0, 0, 0) and self.unexplained == 0, (
+            f"{self.line()}\nfirst unexplained (previous, next): {self.unexplained_pairs}"
+        )
 
 
 def check(name: str, seed: int, ops: Sequence[Op], jobs: Iterable[Mapping[str, Any]]) -> Figures:
@@ -156,6 +160,8 @@ def _count_reexecutions(figures: Figures, deliveries: Sequence[Op], faults: Sequ
                 for f in faults
             ):
                 figures.explained += 1
+            elif len(figures.unexplained_pairs) < 3:  # enough to see why, in the failure
+                figures.unexplained_pairs.append((asdict(prev), asdict(cur)))
 
 
 # -- processes -----------------------------------------------------------------------
