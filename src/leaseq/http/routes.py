@@ -183,8 +183,9 @@ async def cancel_job(request: Request) -> Response:
 
 
 async def job_events(request: Request) -> Response:
-    events = await _service(request).events(request.path_params["job_id"])
-    return _json(wire.events_out(events))
+    q = _query(request, wire.EventsQuery)
+    page = await _service(request).events(request.path_params["job_id"], q.limit, q.cursor)
+    return _json(wire.events_out(page))
 
 
 async def workers(request: Request) -> Response:

@@ -14,8 +14,8 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 from msgspec import Meta, Raw, Struct, field
 
-from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
-from leaseq.storage import QueueStats
+from leaseq.model import Action, DeadGroup, Job, JobSpec, JobState, WorkerInfo
+from leaseq.storage import EventPage, QueueStats
 
 QueueName = Annotated[
     str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="1-128 of A-Z a-z 0-9 _ . : -")
@@ -150,6 +150,11 @@ class JobsQuery(_In):
     cursor: Cursor | None = None
 
 
+class EventsQuery(_In):
+    limit: Limit = 100
+    cursor: Cursor | None = None
+
+
 class WorkersQuery(_In):
     within: Annotated[float, Meta(gt=0, le=7 * 86400)] = 300.0
     limit: Annotated[int, Meta(ge=1, le=1000)] = 100
@@ -261,6 +266,7 @@ class EventOut(Struct):
 
 class EventsOut(Struct):
     events: list[EventOut]
+    next_cursor: str | None
 
 
 class WorkerOut(Struct):
@@ -348,9 +354,13 @@ def stats_out(stats: dict[str, QueueStats]) -> StatsOut:
     )
 
 
-def events_out(events: list[Event]) -> EventsOut:
+def events_out(page: EventPage) -> EventsOut:
     return EventsOut(
-        [EventOut(rfc3339(e.at), e.kind, e.state, e.worker_id, e.attempt, e.error) for e in events]
+        [
+            EventOut(rfc3339(e.at), e.kind, e.state, e.worker_id, e.attempt, e.error)
+            for e in page.events
+        ],
+        page.next_cursor,
     )
 
 
