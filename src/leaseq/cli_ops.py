@@ -1,6 +1,6 @@
-"""Operator commands: ``enqueue``, ``jobs``, ``job``, ``dead``, ``requeue``, ``cancel``,
-``stats``. Each talks to ``--url`` (``LEASEQ_URL``) through ``leaseq.Client`` and turns the
-error tree into one line on stderr and an exit code scripts can rely on."""
+"""Operator commands: ``enqueue``, ``jobs``, ``job``, ``events``, ``dead``, ``requeue``,
+``cancel``, ``stats``. Each talks to ``--url`` (``LEASEQ_URL``) through ``leaseq.Client``
+and turns the error tree into one line on stderr and an exit code scripts can rely on."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from leaseq.client import Client, Job, JobSpec, RetryPolicy
+from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
 from leaseq.client.calls import MAX_BATCH
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError, ServerUnavailable
 from leaseq.model import JobState
@@ -229,6 +229,42 @@ def job(job_id: Annotated[str, typer.Argument(help="Job id.")], url: Url = None,
         _print_json(client.get_job(job_id))
 
 
+def _history(client: Client, job_id: str, limit: int) -> list[Event]:
+    """Follows cursors until ``limit`` events, oldest first."""
+    events: list[Event] = []
+    cursor = None
+    while len(events) < limit:
+        page = client.events(job_id, limit=min(PAGE, limit - len(events)), cursor=cursor)
+        events += page.events
+        if page.next_cursor is None or not page.events:
+            break
+        cursor = page.next_cursor
+    return events
+
+
+def events(
+    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, oldest first.")] = 1000,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Show a job's history: every lease, heartbeat, failure and requeue."""
+    with session(url, token) as client:
+        found = _history(client, job_id, limit)
+    if as_json:
+        _print_json(found)
+        return
+    table = Table(title=f"history of {job_id} ({len(found)})", title_justify="left")
+    for name in ("at", "event", "state", "attempt", "worker", "error"):
+        table.add_column(name, overflow="ellipsis")
+    for e in found:
+        error = (e.error or "").strip().splitlines()[-1:] or [""]
+        table.add_row(f"{e.at:%Y-%m-%d %H:%M:%S.%f}"[:-3], e.kind, e.state, str(e.attempt),
+                      e.worker_id or "", error[0][:60])  # fmt: skip
+    out.print(table)
+
+
 def requeue(
     job_ids: Annotated[list[str] | None, typer.Argument(help="DEAD job ids.")] = None,
     queue: Annotated[str | None, typer.Option(help="Requeue every DEAD job of it.")] = None,
@@ -272,5 +308,5 @@ def stats(as_json: AsJson = False, url: Url = None, token: Token = None) -> None
 
 
 def register(cli: typer.Typer) -> None:
-    for command in (enqueue, jobs, job, dead, requeue, cancel, stats):
+    for command in (enqueue, jobs, job, events, dead, requeue, cancel, stats):
         cli.command(epilog=EXIT_CODES)(command)

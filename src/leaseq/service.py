@@ -17,10 +17,10 @@ from leaseq import transitions
 from leaseq.backoff import Backoff
 from leaseq.config import Settings
 from leaseq.errors import JobNotFound, LeaseqError, QueueFull
-from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
+from leaseq.model import Action, DeadGroup, Job, JobSpec, JobState, WorkerInfo
 from leaseq.notifier import Notifier
 from leaseq.observe import Observer
-from leaseq.storage import Change, Page, QueueStats, Storage
+from leaseq.storage import Change, EventPage, Page, QueueStats, Storage
 
 log = logging.getLogger("leaseq.service")
 
@@ -207,12 +207,13 @@ class QueueService:
     async def stats(self) -> dict[str, QueueStats]:
         return await self.storage.stats()
 
-    async def events(self, job_id: str) -> list[Event]:
-        """The job's history; 404 only when neither the job nor any history exists."""
-        events = await self.storage.events(job_id)
-        if not events:
+    async def events(self, job_id: str, limit: int, cursor: str | None) -> EventPage:
+        """A page of the job's history; 404 only when neither the job nor any history
+        exists."""
+        page = await self.storage.events(job_id, limit, cursor)
+        if not page.events:
             await self.get(job_id)
-        return events
+        return page
 
     async def workers(self, seen_within_s: float, limit: int) -> list[WorkerInfo]:
         return await self.storage.workers(round(seen_within_s * 1000), limit)

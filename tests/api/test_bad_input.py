@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import jsonschema_rs
 import pytest
 
 from tests.support.server import ServerProcess
@@ -34,6 +35,16 @@ CASES = [
     ("/fail", b'{"job_id": "x", "lease_token": "t", "retry": "yes"}', 422, "invalid_request",
      "retry"),
     ("/dead/requeue", b"{}", 422, "invalid_request", "job_ids"),
+    ("/dead/requeue", b'{"job_ids": ["a"], "queue": "q"}', 422, "invalid_request", "job_ids"),
+    ("/dead/requeue", b'{"job_ids": null, "queue": null}', 422, "invalid_request", "job_ids"),
+    # Whole-number floats are integers (JSON Schema says so); any other float is not.
+    ("/poll", b'{"worker_id": "w", "max_jobs": 92.5}', 422, "invalid_request", "max_jobs"),
+    ("/poll", b'{"worker_id": "w", "max_jobs": 101.0}', 422, "invalid_request", "max_jobs"),
+    ("/poll", b'{"worker_id": "w", "max_jobs": "5"}', 422, "invalid_request", "max_jobs"),
+    ("/enqueue", b'{"payload": 1, "max_tries": 2.5}', 422, "invalid_request", "max_tries"),
+    ("/enqueue", b'{"payload": 1, "priority": 1e300}', 422, "invalid_request", "priority"),
+    ("/enqueue", b'{"jobs": [{"payload": 1, "priority": 3.0}, {"payload": 2, "priority": 0.5}]}',
+     422, "invalid_request", "jobs[1].priority"),
     # NUL in free text: PostgreSQL cannot store it, so no backend may accept it.
     ("/enqueue", b'{"payload": 1, "task": "a\\u0000b"}', 422, "invalid_request", "task"),
     ("/enqueue", b'{"payload": 1, "idempotency_key": "\\u0000"}', 422, "invalid_request",
@@ -83,6 +94,58 @@ def test_body_over_the_limit_is_413_and_writes_nothing(shared_server: ServerProc
         r = http.post("/enqueue", content=chunks())
         assert r.status_code == 413
         assert http.get("/stats").json() == before
+
+
+def test_whole_number_floats_are_accepted_as_integers(shared_server: ServerProcess) -> None:
+    """``92.0`` is an integer to JSON Schema and to clients that only have floats; the
+    payload, which is the user's, keeps its floats as they were sent."""
+    with httpx.Client(base_url=shared_server.url) as http:
+        one = {"payload": {"x": 2.0}, "queue": "floats", "max_tries": 3.0, "priority": -7.0}
+        r = http.post("/enqueue", json=one)
+        assert r.status_code == 201, r.text
+        job = r.json()["job"]
+        assert (job["max_tries"], job["priority"], job["payload"]) == (3, -7, {"x": 2.0})
+        assert isinstance(job["max_tries"], int) and isinstance(job["payload"]["x"], float)
+        r = http.post("/enqueue", json={"jobs": [{"payload": 1, "queue": "floats",
+                                                  "max_tries": 1e1}]})  # fmt: skip
+        assert r.status_code == 201 and r.json()["jobs"][0]["max_tries"] == 10, r.text
+        r = http.post("/poll", json={"worker_id": "w", "queues": ["floats"], "max_jobs": 2.0})
+        assert r.status_code == 200 and len(r.json()["jobs"]) == 2, r.text
+        assert http.get("/jobs", params={"queue": "floats", "limit": "1.0"}).json()["jobs"]
+        r = http.get("/jobs", params={"queue": "floats", "limit": "1.5"})
+        assert r.status_code == 422 and "limit" in r.json()["error"]["message"]
+
+
+LATER = "2030-01-01T00:00:00Z"
+RULES = [
+    ("/dead/requeue", "RequeueIn", [
+        {}, {"queue": "q"}, {"job_ids": ["a"]}, {"job_ids": ["a"], "queue": "q"},
+        {"job_ids": None, "queue": "q"}, {"job_ids": ["a"], "queue": None},
+        {"job_ids": None, "queue": None},
+    ]),
+    ("/enqueue", "JobSpecIn", [
+        {"delay": 1}, {"run_at": LATER}, {"delay": 1, "run_at": LATER},
+        {"delay": None, "run_at": LATER}, {"delay": 1, "run_at": None},
+        {"max_tries": 3.0}, {"max_tries": 3.5}, {"priority": -1e3},
+    ]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "schema", "bodies"), RULES)
+def test_the_document_states_the_rules_the_server_applies(
+    shared_server: ServerProcess, path: str, schema: str, bodies: list[dict[str, object]]
+) -> None:
+    """Rules between fields and whole-number floats: what /openapi.json calls valid is
+    exactly what the server accepts, so generated clients and fuzzers agree with it."""
+    with httpx.Client(base_url=shared_server.url) as http:
+        doc = http.get("/openapi.json").json()
+        validator = jsonschema_rs.Draft202012Validator(doc["components"]["schemas"][schema])
+        for body in bodies:
+            if path == "/enqueue":
+                body = {"payload": 1, "queue": "doc", **body}
+            r = http.post(path, json=body)
+            assert r.status_code in (200, 201, 422), r.text
+            assert validator.is_valid(body) == (r.status_code != 422), (body, r.text)
 
 
 def test_unknown_routes_and_methods_use_the_same_error_shape(shared_server: ServerProcess) -> None:

@@ -32,6 +32,37 @@ def test_job_history_explains_a_second_run(http: httpx.Client) -> None:
     assert http.get("/jobs/nope/events").status_code == 404
 
 
+def test_job_history_comes_in_pages(http: httpx.Client) -> None:
+    """A job heartbeating for hours has thousands of events: 100 a page by default,
+    oldest first, ``next_cursor`` to go on, and the pages add up to the whole history."""
+    job_id = http.post("/enqueue", json={"payload": 1}).json()["job"]["id"]
+    lease = {"job_id": job_id, "lease_token": _lease(http)["lease_token"]}
+    url = f"/jobs/{job_id}/events"
+    for _ in range(20):  # a heartbeat in the same millisecond adds no event: keep going
+        if len(http.get(url, params={"limit": 1000}).json()["events"]) > 120:
+            break
+        for _ in range(30):
+            assert http.post("/heartbeat", json=lease).status_code == 200
+    everything = http.get(url, params={"limit": 1000}).json()
+    assert everything["next_cursor"] is None and len(everything["events"]) > 120
+    first = http.get(url).json()
+    assert len(first["events"]) == 100 and first["next_cursor"] is not None
+    pages, cursor = [first], first["next_cursor"]
+    for _ in range(10):
+        if cursor is None:
+            break
+        pages.append(http.get(url, params={"limit": 7, "cursor": cursor}).json())
+        assert len(pages[-1]["events"]) <= 7
+        cursor = pages[-1]["next_cursor"]
+    assert cursor is None
+    assert [e for p in pages for e in p["events"]] == everything["events"]
+    assert [e["kind"] for e in everything["events"][:3]] == ["enqueued", "leased", "heartbeat"]
+    for bad in ({"limit": 0}, {"limit": 1001}, {"cursor": "x"}, {"cursor": ""}):
+        r = http.get(url, params=bad)
+        assert r.status_code == 422 and next(iter(bad)) in r.json()["error"]["message"], r.text
+    assert http.get("/jobs/nope/events", params={"limit": 5}).status_code == 404
+
+
 def test_workers_list_shows_holdings_and_tallies(http: httpx.Client) -> None:
     http.post("/enqueue", json={"jobs": [{"payload": i} for i in range(3)]})
     a, b, c = http.post("/poll", json={"worker_id": "busy", "max_jobs": 3}).json()["jobs"]

@@ -233,10 +233,23 @@ def done_ops(url: str, job_ids: Iterable[str]) -> list[Op]:
     ops: list[Op] = []
     with httpx.Client(base_url=url, timeout=30) as http:
         for job_id in job_ids:
-            for e in http.get(f"/jobs/{job_id}/events").raise_for_status().json()["events"]:
+            for e in job_events(http, job_id):
                 if e["kind"] == "done":
                     ops.append(Op("ack", 0, 0, "ok", job=job_id, token=f"attempt-{e['attempt']}"))
     return ops
+
+
+def job_events(http: httpx.Client, job_id: str, max_pages: int = 1000) -> list[dict[str, Any]]:
+    """The job's whole history, page after page."""
+    events: list[dict[str, Any]] = []
+    params: dict[str, str | int] = {"limit": 1000}
+    for _ in range(max_pages):
+        page = http.get(f"/jobs/{job_id}/events", params=params).raise_for_status().json()
+        events += page["events"]
+        if page["next_cursor"] is None:
+            return events
+        params["cursor"] = page["next_cursor"]
+    raise AssertionError(f"the history of {job_id} has more than {max_pages} pages")
 
 
 def done_count(url: str, queue: str) -> int:

@@ -137,6 +137,30 @@ def test_the_job_page_shows_user_data_as_text(
     assert console.unexpected() == []
 
 
+def test_a_long_history_shows_one_page_then_more(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    (job_id,) = jobs.enqueue(http, "long", 1)
+    (leased,) = jobs.lease(http, "long", 1)
+    beat = {"job_id": job_id, "lease_token": leased["lease_token"]}
+    url = f"/jobs/{job_id}/events"
+    for _ in range(20):  # a heartbeat in the same millisecond adds no event
+        total = len(http.get(url, params={"limit": 1000}).json()["events"])
+        if total > 120:
+            break
+        for _ in range(30):
+            assert http.post("/heartbeat", json=beat).status_code == 200
+    assert total > 120
+    page.goto(f"{server.url}/#/job/{job_id}")
+    rows = page.locator("#history tbody tr")
+    expect(rows).to_have_count(100)
+    expect(rows.first).to_have_attribute("data-kind", "enqueued")
+    page.locator("#history-more").click()
+    expect(rows).to_have_count(total)
+    expect(page.locator("#history-more")).to_be_hidden()
+    assert console.unexpected() == []
+
+
 def test_the_workers_page(
     page: Page, http: httpx.Client, server: ServerProcess, console: Console
 ) -> None:
@@ -178,7 +202,7 @@ def test_a_401_asks_for_a_token_once_and_retries(
 def test_an_older_server_without_history_workers_or_groups(
     page: Page, http: httpx.Client, server: ServerProcess, console: Console
 ) -> None:
-    for path in ("**/jobs/*/events", "**/workers", "**/dead/groups?*"):
+    for path in ("**/jobs/*/events?*", "**/workers", "**/dead/groups?*"):
         page.route(path, lambda route: route.fulfill(status=404, json=NOT_FOUND))
     (dead,) = jobs.kill(http, "emails", ["gone"])
     page.goto(f"{server.url}/#/job/{dead}")

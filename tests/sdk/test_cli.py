@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import leaseq
+from leaseq import cli_ops
 from leaseq.cli import app
 from leaseq.model import JobState
 from tests.support.server import ServerProcess, free_port
@@ -85,6 +86,18 @@ def test_jobs_job_and_filters(run, client: leaseq.Client) -> None:  # type: igno
     missing = run("job", "nope")
     assert missing.exit_code == 3 and "no job" in missing.stderr
     assert run("jobs", "--state", "WRONG").exit_code == 2
+
+
+def test_events_follows_pages(run, client: leaseq.Client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(cli_ops, "PAGE", 3)  # four events: two pages
+    dead = _dead_job(client, "hist")
+    client.requeue_dead([dead.id])
+    table = run("events", dead.id)
+    assert table.exit_code == 0 and "broken" in table.stdout and "requeued" in table.stdout
+    kinds = [e["kind"] for e in json.loads(run("events", dead.id, "--json").stdout)]
+    assert kinds == ["enqueued", "leased", "dead", "requeued"]
+    assert len(json.loads(run("events", dead.id, "--limit", "3", "--json").stdout)) == 3
+    assert run("events", "nope").exit_code == 3
 
 
 def test_dead_requeue_cancel(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]

@@ -69,6 +69,22 @@ def test_fail_release_dead_requeue_cancel_list_stats(client: leaseq.Client) -> N
     assert client.health().status == "ok"
 
 
+def test_events_in_pages(client: leaseq.Client) -> None:
+    job = client.enqueue("x", queue="ev")
+    (leased,) = client.poll("w", ["ev"])
+    client.fail(leased.id, leased.lease_token or "", "boom", retry=False)
+    first = client.events(job.id, limit=2)
+    assert [e.kind for e in first.events] == ["enqueued", "leased"]
+    assert first.next_cursor is not None and first.events[1].worker_id == "w"
+    rest = client.events(job.id, limit=2, cursor=first.next_cursor)
+    assert [(e.kind, e.state, e.error) for e in rest.events] == [("dead", JobState.DEAD, "boom")]
+    assert rest.next_cursor is None and rest.events[0].at.tzinfo is not None
+    with pytest.raises(leaseq.JobNotFound):
+        client.events("no-such-job")
+    with pytest.raises(leaseq.InvalidRequest, match="cursor"):
+        client.events(job.id, cursor="bogus")
+
+
 def test_server_errors_map_to_the_error_tree(client: leaseq.Client) -> None:
     job = client.enqueue("x")
     with pytest.raises(leaseq.JobNotFound):
@@ -115,6 +131,10 @@ async def test_async_client_against_live_server(server: ServerProcess) -> None:
         with pytest.raises(leaseq.JobNotFound):
             await c.get_job("missing")
         assert "aq" in await c.stats()
+        page = await c.events(job.id, limit=2)
+        assert [e.kind for e in page.events] == ["enqueued", "leased"]
+        rest = await c.events(job.id, cursor=page.next_cursor)
+        assert [e.kind for e in rest.events] == ["done"] and rest.next_cursor is None
 
 
 async def test_long_poll_waits_for_a_job(server: ServerProcess) -> None:

@@ -11,8 +11,8 @@ import pytest
 from leaseq import transitions as t
 from leaseq.backoff import Backoff
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseLost
-from leaseq.model import Action, Job, JobSpec, JobState
-from leaseq.storage import Change
+from leaseq.model import Action, Event, Job, JobSpec, JobState
+from leaseq.storage import Change, EventPage
 from tests.storage.conftest import Store
 
 LEASE_MS = 300
@@ -46,6 +46,20 @@ async def fail(store: Store, job: Job, error: str, retry: bool = True) -> Job | 
 
 def _ack(token: str, result: str, job: Job, now: int) -> Job:
     return t.ack(job, token, result, now)
+
+
+async def history(store: Store, job_id: str) -> list[Event]:
+    page = await store.storage.events(job_id, 1000, None)
+    assert page.next_cursor is None
+    return page.events
+
+
+async def heartbeat(store: Store, job: Job) -> None:
+    """One more ``heartbeat`` event: a later millisecond, so the lease does move."""
+    await store.advance(0.005)
+    hb = lambda j, now: t.heartbeat(j, job.lease_token or "", 1000, now)  # noqa: E731
+    (out,) = await store.storage.modify([Change(job.id, hb, Action.HEARTBEAT)])
+    assert isinstance(out, Job), out
 
 
 async def test_enqueue_then_get_round_trips_every_field(store: Store) -> None:
@@ -239,7 +253,7 @@ async def test_every_transition_leaves_an_event(store: Store) -> None:
     await store.storage.modify([Change(job.id, t.requeue, Action.REQUEUED)])
     (third,) = await claim(store)
     await ack(store, third)
-    events = await store.storage.events(job.id)
+    events = await history(store, job.id)
     assert [(e.kind, e.state) for e in events] == [
         (Action.ENQUEUED, JobState.QUEUED), (Action.LEASED, JobState.LEASED),
         (Action.HEARTBEAT, JobState.LEASED), (Action.FAILED, JobState.QUEUED),
@@ -251,14 +265,43 @@ async def test_every_transition_leaves_an_event(store: Store) -> None:
     assert events[1].worker_id == "w1" and events[3].error == "boom"
     assert events[5].error == "lease expired"
     assert all(a.at <= b.at for a, b in itertools.pairwise(events))
-    assert await store.storage.events("missing") == []
+    assert await store.storage.events("missing", 100, None) == EventPage([], None)
+
+
+async def test_events_page_oldest_first_with_stable_cursors(store: Store) -> None:
+    (job,) = await enqueue(store, spec())
+    (other,) = await enqueue(store, spec())
+    (leased,) = await claim(store)
+    assert leased.id == job.id
+    for _ in range(5):
+        await heartbeat(store, leased)
+    page1 = await store.storage.events(job.id, 3, None)
+    await heartbeat(store, leased)  # appended while paging: shows up on the last page
+    page2 = await store.storage.events(job.id, 3, page1.next_cursor)
+    page3 = await store.storage.events(job.id, 3, page2.next_cursor)
+    pages = (page1, page2, page3)
+    assert [len(p.events) for p in pages] == [3, 3, 2]
+    assert page1.next_cursor is not None and page2.next_cursor is not None
+    assert page3.next_cursor is None
+    seen = [e for p in pages for e in p.events]
+    assert seen == await history(store, job.id)
+    assert [e.kind for e in seen] == [Action.ENQUEUED, Action.LEASED, *[Action.HEARTBEAT] * 6]
+    assert {e.job_id for e in seen} == {job.id}
+    exact = await store.storage.events(job.id, 8, None)
+    assert len(exact.events) == 8 and exact.next_cursor is None  # no empty last page
+    assert [e.kind for e in (await store.storage.events(other.id, 3, None)).events] == [
+        Action.ENQUEUED
+    ]
+    for bogus in ("bogus", "-1", "1.5", "\u0661", "9" * 19):
+        with pytest.raises(InvalidRequest):
+            await store.storage.events(job.id, 3, bogus)
 
 
 async def test_fail_without_tries_left_records_dead(store: Store) -> None:
     (job,) = await enqueue(store, spec(max_tries=1))
     (leased,) = await claim(store)
     await fail(store, leased, "fatal")
-    kinds = [(e.kind, e.error) for e in await store.storage.events(job.id)]
+    kinds = [(e.kind, e.error) for e in await history(store, job.id)]
     assert kinds[-1] == (Action.DEAD, "fatal")
 
 
@@ -324,7 +367,7 @@ async def test_lease_records_when_it_began(store: Store) -> None:
 
 async def test_list_jobs_refuses_non_ascii_digit_cursors(store: Store) -> None:
     """``"١٢".isdigit()`` is true; such a cursor was never given out."""
-    for cursor in ("\u0661\u0662", "\u00b2"):
+    for cursor in ("\u0661\u0662", "\u00b2", "9" * 19):  # and none past 64 bits
         with pytest.raises(InvalidRequest):
             await store.storage.list_jobs(None, None, 3, cursor)
 

@@ -275,10 +275,10 @@ async def test_history_of_a_purged_job_goes_with_it(nodes: list[PostgresStorage]
     ((job, _),) = await nodes[0].enqueue(_specs(1))
     (leased,) = await nodes[1].claim(["default"], "w", 1, 60_000)
     await nodes[0].modify([Change(job.id, _acker(leased), Action.DONE)])
-    assert len(await nodes[1].events(job.id)) == 3
+    assert len((await nodes[1].events(job.id, 100, None)).events) == 3
     await asyncio.sleep(0.05)
     assert await nodes[0].purge(1, 10) == 1
-    assert await nodes[1].events(job.id) == []
+    assert (await nodes[1].events(job.id, 100, None)).events == []
     assert await nodes[1].workers(60_000, 10) == []  # not seen within the 1 ms window
 
 

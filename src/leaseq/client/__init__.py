@@ -7,7 +7,17 @@ the classes of ``leaseq.errors``; see that module for which calls are retried.
 from leaseq.client.aio import AsyncClient
 from leaseq.client.base import NO_RETRY, RetryPolicy
 from leaseq.client.calls import EnqueueOptions
-from leaseq.client.models import AckSpec, BatchOutcome, Health, Job, JobSpec, Page, QueueStats
+from leaseq.client.models import (
+    AckSpec,
+    BatchOutcome,
+    Event,
+    EventPage,
+    Health,
+    Job,
+    JobSpec,
+    Page,
+    QueueStats,
+)
 from leaseq.client.sync import Client
 
 __all__ = [
@@ -17,6 +27,8 @@ __all__ = [
     "BatchOutcome",
     "Client",
     "EnqueueOptions",
+    "Event",
+    "EventPage",
     "Health",
     "Job",
     "JobSpec",

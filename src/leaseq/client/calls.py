@@ -17,7 +17,16 @@ from urllib.parse import quote
 
 import msgspec
 
-from leaseq.client.models import AckSpec, BatchOutcome, Health, Job, JobSpec, Page, QueueStats
+from leaseq.client.models import (
+    AckSpec,
+    BatchOutcome,
+    EventPage,
+    Health,
+    Job,
+    JobSpec,
+    Page,
+    QueueStats,
+)
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
 from leaseq.model import JobState
 
@@ -108,6 +117,10 @@ def _one_job(content: bytes) -> Job:
 
 def _jobs(content: bytes) -> list[Job]:
     return msgspec.json.decode(content, type=_JobsEnvelope).jobs
+
+
+def _event_page(content: bytes) -> EventPage:
+    return msgspec.json.decode(content, type=EventPage)
 
 
 def _outcomes(content: bytes) -> list[BatchOutcome]:
@@ -239,6 +252,11 @@ def list_dead(queue: str | None, limit: int, cursor: str | None) -> Call[Page]:
     return Call(
         "GET", "/dead", lambda c: msgspec.json.decode(c, type=Page), params=params, safe=True
     )
+
+
+def events(job_id: str, limit: int, cursor: str | None) -> Call[EventPage]:
+    path = f"/jobs/{quote(job_id, safe='')}/events"
+    return Call("GET", path, _event_page, params=_page_params(limit, cursor), safe=True)
 
 
 def requeue_dead(job_ids: Sequence[str] | None, queue: str | None) -> Call[int]:

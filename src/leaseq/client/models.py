@@ -47,6 +47,25 @@ class Page(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+class Event(msgspec.Struct, frozen=True):
+    """One step of a job's history. ``kind`` is a plain string (``enqueued``, ``leased``,
+    ``heartbeat``, ``done`` ...), so a newer server's new kinds do not break this client."""
+
+    at: datetime
+    kind: str
+    state: JobState
+    worker_id: str | None
+    attempt: int
+    error: str | None
+
+
+class EventPage(msgspec.Struct, frozen=True):
+    """One page of a job's history, oldest first; pass ``next_cursor`` back for more."""
+
+    events: list[Event]
+    next_cursor: str | None
+
+
 class QueueStats(msgspec.Struct, frozen=True):
     QUEUED: int
     LEASED: int

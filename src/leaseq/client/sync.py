@@ -12,7 +12,16 @@ import tenacity
 from leaseq.client import calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions
-from leaseq.client.models import AckSpec, BatchOutcome, Health, Job, JobSpec, Page, QueueStats
+from leaseq.client.models import (
+    AckSpec,
+    BatchOutcome,
+    EventPage,
+    Health,
+    Job,
+    JobSpec,
+    Page,
+    QueueStats,
+)
 from leaseq.model import JobState
 
 T = TypeVar("T")
@@ -118,6 +127,10 @@ class Client(ClientBase):
         self, *, queue: str | None = None, limit: int = 100, cursor: str | None = None
     ) -> Page:
         return self.send(calls.list_dead(queue, limit, cursor))
+
+    def events(self, job_id: str, *, limit: int = 100, cursor: str | None = None) -> EventPage:
+        """One page of the job's history, oldest first."""
+        return self.send(calls.events(job_id, limit, cursor))
 
     def requeue_dead(
         self, job_ids: Sequence[str] | None = None, *, queue: str | None = None

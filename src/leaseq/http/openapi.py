@@ -40,6 +40,8 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
     types = list(dict.fromkeys(types))
     refs, components = msgspec.json.schema_components(types, ref_template=REF)
     ref_of = dict(zip(types, refs, strict=True))
+    for t in types:
+        _field_rules(t, components[t.__name__])
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
         op: dict[str, Any] = {"summary": e.summary, "operationId": _operation_id(e)}
@@ -75,6 +77,30 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _field_rules(kind: type, schema: dict[str, Any]) -> None:
+    """States a Struct's rules between fields (``wire._In``), which msgspec cannot see in
+    ``__post_init__``: exactly one given is ``oneOf`` a branch per field that requires it
+    not null; at most one is ``anyOf`` a branch per field that allows only null."""
+    props = schema.get("properties", {})
+    exactly: tuple[str, ...] = getattr(kind, "EXACTLY_ONE", ())
+    if exactly:
+        schema["oneOf"] = [
+            {"required": [name], "properties": {name: _not_null(props[name])}} for name in exactly
+        ]
+    at_most: tuple[str, ...] = getattr(kind, "AT_MOST_ONE", ())
+    if at_most:
+        schema["anyOf"] = [
+            {"properties": {name: {"type": "null"} for name in at_most if name != given}}
+            for given in at_most
+        ]
+
+
+def _not_null(prop: dict[str, Any]) -> Any:
+    """The schema of an optional field (``X | None``, an ``anyOf`` with null) without null."""
+    members = [m for m in prop.get("anyOf", [prop]) if m != {"type": "null"}]
+    return members[0] if len(members) == 1 else {"anyOf": members}
 
 
 def _kinds(kinds: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from leaseq import __version__
 from leaseq.errors import InvalidRequest, LeaseqError, PayloadTooLarge, StorageUnavailable
-from leaseq.http import wire
+from leaseq.http import decode, wire
 from leaseq.http.errors import error_response
 from leaseq.model import Job, JobState
 from leaseq.service import AckItem, QueueService
@@ -54,7 +54,7 @@ async def _object(request: Request) -> dict[str, Any]:
 
 
 async def _parse(request: Request, kind: type[S]) -> S:
-    return msgspec.json.decode(await _body(request), type=kind)
+    return decode.decode(await _body(request), kind)
 
 
 def _query(request: Request, kind: type[S]) -> S:
@@ -64,12 +64,12 @@ def _query(request: Request, kind: type[S]) -> S:
 async def enqueue(request: Request) -> Response:
     body = await _object(request)
     if "jobs" in body:
-        batch = msgspec.convert(body, wire.EnqueueBatchIn)
+        batch = decode.convert(body, wire.EnqueueBatchIn)
         results = await _service(request).enqueue([s.to_spec() for s in batch.jobs])
         created = any(new for _, new in results)
         out = wire.JobsEnvelope([wire.job_out(job) for job, _ in results])
         return _json(out, 201 if created else 200)
-    spec = msgspec.convert(body, wire.JobSpecIn)
+    spec = decode.convert(body, wire.JobSpecIn)
     ((job, new),) = await _service(request).enqueue([spec.to_spec()])
     return _json(wire.JobEnvelope(wire.job_out(job)), 201 if new else 200)
 
@@ -106,14 +106,14 @@ def _ack_item(a: wire.AckIn) -> AckItem:
 async def ack(request: Request) -> Response:
     body = await _object(request)
     if "acks" in body:
-        batch = msgspec.convert(body, wire.AckBatchIn)
+        batch = decode.convert(body, wire.AckBatchIn)
         outcomes = await _service(request).ack([_ack_item(a) for a in batch.acks])
         return _json(
             wire.BatchOut(
                 [_item_result(o, a.job_id) for o, a in zip(outcomes, batch.acks, strict=True)]
             )
         )
-    single = msgspec.convert(body, wire.AckIn)
+    single = decode.convert(body, wire.AckIn)
     (outcome,) = await _service(request).ack([_ack_item(single)])
     if isinstance(outcome, LeaseqError):
         raise outcome
@@ -138,12 +138,12 @@ async def heartbeat(request: Request) -> Response:
     body = await _object(request)
     service = _service(request)
     if "heartbeats" in body:
-        batch = msgspec.convert(body, wire.HeartbeatBatchIn)
+        batch = decode.convert(body, wire.HeartbeatBatchIn)
         leases = [(h.job_id, h.lease_token) for h in batch.heartbeats]
         outcomes = await service.heartbeat_many(leases, batch.lease_seconds)
         results = [_item_result(o, j) for o, (j, _) in zip(outcomes, leases, strict=True)]
         return _json(wire.BatchOut(results))
-    req = msgspec.convert(body, wire.HeartbeatIn)
+    req = decode.convert(body, wire.HeartbeatIn)
     job = await service.heartbeat(req.job_id, req.lease_token, req.lease_seconds)
     return _json(wire.JobEnvelope(wire.job_out(job)))
 
@@ -183,8 +183,9 @@ async def cancel_job(request: Request) -> Response:
 
 
 async def job_events(request: Request) -> Response:
-    events = await _service(request).events(request.path_params["job_id"])
-    return _json(wire.events_out(events))
+    q = _query(request, wire.EventsQuery)
+    page = await _service(request).events(request.path_params["job_id"], q.limit, q.cursor)
+    return _json(wire.events_out(page))
 
 
 async def workers(request: Request) -> Response:

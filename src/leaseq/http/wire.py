@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 import time
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from msgspec import Meta, Raw, Struct, field
 
-from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
-from leaseq.storage import QueueStats
+from leaseq.model import Action, DeadGroup, Job, JobSpec, JobState, WorkerInfo
+from leaseq.storage import EventPage, QueueStats
 
 QueueName = Annotated[
     str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="1-128 of A-Z a-z 0-9 _ . : -")
@@ -29,12 +29,24 @@ LeaseSeconds = Annotated[float, Meta(ge=1, le=43200)]
 ErrorText = Annotated[str, Meta(max_length=65536, pattern=NO_NUL)]
 Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
 UtcTime = Annotated[datetime, Meta(tz=True)]
+Limit = Annotated[int, Meta(ge=1, le=1000)]
+Cursor = Annotated[
+    str, Meta(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")
+]
+"""Opaque to clients, but the schema says what the server accepts: a garbage cursor is a
+422, so schema-valid requests must not be able to send one."""
 
 MAX_BATCH = 1000
 
 
 class _In(Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
+    """A request body or query. Rules between fields that ``__post_init__`` checks are
+    declared here too, so that the OpenAPI document states them (``http/openapi.py``)."""
+
+    EXACTLY_ONE: ClassVar[tuple[str, ...]] = ()
+    """Exactly one of these fields is given and not null."""
+    AT_MOST_ONE: ClassVar[tuple[str, ...]] = ()
+    """At most one of these fields is given and not null."""
 
 
 class JobSpecIn(_In):
@@ -46,6 +58,8 @@ class JobSpecIn(_In):
     delay: Annotated[float, Meta(ge=0, le=10 * 365 * 86400)] | None = None
     run_at: UtcTime | None = None
     idempotency_key: Name | None = None
+
+    AT_MOST_ONE = ("delay", "run_at")
 
     def __post_init__(self) -> None:
         if self.delay is not None and self.run_at is not None:
@@ -122,6 +136,8 @@ class RequeueIn(_In):
     job_ids: Annotated[list[Name], Meta(min_length=1, max_length=MAX_BATCH)] | None = None
     queue: QueueName | None = None
 
+    EXACTLY_ONE = ("job_ids", "queue")
+
     def __post_init__(self) -> None:
         if (self.job_ids is None) == (self.queue is None):
             raise ValueError("give exactly one of `job_ids` or `queue`")
@@ -130,8 +146,13 @@ class RequeueIn(_In):
 class JobsQuery(_In):
     state: JobState | None = None
     queue: QueueName | None = None
-    limit: Annotated[int, Meta(ge=1, le=1000)] = 100
-    cursor: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
+    limit: Limit = 100
+    cursor: Cursor | None = None
+
+
+class EventsQuery(_In):
+    limit: Limit = 100
+    cursor: Cursor | None = None
 
 
 class WorkersQuery(_In):
@@ -147,8 +168,8 @@ class DeadGroupsQuery(_In):
 
 class DeadQuery(_In):
     queue: QueueName | None = None
-    limit: Annotated[int, Meta(ge=1, le=1000)] = 100
-    cursor: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
+    limit: Limit = 100
+    cursor: Cursor | None = None
 
 
 # -- responses --------------------------------------------------------------------------
@@ -245,6 +266,7 @@ class EventOut(Struct):
 
 class EventsOut(Struct):
     events: list[EventOut]
+    next_cursor: str | None
 
 
 class WorkerOut(Struct):
@@ -332,9 +354,13 @@ def stats_out(stats: dict[str, QueueStats]) -> StatsOut:
     )
 
 
-def events_out(events: list[Event]) -> EventsOut:
+def events_out(page: EventPage) -> EventsOut:
     return EventsOut(
-        [EventOut(rfc3339(e.at), e.kind, e.state, e.worker_id, e.attempt, e.error) for e in events]
+        [
+            EventOut(rfc3339(e.at), e.kind, e.state, e.worker_id, e.attempt, e.error)
+            for e in page.events
+        ],
+        page.next_cursor,
     )
 
 

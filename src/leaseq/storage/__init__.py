@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from leaseq.clock import Clock, SystemClock
 from leaseq.config import Durability
-from leaseq.storage.base import Change, Page, QueueStats, Rule, Storage
+from leaseq.storage.base import Change, EventPage, Page, QueueStats, Rule, Storage
 
 
 def open_storage(
@@ -24,4 +24,4 @@ def open_storage(
     raise ValueError(f"unsupported database URL: {url!r}")
 
 
-__all__ = ["Change", "Page", "QueueStats", "Rule", "Storage", "open_storage"]
+__all__ = ["Change", "EventPage", "Page", "QueueStats", "Rule", "Storage", "open_storage"]

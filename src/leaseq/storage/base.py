@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from leaseq.errors import JobNotFound, LeaseqError
+from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError
 from leaseq.model import Action, DeadGroup, Event, Job, JobSpec, JobState, WorkerInfo
 from leaseq.transitions import event_for
 
@@ -68,6 +68,22 @@ def apply_changes(read: Mapping[str, Job], changes: Sequence[Change], now: int) 
 class Page:
     jobs: list[Job]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[Event]
+    next_cursor: str | None
+
+
+def cursor_seq(cursor: str | None) -> int | None:
+    """The row position a cursor stands for (None: from the start). Cursors are the
+    decimal ``seq`` of a row; anything else, or one past 64 bits, is refused."""
+    if cursor is None:
+        return None
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        raise InvalidRequest(f"cursor: {cursor!r} is not a cursor this server gave out")
+    return int(cursor)
 
 
 @dataclass(slots=True)
@@ -149,8 +165,11 @@ class Storage(Protocol):
         becomes ready, or None when there is none; long polls sleep at most this long."""
         ...
 
-    async def events(self, job_id: str) -> list[Event]:
-        """The job's history, oldest first (empty for an unknown or purged job)."""
+    async def events(self, job_id: str, limit: int, cursor: str | None) -> EventPage:
+        """The job's history, oldest first: up to ``limit`` events after ``cursor`` (the
+        ``next_cursor`` of the page before, None for the first), and the cursor of the
+        next page when there are more. Empty for an unknown or purged job. Cursors stay
+        valid while the job goes on adding events."""
         ...
 
     async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:

@@ -28,12 +28,12 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from leaseq.clock import Clock
 from leaseq.errors import InvalidRequest, LeaseLost, LeaseqError, StorageUnavailable
-from leaseq.model import Action, DeadGroup, Event, Job, JobIds, JobSpec, JobState, WorkerInfo
+from leaseq.model import Action, DeadGroup, Job, JobIds, JobSpec, JobState, WorkerInfo
 from leaseq.storage import migrations
 from leaseq.storage import postgres_history as history
 from leaseq.storage import postgres_sql as sql
 from leaseq.storage import postgres_writes as w
-from leaseq.storage.base import Change, Page, QueueStats, Rule
+from leaseq.storage.base import Change, EventPage, Page, QueueStats, Rule, cursor_seq
 from leaseq.storage.postgres_listen import Listener
 from leaseq.storage.postgres_writes import Conn
 from leaseq.transitions import event_for, new_job
@@ -307,17 +307,16 @@ class PostgresStorage:
     async def list_jobs(
         self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
     ) -> Page:
-        if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
-            raise InvalidRequest(f"cursor: {cursor!r} is not a cursor this server gave out")
+        before = cursor_seq(cursor)
         where = ["TRUE"]
         params: list[object] = []
         for clause, value in (("state = %s", state), ("queue = %s", queue)):
             if value is not None:
                 where.append(clause)
                 params.append(str(value))
-        if cursor is not None:
+        if before is not None:
             where.append("seq < %s")
-            params.append(int(cursor))
+            params.append(before)
         query = (
             f"SELECT seq, {sql.COLUMNS} FROM jobs WHERE {' AND '.join(where)}"
             " ORDER BY seq DESC LIMIT %s"
@@ -355,8 +354,9 @@ class PostgresStorage:
         (delta,) = await self._run(op)
         return None if delta is None else delta / 1000
 
-    async def events(self, job_id: str) -> list[Event]:
-        return await self._run(lambda conn: history.events(conn, job_id))
+    async def events(self, job_id: str, limit: int, cursor: str | None) -> EventPage:
+        after = cursor_seq(cursor)
+        return await self._run(lambda conn: history.events(conn, job_id, limit, after))
 
     async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
         return await self._run(

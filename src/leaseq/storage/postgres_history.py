@@ -23,6 +23,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 
 from leaseq.model import Action, DeadGroup, Event, JobState, WorkerInfo
+from leaseq.storage.base import EventPage
 from leaseq.transitions import worker_seen, worker_tally
 
 Conn = AsyncConnection[TupleRow]
@@ -109,16 +110,19 @@ SELECT queue, state, sum(n) FROM gone GROUP BY queue, state
 """
 
 
-async def events(conn: Conn, job_id: str) -> list[Event]:
+async def events(conn: Conn, job_id: str, limit: int, after: int | None) -> EventPage:
     cursor = await conn.execute(
-        "SELECT job_id, at, kind, state, worker_id, attempt, error FROM job_events"
-        " WHERE job_id = %s ORDER BY seq",
-        (job_id,),
+        "SELECT seq, job_id, at, kind, state, worker_id, attempt, error FROM job_events"
+        " WHERE job_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+        (job_id, -1 if after is None else after, limit + 1),
     )
-    return [
-        Event(r[0], r[1], Action(r[2]), JobState(r[3]), r[4], r[5], r[6])
-        for r in await cursor.fetchall()
-    ]
+    rows = await cursor.fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EventPage(
+        [Event(r[1], r[2], Action(r[3]), JobState(r[4]), r[5], r[6], r[7]) for r in rows],
+        str(rows[-1][0]) if more else None,
+    )
 
 
 _WORKERS = f"""

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from leaseq.clock import Clock
 from leaseq.config import Durability
-from leaseq.errors import InvalidRequest, LeaseLost, LeaseqError
-from leaseq.model import Action, DeadGroup, Event, Job, JobIds, JobSpec, JobState, WorkerInfo
+from leaseq.errors import LeaseLost, LeaseqError
+from leaseq.model import Action, DeadGroup, Job, JobIds, JobSpec, JobState, WorkerInfo
 from leaseq.storage import migrations, sqlite_history
-from leaseq.storage.base import Change, Page, QueueStats, Rule, apply_changes
+from leaseq.storage.base import Change, EventPage, Page, QueueStats, Rule, apply_changes, cursor_seq
 from leaseq.storage.sqlite_thread import ConnectionThread
 from leaseq.transitions import event_for, new_job
 
@@ -239,14 +239,13 @@ class SQLiteStorage:
     async def list_jobs(
         self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
     ) -> Page:
-        if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
-            raise InvalidRequest(f"cursor: {cursor!r} is not a cursor this server gave out")
+        before = cursor_seq(cursor)
         where = ["1 = 1"]
         params: list[object] = []
-        for clause, value in (("state = ?", state), ("queue = ?", queue), ("seq < ?", cursor)):
+        for clause, value in (("state = ?", state), ("queue = ?", queue), ("seq < ?", before)):
             if value is not None:
                 where.append(clause)
-                params.append(int(value) if clause == "seq < ?" else str(value))
+                params.append(value if clause == "seq < ?" else str(value))
         sql = (
             f"SELECT seq, {COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?"
         )
@@ -291,8 +290,11 @@ class SQLiteStorage:
 
         return await self._reader.run(op)
 
-    async def events(self, job_id: str) -> list[Event]:
-        return await self._reader.run(lambda conn: sqlite_history.events(conn, job_id))
+    async def events(self, job_id: str, limit: int, cursor: str | None) -> EventPage:
+        after = cursor_seq(cursor)
+        return await self._reader.run(
+            lambda conn: sqlite_history.events(conn, job_id, limit, after)
+        )
 
     async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
         since = self._clock.now_ms() - seen_within_ms

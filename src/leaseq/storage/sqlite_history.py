@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from leaseq.model import Action, DeadGroup, Event, JobState, WorkerInfo
+from leaseq.storage.base import EventPage
 from leaseq.transitions import worker_seen, worker_tally
 
 _INSERT_EVENT = (
@@ -69,13 +70,18 @@ def purge(conn: sqlite3.Connection, job_ids: Iterable[str], cutoff: int) -> None
     conn.execute("DELETE FROM workers WHERE last_seen_at < ?", (cutoff,))
 
 
-def events(conn: sqlite3.Connection, job_id: str) -> list[Event]:
+def events(conn: sqlite3.Connection, job_id: str, limit: int, after: int | None) -> EventPage:
     rows = conn.execute(
-        "SELECT job_id, at, kind, state, worker_id, attempt, error FROM job_events"
-        " WHERE job_id = ? ORDER BY seq",
-        (job_id,),
+        "SELECT seq, job_id, at, kind, state, worker_id, attempt, error FROM job_events"
+        " WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        (job_id, -1 if after is None else after, limit + 1),
+    ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EventPage(
+        [Event(r[1], r[2], Action(r[3]), JobState(r[4]), r[5], r[6], r[7]) for r in rows],
+        str(rows[-1][0]) if more else None,
     )
-    return [Event(r[0], r[1], Action(r[2]), JobState(r[3]), r[4], r[5], r[6]) for r in rows]
 
 
 def workers(conn: sqlite3.Connection, since: int, limit: int) -> list[WorkerInfo]:

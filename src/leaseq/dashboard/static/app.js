@@ -544,22 +544,31 @@ async function jobPage(root, id) {
 }
 
 async function history(path) {
-  let events;
+  // A job that heartbeats for hours has thousands of events: one page, then "Load more".
+  let cursor = null;
+  const tbody = h("tbody");
+  const more = h("button", { id: "history-more", onclick: () => load() }, "Load more");
+  const row = (e) =>
+    h("tr", { dataset: { kind: e.kind } },
+      h("td", {}, when(e.at)),
+      h("td", {}, e.kind),
+      h("td", {}, h("span", { class: `state ${e.state}` }, e.state)),
+      h("td", { class: "num" }, e.attempt), h("td", { class: "mono" }, e.worker_id ?? "–"),
+      h("td", { class: "error" }, e.error ?? ""));
+  async function load() {
+    const page = await api(`${path}/events?${query({ limit: PAGE, cursor })}`);
+    tbody.append(...page.events.map(row));
+    cursor = page.next_cursor ?? null; // an older server answers every event, no cursor
+    more.hidden = cursor === null;
+  }
   try {
-    events = (await api(`${path}/events`)).events;
+    await load();
   } catch (err) {
     if (err.status === 404) return h("p", { class: "muted", id: "history" }, "No history available.");
     throw err;
   }
-  return h("table", { id: "history" },
-    head("At", "Event", "State", num("Attempt"), "Worker", "Error"),
-    h("tbody", {}, events.map((e) =>
-      h("tr", { dataset: { kind: e.kind } },
-        h("td", {}, when(e.at)),
-        h("td", {}, e.kind),
-        h("td", {}, h("span", { class: `state ${e.state}` }, e.state)),
-        h("td", { class: "num" }, e.attempt), h("td", { class: "mono" }, e.worker_id ?? "–"),
-        h("td", { class: "error" }, e.error ?? "")))));
+  return [h("table", { id: "history" },
+    head("At", "Event", "State", num("Attempt"), "Worker", "Error"), tbody), more];
 }
 
 async function workers(root) {
