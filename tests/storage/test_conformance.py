@@ -56,7 +56,7 @@ async def history(store: Store, job_id: str) -> list[Event]:
 
 async def heartbeat(store: Store, job: Job) -> None:
     """One more ``heartbeat`` event: a later millisecond, so the lease does move."""
-    await store.advance(0.005)
+    store.advance(0.005)
     hb = lambda j, now: t.heartbeat(j, job.lease_token or "", 1000, now)  # noqa: E731
     (out,) = await store.storage.modify([Change(job.id, hb, Action.HEARTBEAT)])
     assert isinstance(out, Job), out
