@@ -94,18 +94,18 @@ def _consume(url: str, h: History, stop: threading.Event, deadline: float) -> No
                     time.sleep(0.05)  # recorded as unknown; the lease runs out
 
 
-def _probe(urls: Sequence[str], h: History, stop: threading.Event, deadline: float) -> None:
-    """Asks every node's ``/health`` every 0.2 s."""
+def _probe(url: str, h: History, stop: threading.Event, deadline: float) -> None:
+    """Asks one node's ``/health`` every 0.2 s. One prober per node: a probe may take its
+    full 2 s timeout, and a shared prober could then miss a short outage on the next node."""
     with httpx.Client(timeout=CLIENT_TIMEOUT_S) as http:
         while not stop.is_set() and time.monotonic() < deadline:
-            for url in urls:
-                start = time.time()
-                try:
-                    status: int | None = http.get(f"{url}/health").status_code
-                except httpx.TransportError:
-                    status = None
-                h.add(Op("health", start, time.time(), "unknown" if status is None else "ok",
-                         target=url, status=status))  # fmt: skip
+            start = time.time()
+            try:
+                status: int | None = http.get(f"{url}/health").status_code
+            except httpx.TransportError:
+                status = None
+            h.add(Op("health", start, time.time(), "unknown" if status is None else "ok",
+                     target=url, status=status))  # fmt: skip
             time.sleep(0.2)
 
 
@@ -113,7 +113,7 @@ def _probe(urls: Sequence[str], h: History, stop: threading.Event, deadline: flo
 def traffic(
     servers: Sequence[ServerProcess], h: History, prefix: str, budget_s: float
 ) -> Iterator[Callable[[], None]]:
-    """Two producers and two consumers (one of each per node) and a health prober run
+    """Two producers, two consumers and two health probers (one of each per node) run
     until the block ends; yields a function that stops the producers and waits for
     their last answers, so that every accepted enqueue is in the history."""
     urls = [s.url for s in servers]
@@ -123,7 +123,7 @@ def traffic(
                                   args=(u, f"{prefix}-p{i}", h, stop_producing, deadline))
                  for i, u in enumerate(urls)]  # fmt: skip
     others = [threading.Thread(target=_consume, args=(u, h, stop_all, deadline)) for u in urls]
-    others.append(threading.Thread(target=_probe, args=(urls, h, stop_all, deadline)))
+    others += [threading.Thread(target=_probe, args=(u, h, stop_all, deadline)) for u in urls]
 
     def stop_and_join_producers() -> None:
         stop_producing.set()
