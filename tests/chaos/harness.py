@@ -146,22 +146,31 @@ def check(name: str, seed: int, ops: Sequence[Op], jobs: Iterable[Mapping[str, A
 
 def _count_reexecutions(figures: Figures, deliveries: Sequence[Op], faults: Sequence[Op]) -> None:
     """A re-execution is explained when a fault hit the previous execution's process (or
-    any server, or the database they share) between that execution's start and this
-    one's: that fault is why the previous lease was never completed."""
+    any server, or the database they share) between the earliest moment that execution's
+    lease could have been granted (its request's start) and the latest moment this one's
+    was (its request's end): that fault is why the previous lease was never completed.
+    Deliveries are ordered by when they were seen, since two polls may overlap: a lease
+    answered to the later poll and lost with the database goes to the earlier one."""
     runs: dict[str, list[Op]] = defaultdict(list)
     for o in deliveries:
         runs[o.key or o.job or "?"].append(o)
     for group in runs.values():
-        group.sort(key=lambda o: o.start)
+        group.sort(key=_seen)
         for prev, cur in itertools.pairwise(group):
             figures.reexecutions += 1
             if any(
-                prev.start <= f.start <= cur.start and (f.target in SHARED or f.pid == prev.pid)
+                prev.start <= f.start <= _seen(cur) and (f.target in SHARED or f.pid == prev.pid)
                 for f in faults
             ):
                 figures.explained += 1
             elif len(figures.unexplained_pairs) < 3:  # enough to see why, in the failure
                 figures.unexplained_pairs.append((asdict(prev), asdict(cur)))
+
+
+def _seen(o: Op) -> float:
+    """When a delivery is known to have happened: a poll's answer, an execution's start
+    (an execution cut short by kill -9 has no end)."""
+    return o.end if o.op == "deliver" else o.start
 
 
 # -- processes -----------------------------------------------------------------------
