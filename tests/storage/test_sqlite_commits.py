@@ -30,14 +30,10 @@ class Recording(sqlite3.Connection):
 FULL, NORMAL = 2, 1
 
 
-@pytest.fixture
-async def writer(tmp_path: Path) -> Any:
-    conns: list[Recording] = []
-
+def _writer(path: Path, conns: list[Recording], soft_commits: bool) -> ConnectionThread:
     def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            tmp_path / "t.db", isolation_level=None, check_same_thread=False, factory=Recording
-        )
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                               factory=Recording)  # fmt: skip
         conn.commits = []
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
@@ -45,7 +41,13 @@ async def writer(tmp_path: Path) -> Any:
         conns.append(conn)
         return conn
 
-    thread = ConnectionThread("test-writer", connect, transactional=True, soft_commits=True)
+    return ConnectionThread("test-writer", connect, transactional=True, soft_commits=soft_commits)
+
+
+@pytest.fixture
+async def writer(tmp_path: Path) -> Any:
+    conns: list[Recording] = []
+    thread = _writer(tmp_path / "t.db", conns, soft_commits=True)
     thread.start()
     yield thread, conns
     await thread.stop()
@@ -66,25 +68,14 @@ async def test_a_group_of_soft_writes_commits_without_fsync(writer: Any) -> None
 
 
 async def test_without_soft_commits_every_commit_is_full(tmp_path: Path) -> None:
-    conn_box: list[Recording] = []
-
-    def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            tmp_path / "t.db", isolation_level=None, check_same_thread=False, factory=Recording
-        )
-        conn.commits = []
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
-        conn_box.append(conn)
-        return conn
-
-    thread = ConnectionThread("test-writer", connect, transactional=True)
+    conns: list[Recording] = []
+    thread = _writer(tmp_path / "t.db", conns, soft_commits=False)
     thread.start()
     try:
         await thread.run(_insert, durable=False)
     finally:
         await thread.stop()
-    assert conn_box[0].commits == [FULL]
+    assert conns[0].commits == [FULL]
 
 
 async def test_a_batch_runs_its_soft_writes_first_in_their_own_commit(writer: Any) -> None:
