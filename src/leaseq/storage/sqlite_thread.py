@@ -21,13 +21,23 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from leaseq.errors import LeaseqError, StorageFull, StorageReadOnly, StorageUnavailable
 
 T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
-_Item = tuple[Op, "asyncio.Future[Any]", asyncio.AbstractEventLoop, bool]  # ..., durable
+
+
+class _Item(NamedTuple):
+    """One queued operation, the future its caller awaits, and that caller's loop."""
+
+    op: Op
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    durable: bool
+
+
 _Outcome = tuple[bool, Any]  # (ok, value or exception)
 
 _STOP = None
@@ -63,7 +73,7 @@ class ConnectionThread:
     async def run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((op, future, loop, durable))
+        self._queue.put(_Item(op, future, loop, durable))
         return await future
 
     async def stop(self) -> None:
@@ -83,7 +93,7 @@ class ConnectionThread:
         try:
             while (batch := self._next_batch()) is not None:
                 if not self._transactional:
-                    _deliver(batch, [self._call(conn, item[0]) for item in batch])
+                    _deliver(batch, [self._call(conn, item.op) for item in batch])
                     continue
                 for group in self._groups(batch):
                     _deliver(group, self._run_group(conn, group))
@@ -112,14 +122,14 @@ class ConnectionThread:
         in one batch were all in flight at once, so any order among them is a valid one."""
         if not self._soft_commits:
             return [batch]
-        soft = [item for item in batch if not item[3]]
-        durable = [item for item in batch if item[3]]
+        soft = [item for item in batch if not item.durable]
+        durable = [item for item in batch if item.durable]
         return [group for group in (soft, durable) if group]
 
     def _run_group(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
         # SQLite reads the safety level at COMMIT but refuses to change it inside a
         # transaction, so a group of soft writes lowers it around the whole transaction.
-        soft = self._soft_commits and not any(item[3] for item in batch)
+        soft = self._soft_commits and not any(item.durable for item in batch)
         if not soft:
             return self._transaction(conn, batch)
         try:
@@ -134,7 +144,7 @@ class ConnectionThread:
         except sqlite3.Error as exc:
             return [(False, storage_error(exc, self._path))] * len(batch)
         outcomes: list[_Outcome] = []
-        for op, _, _, _ in batch:
+        for op, *_ in batch:
             try:
                 conn.execute("SAVEPOINT op")
                 outcome = self._call(conn, op)
@@ -204,8 +214,8 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 def _deliver(batch: list[_Item], outcomes: list[_Outcome]) -> None:
     # One wake-up of the event loop per group rather than one per operation.
-    loop = batch[0][2]
-    loop.call_soon_threadsafe(_settle, [item[1] for item in batch], outcomes)
+    loop = batch[0].loop
+    loop.call_soon_threadsafe(_settle, [item.future for item in batch], outcomes)
 
 
 def _settle(futures: list[asyncio.Future[Any]], outcomes: list[_Outcome]) -> None:
