@@ -51,13 +51,17 @@ class Size:
     kill_every_s: float = 2.0
     kills: int = 3
     drain_timeout_s: float = 60.0
+    job_s: float = 0.0
+    """How long each job's body sleeps, so the drain outlasts the first kills."""
 
 
-def _enqueue_batch(http: httpx.Client, keys: list[str], out_dir: Path | None) -> list[Op]:
+def _enqueue_batch(
+    http: httpx.Client, keys: list[str], out_dir: Path | None, job_s: float = 0.0,
+) -> list[Op]:  # fmt: skip
     """One batch with idempotency keys; one op per job, its outcome the batch's."""
     specs: list[dict[str, Any]] = []
     for key in keys:
-        payload: Any = {"args": [key, str(out_dir)]} if out_dir is not None else key
+        payload: Any = {"args": [key, str(out_dir), job_s]} if out_dir is not None else key
         specs.append({"payload": payload, "queue": QUEUE, "task": "run" if out_dir else None,
                       "idempotency_key": key, "max_tries": 1000})  # fmt: skip
     start = time.time()
@@ -76,7 +80,7 @@ def _enqueue_batch(http: httpx.Client, keys: list[str], out_dir: Path | None) ->
 
 def produce(
     url: str, keys: list[str], h: History, out_dir: Path | None, deadline: float,
-    pace_s: float = 0.0,
+    pace_s: float = 0.0, job_s: float = 0.0,
 ) -> None:  # fmt: skip
     """Enqueues ``keys`` in batches, retrying a batch with the same keys until it is
     answered 2xx (the idempotency keys make the retry safe) or the deadline passes;
@@ -85,7 +89,7 @@ def produce(
         for i in range(0, len(keys), BATCH):
             time.sleep(pace_s)
             while time.monotonic() < deadline:
-                ops = _enqueue_batch(http, keys[i : i + BATCH], out_dir)
+                ops = _enqueue_batch(http, keys[i : i + BATCH], out_dir, job_s)
                 h.add(*ops)
                 if ops[0].outcome == "ok":
                     break
@@ -114,7 +118,7 @@ def worker_kills(
     keys = [f"{name}-{seed}-{i}" for i in range(size.jobs)]
     workers: list[Worker] = []
     with history(tmp / "history.jsonl") as h:
-        produce(server.url, keys, h, out_dir, time.monotonic() + 120)
+        produce(server.url, keys, h, out_dir, time.monotonic() + 120, job_s=size.job_s)
         try:
 
             def spawn(i: int) -> Worker:

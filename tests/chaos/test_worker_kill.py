@@ -14,8 +14,10 @@ from tests.chaos.conftest import MakeServer
 from tests.chaos.scenarios import Size, worker_kills
 from tests.support.server import ServerProcess
 
-FAST = Size(jobs=2000, workers=4, kill_every_s=2.0, kills=4, drain_timeout_s=60)
-LONG = Size(jobs=20_000, workers=8, kill_every_s=2.0, kills=60, drain_timeout_s=600)
+# Jobs take 50 ms (fast) and 100 ms (long) so that the drain lasts several kill periods:
+# with no-op jobs the SDK drains 2,000 jobs before the first kill.
+FAST = Size(jobs=2000, workers=4, kill_every_s=0.75, kills=4, drain_timeout_s=60, job_s=0.05)
+LONG = Size(jobs=20_000, workers=8, kill_every_s=2.0, kills=60, drain_timeout_s=600, job_s=0.1)
 
 
 def _servers(nodes: MakeServer, db_url: str) -> list[ServerProcess]:
