@@ -59,7 +59,7 @@ def jsonable(value: float) -> float | None:
 
 
 def _cell(result: Result | None) -> str:
-    if result is None:
+    if result is None or result["median"] is None:  # not measured, or nan in JSON
         return "n/a"
     med = result["median"]
     text = f"{med:,.0f}" if med >= 100 else f"{med:.1f}"

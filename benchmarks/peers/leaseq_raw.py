@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import shutil
 import signal
@@ -155,7 +156,8 @@ class RawPeer(LeaseqPeer):
     def extras(self) -> dict[str, float]:
         seconds = self.settings.extra.get("wrk_seconds", WRK_SECONDS)
         rate = wrk_enqueue(self.servers[0].url, self.settings.work, seconds)
-        return {"wrk_enqueue_one_req_per_s": rate}
+        # Without wrk on the machine there is nothing to compare with: no result at all.
+        return {} if math.isnan(rate) else {"wrk_enqueue_one_req_per_s": rate}
 
 
 class RawPgPeer(RawPeer):
