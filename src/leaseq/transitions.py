@@ -7,7 +7,7 @@ these rules are the single source of truth and are tested without any I/O.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from leaseq.backoff import Backoff
 from leaseq.errors import InvalidTransition, LeaseLost

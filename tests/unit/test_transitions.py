@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from leaseq import transitions as t
 from leaseq.backoff import Backoff
@@ -18,7 +18,7 @@ BACKOFF = Backoff(1.0, 60.0, random.Random(7))
 
 def queued(**changes: object) -> Job:
     job = t.new_job(JobSpec(payload='{"a":1}', max_tries=3), "job-1", NOW)
-    return replace(job, **changes)  # type: ignore[arg-type]
+    return replace(job, **changes)
 
 
 def leased(attempts: int = 1, token: str = "tok") -> Job:
