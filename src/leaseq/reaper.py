@@ -12,6 +12,7 @@ from leaseq.service import QueueService
 log = logging.getLogger("leaseq.reaper")
 
 BATCH = 1000
+REMIND_EVERY = 60  # failed passes between two warnings of one outage
 
 
 class Reaper:
@@ -44,12 +45,23 @@ class Reaper:
         return expired_total
 
     async def _loop(self) -> None:
+        """Runs a pass every ``reap_interval``. A store that is read-only or unreachable
+        fails every pass: that is one warning when it starts, a reminder every
+        ``REMIND_EVERY`` passes and a line when passes succeed again, not a warning a
+        second."""
         interval = self._service.settings.reap_interval
+        failed = 0
         while True:
             try:
                 await self.run_once()
+                if failed:
+                    log.info("reaper passes succeed again, after %d failed", failed)
+                failed = 0
             except LeaseqError as exc:
-                log.warning("reaper pass failed: %s", exc.message)
+                failed += 1
+                loud = (failed - 1) % REMIND_EVERY == 0
+                log.log(logging.WARNING if loud else logging.DEBUG,
+                        "reaper pass failed (%d in a row): %s", failed, exc.message)  # fmt: skip
             except Exception:
                 log.exception("reaper pass failed")
             await asyncio.sleep(interval)
