@@ -65,6 +65,7 @@ def memory(settings: Settings, jobs: int, rounds: int) -> Metrics:
             after.append(sum(tree_rss(p) for p in peer.worker_pids()) / MB / len(peer.workers))
         out["worker_rss_first_round_mb"] = after[0]
         out["worker_rss_last_round_mb"] = after[-1]
+        out["worker_rss_max_round_mb"] = max(after)  # a leak may also rise and fall back
         out["server_rss_end_mb"] = sum(tree_rss(p) for p in peer.server_pids()) / MB
     finally:
         peer.stop()
