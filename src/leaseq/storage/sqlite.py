@@ -8,51 +8,26 @@ a ``BEGIN IMMEDIATE`` transaction, a claim is atomic and two claims never overla
 
 from __future__ import annotations
 
-import functools
 import sqlite3
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from leaseq.clock import Clock
 from leaseq.config import Durability
-from leaseq.errors import LeaseLost, LeaseqError
+from leaseq.errors import LeaseqError
 from leaseq.model import Action, DeadGroup, Job, JobIds, JobSpec, JobState, WorkerInfo
 from leaseq.storage import migrations, sqlite_history
-from leaseq.storage.base import Change, EventPage, Page, QueueStats, Rule, apply_changes, cursor_seq
+from leaseq.storage.base import Change, EventPage, Page, QueueStats, Rule, cursor_seq
 from leaseq.storage.sqlite_thread import ConnectionThread
+from leaseq.storage.sqlite_writes import COLUMNS, INSERT, job_values, row_to_job, transition
 from leaseq.transitions import event_for, new_job
 
-COLUMNS = (
-    "id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,"
-    " lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,"
-    " updated_at, leased_at"
-)
-_INSERT = f"INSERT INTO jobs ({COLUMNS}) VALUES ({', '.join('?' * 18)})"
-_MUTABLE = (
-    "state", "attempts", "run_at", "lease_owner", "lease_token", "lease_expires_at",
-    "last_error", "result", "updated_at", "leased_at",
-)  # fmt: skip
 _READY = (
     "SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready"
     " WHERE state = 'QUEUED' AND queue = ? AND run_at <= ?"
     " ORDER BY priority DESC, run_at, seq LIMIT ?"
 )
-
-
-def row_to_job(row: Sequence[object]) -> Job:
-    values = list(row)
-    values[4] = JobState(str(values[4]))
-    return Job(*values)  # type: ignore[arg-type]
-
-
-def _job_values(job: Job) -> tuple[object, ...]:
-    return (
-        job.id, job.queue, job.task, job.payload, job.state.value, job.priority,
-        job.attempts, job.max_tries, job.run_at, job.lease_owner, job.lease_token,
-        job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
-        job.created_at, job.updated_at, job.leased_at,
-    )  # fmt: skip
 
 
 class SQLiteStorage:
@@ -114,7 +89,7 @@ class SQLiteStorage:
             out.append((job, True))
         created = [job for job, new in out if new]
         # One executemany: SQLite's loop over the rows, not Python's.
-        conn.executemany(_INSERT, [_job_values(j) for j in created])
+        conn.executemany(INSERT, [job_values(j) for j in created])
         sqlite_history.record(conn, [event_for(Action.ENQUEUED, None, j) for j in created])
         sqlite_history.count(conn, Counter((j.queue, JobState.QUEUED.value) for j in created))
         return out
@@ -180,7 +155,7 @@ class SQLiteStorage:
                 f"SELECT {COLUMNS} FROM jobs WHERE id IN ({', '.join('?' * len(chunk))})", chunk
             )
             current.update((r[0], row_to_job(r)) for r in rows)
-        return _transition(conn, current, changes, self._clock.now_ms())
+        return transition(conn, current, changes, self._clock.now_ms())
 
     async def expire_leases(self, rule: Rule, limit: int) -> list[Job]:
         def op(conn: sqlite3.Connection) -> list[Job]:
@@ -192,7 +167,7 @@ class SQLiteStorage:
             ).fetchall()
             current = {r[0]: row_to_job(r) for r in rows}
             changes = [Change(job_id, rule, Action.EXPIRED) for job_id in current]
-            return [j for j in _transition(conn, current, changes, now) if isinstance(j, Job)]
+            return [j for j in transition(conn, current, changes, now) if isinstance(j, Job)]
 
         return await self._writer.run(op)
 
@@ -320,50 +295,6 @@ class SQLiteStorage:
     def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
         """Nothing to do: only this process writes the file, and its service notifies
         its own long polls."""
-
-
-@functools.lru_cache(maxsize=128)
-def _update_sql(columns: tuple[str, ...]) -> str:
-    """An UPDATE of just these columns: SQLite rewrites an index entry when the statement
-    sets one of its columns, so naming only what changed spares most of the eight
-    indexes on ``jobs`` (an ack touches four columns, a heartbeat two)."""
-    sets = ", ".join(f"{c} = ?" for c in columns)
-    return f"UPDATE jobs SET {sets} WHERE id = ? AND state = ? AND lease_token IS ?"
-
-
-def _write(conn: sqlite3.Connection, writes: Iterable[tuple[Job, Job]]) -> int:
-    """Writes each (as read, as it must be stored) pair guarded on what was read, one
-    ``executemany`` per set of changed columns; returns the rows written."""
-    groups: dict[tuple[str, ...], list[tuple[object, ...]]] = defaultdict(list)
-    for old, new in writes:
-        columns = tuple(c for c in _MUTABLE if getattr(old, c) != getattr(new, c))
-        values = [getattr(new, c) for c in columns]
-        groups[columns].append((*values, old.id, old.state.value, old.lease_token))
-    # A transition may leave every column as it was (a heartbeat in the same millisecond
-    # as its lease): nothing to write, and an empty SET would not even parse.
-    unchanged = len(groups.pop((), ()))
-    return unchanged + sum(
-        conn.executemany(_update_sql(cols), rows).rowcount for cols, rows in groups.items()
-    )
-
-
-def _transition(
-    conn: sqlite3.Connection, current: dict[str, Job], changes: Sequence[Change], now: int
-) -> list[Job | LeaseqError]:
-    """Applies the changes (``apply_changes``), then writes every changed job with its
-    events and count changes."""
-    applied = apply_changes(current, changes, now)
-    writes = applied.writes
-    deltas: Counter[tuple[str, str]] = Counter()
-    for old, new in writes.values():
-        if old.state is not new.state:
-            deltas[new.queue, old.state.value] -= 1
-            deltas[new.queue, new.state.value] += 1
-    sqlite_history.count(conn, deltas)
-    if _write(conn, writes.values()) != len(writes):  # cannot happen under one writer: a fence
-        raise LeaseLost("a job changed underneath the writer; nothing was applied")
-    sqlite_history.record(conn, applied.events)
-    return applied.answers
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
