@@ -59,6 +59,16 @@ def test_batch_enqueue_and_poll_order(http: httpx.Client) -> None:
     assert "lease_token" not in http.get(f"/jobs/{got[0]['id']}").json()["job"]
 
 
+def _good_missing_stale(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, str]]:
+    """The items of a batch that must answer 200, 404, 409: ``a``'s own lease, a job
+    that does not exist, ``b`` with a token it never had."""
+    return [
+        {"job_id": a["id"], "lease_token": a["lease_token"]},
+        {"job_id": "missing", "lease_token": "t"},
+        {"job_id": b["id"], "lease_token": "wrong"},
+    ]
+
+
 def test_ack_fences_and_is_idempotent_for_its_own_token(http: httpx.Client) -> None:
     enqueue(http)
     (job,) = poll(http)
@@ -92,12 +102,8 @@ def test_batch_ack_answers_per_item_in_order(http: httpx.Client) -> None:
     a, b = poll(http, max_jobs=2)
     r = http.post(
         "/ack",
-        json={"acks": [
-            {"job_id": a["id"], "lease_token": a["lease_token"]},
-            {"job_id": "missing", "lease_token": "t"},
-            {"job_id": b["id"], "lease_token": "wrong"},
-        ]},
-    )  # fmt: skip
+        json={"acks": _good_missing_stale(a, b)},
+    )
     assert r.status_code == 200
     results = r.json()["results"]
     assert [x["status"] for x in results] == [200, 404, 409]
@@ -166,12 +172,8 @@ def test_batch_heartbeat_extends_each_lease_and_answers_per_item(http: httpx.Cli
     a, b = poll(http, max_jobs=2, lease_seconds=5)
     r = http.post(
         "/heartbeat",
-        json={"lease_seconds": 600, "heartbeats": [
-            {"job_id": a["id"], "lease_token": a["lease_token"]},
-            {"job_id": "missing", "lease_token": "t"},
-            {"job_id": b["id"], "lease_token": "wrong"},
-        ]},
-    )  # fmt: skip
+        json={"lease_seconds": 600, "heartbeats": _good_missing_stale(a, b)},
+    )
     assert r.status_code == 200
     results = r.json()["results"]
     assert [x["status"] for x in results] == [200, 404, 409]
