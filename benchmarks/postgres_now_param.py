@@ -30,10 +30,10 @@ from typing import Any
 import psycopg
 from tests.support.postgres import fresh_database
 
-from leaseq.model import JobSpec
-from leaseq.storage import postgres_sql as sql
-from leaseq.storage.postgres import PostgresStorage
-from leaseq.storage.postgres_history import NOW_MS
+from leaseq.core.model import NewJob
+from leaseq.server.storage import postgres_sql as sql
+from leaseq.server.storage.postgres import PostgresStorage
+from leaseq.server.storage.postgres_history import NOW_MS
 
 BARE = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 RUNS = 3000
@@ -42,7 +42,7 @@ RUNS = 3000
 async def measure(url: str) -> None:
     storage = PostgresStorage(url)
     await storage.open()
-    ((job, _),) = await storage.enqueue([JobSpec(payload="{}", delay_ms=60_000)])
+    ((job, _),) = await storage.enqueue([NewJob(payload="{}", delay_ms=60_000)])
     await storage.close()
     cases: dict[str, tuple[str, dict[str, Any]]] = {
         "SELECT_NOW": (sql.SELECT_NOW, {}),

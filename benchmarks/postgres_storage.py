@@ -47,11 +47,10 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from tests.support.postgres import fresh_database
 
-from leaseq import transitions
-from leaseq.model import Action, JobSpec
-from leaseq.storage import Change
-from leaseq.storage import postgres_sql as sql
-from leaseq.storage.postgres import PostgresStorage
+from leaseq.core.commands import Ack
+from leaseq.core.model import NewJob
+from leaseq.server.storage import postgres_sql as sql
+from leaseq.server.storage.postgres import PostgresStorage
 
 JOBS = 20_000
 BATCH = 1000
@@ -62,7 +61,7 @@ async def enqueue_all(storage: PostgresStorage) -> float:
     times = []
     for _ in range(JOBS // BATCH):
         start = time.perf_counter()
-        await storage.enqueue([JobSpec(payload='{"x": 1}') for _ in range(BATCH)])
+        await storage.enqueue([NewJob(payload='{"x": 1}') for _ in range(BATCH)])
         times.append((time.perf_counter() - start) * 1000)
     return sorted(times)[len(times) // 2]
 
@@ -82,9 +81,8 @@ async def claim_all(claim: Any, workers: int, max_jobs: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def ack_changes(jobs: list[Any]) -> list[Change]:
-    return [Change(j.id, lambda job, now: transitions.ack(job, job.lease_token or "", None, now),
-                   Action.DONE) for j in jobs]  # fmt: skip
+def ack_changes(jobs: list[Any]) -> list[Ack]:
+    return [Ack(j.id, j.lease_token or "") for j in jobs]
 
 
 async def claim_ack_loop(storage: PostgresStorage, workers: int, max_jobs: int) -> float:
@@ -121,7 +119,7 @@ async def run_sequential(url: str, jobs: int) -> None:
 
     try:
         for _ in range(jobs):
-            await timed("enqueue", storage.enqueue([JobSpec(payload="{}")]))
+            await timed("enqueue", storage.enqueue([NewJob(payload="{}")]))
             got = await timed("claim", storage.claim(["default"], "w", 1, 60_000))
             await timed("ack", storage.modify(ack_changes(got)))
     finally:

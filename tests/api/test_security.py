@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 import leaseq
-from leaseq.auth import Role, allows, parse_tokens, role_of, secret_of
+from leaseq.core.tokens import Role, allows, parse_tokens, role_of, secret_of
 from tests.conftest import FAST
 from tests.support.server import ServerProcess
 

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,16 +32,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from leaseq import transitions
-from leaseq.backoff import Backoff
-from leaseq.clock import FakeClock
-from leaseq.config import Durability
+from leaseq.core.backoff import Backoff
+from leaseq.core.clock import FakeClock
+from leaseq.core.commands import Ack, Command, Fail, Heartbeat, Release
+from leaseq.core.model import JobRecord, JobState, NewJob, QueueCounts
 from leaseq.errors import LeaseLost
-from leaseq.model import Action, Job, JobSpec, JobState
-from leaseq.storage import Storage
-from leaseq.storage.base import Change, QueueStats
-from leaseq.storage.postgres import PostgresStorage
-from leaseq.storage.sqlite import SQLiteStorage
+from leaseq.server.config import Durability
+from leaseq.server.storage import Storage
+from leaseq.server.storage.postgres import PostgresStorage
+from leaseq.server.storage.sqlite import SQLiteStorage
 from tests.support.postgres import base_url, fresh_database
 
 BACKOFF = Backoff(base_s=1.0, cap_s=4.0)
@@ -139,8 +137,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _has(self, state: JobState) -> bool:
         return any(j.state is state for j in self.jobs.values())
 
-    def _modify(self, job: ModelJob, rule: Any, action: Action) -> Job | Exception:
-        (result,) = self.run(self.store.modify([Change(job.id, rule, action)]))
+    def _modify(self, command: Command) -> JobRecord | Exception:
+        (result,) = self.run(self.store.modify([command]))
         return result  # type: ignore[no-any-return]
 
     # -- producers ---------------------------------------------------------------------
@@ -154,7 +152,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     )
     def enqueue(self, specs: list[tuple[str | None, int, int, int]]) -> None:
         now = self.clock.now_ms()
-        batch = [JobSpec("{}", priority=p, max_tries=t, delay_ms=d, idempotency_key=k)
+        batch = [NewJob("{}", priority=p, max_tries=t, delay_ms=d, idempotency_key=k)
                  for k, p, t, d in specs]  # fmt: skip
         results = self.run(self.store.enqueue(batch))
         by_key = {j.key: j for j in self.jobs.values() if j.key is not None}
@@ -192,15 +190,14 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, 100), lease_ms=st.sampled_from([1000, 3000]))
     def heartbeat(self, i: int, lease_ms: int) -> None:
         m = self._pick(JobState.LEASED, i)
-        rule_ = partial(_heartbeat, m.token or "", lease_ms)
-        assert isinstance(self._modify(m, rule_, Action.HEARTBEAT), Job)
+        assert isinstance(self._modify(Heartbeat(m.id, m.token or "", lease_ms)), JobRecord)
         m.expires_at = self.clock.now_ms() + lease_ms
 
     @precondition(lambda self: self._has(JobState.LEASED))
     @rule(i=st.integers(0, 100))
     def ack(self, i: int) -> None:
         m = self._pick(JobState.LEASED, i)
-        assert isinstance(self._modify(m, partial(_ack, m.token or ""), Action.DONE), Job)
+        assert isinstance(self._modify(Ack(m.id, m.token or "")), JobRecord)
         m.state, m.done_token, m.expires_at = JobState.DONE, m.token, None
         m.done_at = self.clock.now_ms()
 
@@ -209,8 +206,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def fail(self, i: int, retry: bool) -> None:
         m = self._pick(JobState.LEASED, i)
         now = self.clock.now_ms()
-        job = self._modify(m, partial(_fail, m.token or "", retry), Action.FAILED)
-        assert isinstance(job, Job)
+        job = self._modify(Fail(m.id, m.token or "", "boom", retry, BACKOFF))
+        assert isinstance(job, JobRecord)
         m.old_tokens.append(m.token or "")
         m.token, m.expires_at = None, None
         if retry and m.attempts < m.max_tries:
@@ -227,10 +224,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         stale = sorted((j for j in self.jobs.values() if j.old_tokens), key=lambda j: j.seq)
         m = stale[i % len(stale)]
         token = m.old_tokens[i % len(m.old_tokens)]
-        rules = {"ack": partial(_ack, token), "fail": partial(_fail, token, True),
-                 "heartbeat": partial(_heartbeat, token, 1000),
-                 "release": partial(_release, token)}  # fmt: skip
-        result = self._modify(m, rules[op], Action.DONE)
+        commands: dict[str, Command] = {
+            "ack": Ack(m.id, token),
+            "fail": Fail(m.id, token, "boom", True, BACKOFF),
+            "heartbeat": Heartbeat(m.id, token, 1000),
+            "release": Release(m.id, token),
+        }
+        result = self._modify(commands[op])
         assert isinstance(result, LeaseLost), (op, m, result)
 
     @precondition(lambda self: self._has(JobState.DONE))
@@ -238,8 +238,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def repeated_ack(self, i: int) -> None:
         """The ack that completed the job, repeated (its answer was lost): 200 again."""
         m = self._pick(JobState.DONE, i)
-        job = self._modify(m, partial(_ack, m.done_token or ""), Action.DONE)
-        assert isinstance(job, Job) and job.state is JobState.DONE
+        job = self._modify(Ack(m.id, m.done_token or ""))
+        assert isinstance(job, JobRecord) and job.state is JobState.DONE
 
     # -- time, the reaper, restarts ----------------------------------------------------
 
@@ -252,7 +252,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         now = self.clock.now_ms()
         due = {j.id for j in self.jobs.values()
                if j.state is JobState.LEASED and (j.expires_at or 0) <= now}  # fmt: skip
-        got = self.run(self.store.expire_leases(transitions.expire, 1000))
+        got = self.run(self.store.expire_leases(1000))
         assert {j.id for j in got} == due
         for job_id in due:
             m = self.jobs[job_id]
@@ -283,7 +283,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def stats(self) -> None:
         """The counts (PostgreSQL: a ledger of deltas) agree with the jobs."""
         now = self.clock.now_ms()
-        got = self.run(self.store.stats()).get("default", QueueStats())
+        got = self.run(self.store.stats()).get("default", QueueCounts())
         want = Counter(j.state for j in self.jobs.values())
         assert got.counts == {state: want[state] for state in JobState}
         ready = [j.run_at for j in self.jobs.values()
@@ -310,22 +310,6 @@ class LifecycleMachine(RuleBasedStateMachine):
             want = (m.state, m.attempts, m.done_token if m.state is JobState.DONE else m.token,
                     m.expires_at, m.run_at)  # fmt: skip
             assert seen == want, (job_id, seen, want)
-
-
-def _ack(token: str, job: Job, now: int) -> Job:
-    return transitions.ack(job, token, None, now)
-
-
-def _fail(token: str, retry: bool, job: Job, now: int) -> Job:
-    return transitions.fail(job, token, "boom", retry, now, BACKOFF)
-
-
-def _release(token: str, job: Job, now: int) -> Job:
-    return transitions.release(job, token, now)
-
-
-def _heartbeat(token: str, lease_ms: int, job: Job, now: int) -> Job:
-    return transitions.heartbeat(job, token, lease_ms, now)
 
 
 STEPS = 65

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 import leaseq
-from leaseq import cli_ops
 from leaseq.cli import app
-from leaseq.model import JobState
+from leaseq.cli import ops as cli_ops
+from leaseq.core.model import JobState
 from tests.support.server import ServerProcess, free_port
 
 

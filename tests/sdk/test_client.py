@@ -10,7 +10,7 @@ import pytest
 
 import leaseq
 from leaseq.client import AckSpec, AsyncClient, JobSpec, RetryPolicy
-from leaseq.model import JobState
+from leaseq.core.model import JobState
 from tests.support.server import ServerProcess, free_port
 
 

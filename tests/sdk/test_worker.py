@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 import leaseq
-from leaseq.model import JobState
+from leaseq.core.model import JobState
 from tests.sdk import sample_app
 from tests.sdk.conftest import WorkerProcess, wait_until
 

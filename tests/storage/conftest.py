@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from leaseq.clock import FakeClock
-from leaseq.storage import Storage
-from leaseq.storage.postgres import PostgresStorage
-from leaseq.storage.sqlite import SQLiteStorage
+from leaseq.core.clock import FakeClock
+from leaseq.server.storage import Storage
+from leaseq.server.storage.postgres import PostgresStorage
+from leaseq.server.storage.sqlite import SQLiteStorage
 from tests.support.postgres import base_url, fresh_database
 
 

@@ -1,65 +1,63 @@
-"""The storage contract (see ``leaseq.storage.base``), checked on every backend."""
+"""The storage contract (see ``leaseq.server.storage.base``), checked on every backend."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from functools import partial
+from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 
-from leaseq import transitions as t
-from leaseq.backoff import Backoff
+from leaseq.core import transitions as t
+from leaseq.core.backoff import Backoff
+from leaseq.core.commands import Ack, Cancel, Fail, Heartbeat, Requeue
+from leaseq.core.model import Action, EventListing, EventRecord, JobRecord, JobState, NewJob
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseLost
-from leaseq.model import Action, Event, Job, JobSpec, JobState
-from leaseq.storage import Change, EventPage
 from tests.storage.conftest import Store
 
 LEASE_MS = 300
 
 
-def spec(payload: str = "{}", **kw: object) -> JobSpec:
-    return JobSpec(payload=payload, **kw)  # type: ignore[arg-type]
+def spec(payload: str = "{}", **kw: object) -> NewJob:
+    return NewJob(payload=payload, **kw)  # type: ignore[arg-type]
 
 
-async def enqueue(store: Store, *specs: JobSpec) -> list[Job]:
+async def enqueue(store: Store, *specs: NewJob) -> list[JobRecord]:
     return [job for job, _ in await store.storage.enqueue(specs)]
 
 
-async def claim(store: Store, n: int = 1, queues: tuple[str, ...] = ("default",)) -> list[Job]:
+async def claim(
+    store: Store, n: int = 1, queues: tuple[str, ...] = ("default",)
+) -> list[JobRecord]:
     return await store.storage.claim(list(queues), "w1", n, LEASE_MS)
 
 
-async def ack(store: Store, job: Job, token: str | None = None) -> Job | Exception:
-    rule = partial(_ack, token or job.lease_token or "", '"ok"')
-    (out,) = await store.storage.modify([Change(job.id, rule, Action.DONE)])
+async def ack(store: Store, job: JobRecord, token: str | None = None) -> JobRecord | Exception:
+    command = Ack(job.id, token or job.lease_token or "", '"ok"')
+    (out,) = await store.storage.modify([command])
     return out
 
 
-async def fail(store: Store, job: Job, error: str, retry: bool = True) -> Job | Exception:
-    def rule(j: Job, now: int) -> Job:
-        return t.fail(j, job.lease_token or "", error, retry, now, Backoff(0.2, 0.2))
-
-    (out,) = await store.storage.modify([Change(job.id, rule, Action.FAILED)])
+async def fail(
+    store: Store, job: JobRecord, error: str, retry: bool = True
+) -> JobRecord | Exception:
+    command = Fail(job.id, job.lease_token or "", error, retry, Backoff(0.2, 0.2))
+    (out,) = await store.storage.modify([command])
     return out
 
 
-def _ack(token: str, result: str, job: Job, now: int) -> Job:
-    return t.ack(job, token, result, now)
-
-
-async def history(store: Store, job_id: str) -> list[Event]:
+async def history(store: Store, job_id: str) -> list[EventRecord]:
     page = await store.storage.events(job_id, 1000, None)
     assert page.next_cursor is None
     return page.events
 
 
-async def heartbeat(store: Store, job: Job) -> None:
+async def heartbeat(store: Store, job: JobRecord) -> None:
     """One more ``heartbeat`` event: a later millisecond, so the lease does move."""
     store.advance(0.005)
-    hb = lambda j, now: t.heartbeat(j, job.lease_token or "", 1000, now)  # noqa: E731
-    (out,) = await store.storage.modify([Change(job.id, hb, Action.HEARTBEAT)])
-    assert isinstance(out, Job), out
+    (out,) = await store.storage.modify([Heartbeat(job.id, job.lease_token or "", 1000)])
+    assert isinstance(out, JobRecord), out
 
 
 async def test_enqueue_then_get_round_trips_every_field(store: Store) -> None:
@@ -132,7 +130,7 @@ async def test_modify_fences_on_the_token(store: Store) -> None:
     (job,) = await claim(store)
     assert isinstance(await ack(store, job, "stale-token"), LeaseLost)
     done = await ack(store, job)
-    assert isinstance(done, Job) and done.state is JobState.DONE and done.result == '"ok"'
+    assert isinstance(done, JobRecord) and done.state is JobState.DONE and done.result == '"ok"'
     assert await ack(store, job) == done  # repeated ack with the completing token
     assert (await store.storage.get(job.id)) == done
 
@@ -140,11 +138,9 @@ async def test_modify_fences_on_the_token(store: Store) -> None:
 async def test_modify_answers_per_item_and_not_found(store: Store) -> None:
     await enqueue(store, spec(), spec())
     a, b = await claim(store, 2)
-    rules = [Change(a.id, partial(_ack, a.lease_token, "1"), Action.DONE),
-             Change("missing", partial(_ack, "x", "1"), Action.DONE),
-             Change(b.id, partial(_ack, "wrong", "1"), Action.DONE)]  # fmt: skip
-    out = await store.storage.modify(rules)
-    assert isinstance(out[0], Job) and out[0].state is JobState.DONE
+    acks = [Ack(a.id, a.lease_token or "", "1"), Ack("missing", "x", "1"), Ack(b.id, "wrong", "1")]
+    out = await store.storage.modify(acks)
+    assert isinstance(out[0], JobRecord) and out[0].state is JobState.DONE
     assert isinstance(out[1], JobNotFound) and isinstance(out[2], LeaseLost)
     assert (await store.storage.get(b.id)).state is JobState.LEASED  # type: ignore[union-attr]
 
@@ -154,10 +150,9 @@ async def test_fail_with_backoff_requeues_later(store: Store) -> None:
     (job,) = await claim(store)
     backoff = Backoff(0.2, 0.2)
     (out,) = await store.storage.modify(
-        [Change(job.id, lambda j, now: t.fail(j, job.lease_token or "", "boom", True, now, backoff),
-                Action.FAILED)]
-    )  # fmt: skip
-    assert isinstance(out, Job) and out.state is JobState.QUEUED and out.last_error == "boom"
+        [Fail(job.id, job.lease_token or "", "boom", True, backoff)]
+    )
+    assert isinstance(out, JobRecord) and out.state is JobState.QUEUED and out.last_error == "boom"
     assert await claim(store) == []
     ready_in = await store.storage.next_ready_in(["default"])
     assert ready_in is not None and 0 < ready_in <= 0.2
@@ -170,13 +165,13 @@ async def test_fail_with_backoff_requeues_later(store: Store) -> None:
 async def test_expire_leases_requeues_then_buries_on_last_try(store: Store) -> None:
     await enqueue(store, spec(max_tries=2))
     await claim(store)
-    assert await store.storage.expire_leases(t.expire, 100) == []  # still live
+    assert await store.storage.expire_leases(100) == []  # still live
     store.advance(0.35)
-    (expired,) = await store.storage.expire_leases(t.expire, 100)
+    (expired,) = await store.storage.expire_leases(100)
     assert expired.state is JobState.QUEUED and expired.last_error == "lease expired"
     (job,) = await claim(store)
     store.advance(0.35)
-    (dead,) = await store.storage.expire_leases(t.expire, 100)
+    (dead,) = await store.storage.expire_leases(100)
     assert dead.id == job.id and dead.state is JobState.DEAD
 
 
@@ -185,7 +180,7 @@ async def test_purge_deletes_only_old_finished_jobs(store: Store) -> None:
     done, _ = await claim(store, 2)
     await ack(store, done)
     (queued,) = await enqueue(store, spec())
-    (cancelled,) = await store.storage.modify([Change(queued.id, t.cancel, Action.CANCELLED)])
+    (cancelled,) = await store.storage.modify([Cancel(queued.id)])
     assert await store.storage.purge(10_000, 100) == 0  # too young
     store.advance(0.3)
     assert await store.storage.purge(200, 100) == 2
@@ -243,14 +238,13 @@ async def test_ping_answers(store: Store) -> None:
 async def test_every_transition_leaves_an_event(store: Store) -> None:
     (job,) = await enqueue(store, spec(max_tries=2))
     (leased,) = await claim(store)
-    hb = lambda j, now: t.heartbeat(j, leased.lease_token or "", 1000, now)  # noqa: E731
-    await store.storage.modify([Change(job.id, hb, Action.HEARTBEAT)])
+    await store.storage.modify([Heartbeat(job.id, leased.lease_token or "", 1000)])
     await fail(store, leased, "boom")
     store.advance(0.25)
     await claim(store)
     store.advance(0.35)
-    await store.storage.expire_leases(t.expire, 10)  # last try: DEAD
-    await store.storage.modify([Change(job.id, t.requeue, Action.REQUEUED)])
+    await store.storage.expire_leases(10)  # last try: DEAD
+    await store.storage.modify([Requeue(job.id)])
     (third,) = await claim(store)
     await ack(store, third)
     events = await history(store, job.id)
@@ -265,7 +259,7 @@ async def test_every_transition_leaves_an_event(store: Store) -> None:
     assert events[1].worker_id == "w1" and events[3].error == "boom"
     assert events[5].error == "lease expired"
     assert all(a.at <= b.at for a, b in itertools.pairwise(events))
-    assert await store.storage.events("missing", 100, None) == EventPage([], None)
+    assert await store.storage.events("missing", 100, None) == EventListing([], None)
 
 
 async def test_events_page_oldest_first_with_stable_cursors(store: Store) -> None:
@@ -337,7 +331,7 @@ async def test_stats_counts_follow_every_transition(store: Store) -> None:
     await ack(store, a)
     await fail(store, b, "x")
     (d,) = await enqueue(store, spec())
-    await store.storage.modify([Change(d.id, t.cancel, Action.CANCELLED)])
+    await store.storage.modify([Cancel(d.id)])
     counts = (await store.storage.stats())["default"].counts
     assert counts == {JobState.QUEUED: 1, JobState.LEASED: 1, JobState.DONE: 1,
                       JobState.DEAD: 1, JobState.CANCELLED: 1}  # fmt: skip
@@ -362,7 +356,7 @@ async def test_lease_records_when_it_began(store: Store) -> None:
     (job,) = await claim(store)
     assert job.leased_at == job.updated_at and job.leased_at is not None
     done = await ack(store, job)
-    assert isinstance(done, Job) and done.leased_at == job.leased_at
+    assert isinstance(done, JobRecord) and done.leased_at == job.leased_at
 
 
 async def test_list_jobs_refuses_non_ascii_digit_cursors(store: Store) -> None:
@@ -377,6 +371,17 @@ async def test_a_transition_that_changes_nothing_is_accepted(store: Store) -> No
     with the same length, leaves every column as it was."""
     await enqueue(store, spec())
     (job,) = await claim(store)
-    same = lambda j, now: t.heartbeat(j, job.lease_token or "", LEASE_MS, j.leased_at or now)  # noqa: E731
-    (out,) = await store.storage.modify([Change(job.id, same, Action.HEARTBEAT)])
-    assert isinstance(out, Job) and out.lease_expires_at == job.lease_expires_at
+    (out,) = await store.storage.modify([_SameMillisecondHeartbeat(job.id, job.lease_token or "")])
+    assert isinstance(out, JobRecord) and out.lease_expires_at == job.lease_expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class _SameMillisecondHeartbeat:
+    """A heartbeat taken as if in the lease's own millisecond, with the lease's length."""
+
+    job_id: str
+    lease_token: str
+    action: ClassVar[Action] = Action.HEARTBEAT
+
+    def apply(self, job: JobRecord, now: int) -> JobRecord:
+        return t.heartbeat(job, self.lease_token, LEASE_MS, job.leased_at or now)

@@ -16,12 +16,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from leaseq import transitions
+from leaseq.core.commands import Ack
+from leaseq.core.model import JobRecord, JobState, NewJob
 from leaseq.errors import InvalidRequest, StorageUnavailable
-from leaseq.model import Action, Job, JobSpec, JobState
-from leaseq.storage import migrations, postgres_writes
-from leaseq.storage.base import Change, Rule
-from leaseq.storage.postgres import PostgresStorage
+from leaseq.server.storage import migrations, postgres_writes
+from leaseq.server.storage.postgres import PostgresStorage
 from tests.support.postgres import base_url, fresh_database, needs_postgres
 
 pytestmark = needs_postgres
@@ -44,8 +43,8 @@ async def nodes(db_url: str) -> AsyncIterator[list[PostgresStorage]]:
         await storage.close()
 
 
-def _specs(n: int, queue: str = "default") -> list[JobSpec]:
-    return [JobSpec(payload=f'{{"n": {i}}}', queue=queue) for i in range(n)]
+def _specs(n: int, queue: str = "default") -> list[NewJob]:
+    return [NewJob(payload=f'{{"n": {i}}}', queue=queue) for i in range(n)]
 
 
 async def test_concurrent_opens_apply_each_migration_once(db_url: str) -> None:
@@ -80,10 +79,10 @@ async def test_claim_takes_best_jobs_across_queues_in_poll_order(
     nodes: list[PostgresStorage],
 ) -> None:
     a, _ = nodes
-    await a.enqueue([JobSpec(payload="1", queue="q1", priority=1)])
-    await a.enqueue([JobSpec(payload="2", queue="q2", priority=5)])
-    await a.enqueue([JobSpec(payload="3", queue="q1", priority=5)])
-    await a.enqueue([JobSpec(payload="4", queue="q3", priority=9)])  # not polled
+    await a.enqueue([NewJob(payload="1", queue="q1", priority=1)])
+    await a.enqueue([NewJob(payload="2", queue="q2", priority=5)])
+    await a.enqueue([NewJob(payload="3", queue="q1", priority=5)])
+    await a.enqueue([NewJob(payload="4", queue="q3", priority=9)])  # not polled
     jobs = await a.claim(["q1", "q2", "q1"], "w", 2, 60_000)
     assert [j.payload for j in jobs] == ["2", "3"]
 
@@ -146,7 +145,7 @@ async def test_concurrent_lease_expiry_never_processes_a_job_twice(
     expired: list[str] = []
 
     async def reaper(storage: PostgresStorage) -> None:
-        while jobs := await storage.expire_leases(transitions.expire, 25):
+        while jobs := await storage.expire_leases(25):
             expired.extend(j.id for j in jobs)
 
     await asyncio.gather(reaper(a), reaper(b), reaper(a), reaper(b))
@@ -159,7 +158,7 @@ async def test_concurrent_lease_expiry_never_processes_a_job_twice(
 async def test_racing_idempotent_enqueues_on_two_nodes_make_one_job(
     nodes: list[PostgresStorage],
 ) -> None:
-    spec = JobSpec(payload="{}", idempotency_key="once")
+    spec = NewJob(payload="{}", idempotency_key="once")
     results = await asyncio.gather(*(nodes[i % 2].enqueue([spec]) for i in range(10)))
     assert len({job.id for ((job, _),) in results}) == 1
     assert sum(new for ((_, new),) in results) == 1
@@ -170,7 +169,7 @@ async def test_a_rolled_back_enqueue_runs_again_from_the_start(
 ) -> None:
     real, calls = postgres_writes.existing, []
 
-    async def rolled_back_once(conn: Any, skipped: list[Job]) -> Any:
+    async def rolled_back_once(conn: Any, skipped: list[JobRecord]) -> Any:
         calls.append(1)
         if len(calls) == 1:  # as a deadlock victim or a purged idempotency key would be
             raise postgres_writes.Retry("rolled back by the test")
@@ -179,7 +178,7 @@ async def test_a_rolled_back_enqueue_runs_again_from_the_start(
     monkeypatch.setattr(postgres_writes, "existing", rolled_back_once)
     # Keyed: the keys are looked up inside the transaction, after the insert. Had the
     # first insert survived, the second run would find every key taken.
-    specs = [JobSpec(payload="{}", idempotency_key=f"k{i}") for i in range(3)]
+    specs = [NewJob(payload="{}", idempotency_key=f"k{i}") for i in range(3)]
     results = await nodes[0].enqueue(specs)
     assert len(calls) == 2
     assert all(new for _, new in results)
@@ -190,7 +189,7 @@ async def test_text_postgres_cannot_store_is_an_invalid_request(
     nodes: list[PostgresStorage],
 ) -> None:
     with pytest.raises(InvalidRequest):
-        await nodes[0].enqueue([JobSpec(payload="{}", task="nul\x00byte")])
+        await nodes[0].enqueue([NewJob(payload="{}", task="nul\x00byte")])
 
 
 async def test_times_come_from_the_database_clock(nodes: list[PostgresStorage]) -> None:
@@ -251,7 +250,7 @@ async def test_counts_stay_exact_while_nodes_write_and_compact_concurrently(
 
     async def worker(storage: PostgresStorage, owner: str) -> None:
         while jobs := await storage.claim(["default"], owner, 5, 60_000):
-            await storage.modify([Change(j.id, _acker(j), Action.DONE) for j in jobs])
+            await storage.modify([Ack(j.id, j.lease_token or "") for j in jobs])
 
     async def workers() -> None:
         await asyncio.gather(*(worker(nodes[i % 2], f"w{i}") for i in range(6)))
@@ -274,16 +273,9 @@ async def test_counts_stay_exact_while_nodes_write_and_compact_concurrently(
 async def test_history_of_a_purged_job_goes_with_it(nodes: list[PostgresStorage]) -> None:
     ((job, _),) = await nodes[0].enqueue(_specs(1))
     (leased,) = await nodes[1].claim(["default"], "w", 1, 60_000)
-    await nodes[0].modify([Change(job.id, _acker(leased), Action.DONE)])
+    await nodes[0].modify([Ack(job.id, leased.lease_token or "")])
     assert len((await nodes[1].events(job.id, 100, None)).events) == 3
     await asyncio.sleep(0.05)
     assert await nodes[0].purge(1, 10) == 1
     assert (await nodes[1].events(job.id, 100, None)).events == []
     assert await nodes[1].workers(60_000, 10) == []  # not seen within the 1 ms window
-
-
-def _acker(leased: Job) -> Rule:
-    def rule(job: Job, now: int) -> Job:
-        return transitions.ack(job, leased.lease_token or "", None, now)
-
-    return rule

@@ -6,11 +6,11 @@ import asyncio
 import time
 from pathlib import Path
 
-from leaseq.clock import SystemClock
-from leaseq.config import Settings
-from leaseq.model import JobSpec
-from leaseq.service import QueueService
-from leaseq.storage.sqlite import SQLiteStorage
+from leaseq.core.clock import SystemClock
+from leaseq.core.model import NewJob
+from leaseq.server.config import Settings
+from leaseq.server.service import QueueService
+from leaseq.server.storage.sqlite import SQLiteStorage
 
 
 class LossyStore(SQLiteStorage):
@@ -27,7 +27,7 @@ async def _waited_for_a_silent_enqueue(store: SQLiteStorage) -> tuple[int, float
         poll = asyncio.create_task(service.poll("w", ["q"], wait=3))
         await asyncio.sleep(0.1)
         start = time.monotonic()
-        await store.enqueue([JobSpec(payload="1", queue="q")])  # bypasses the notifier
+        await store.enqueue([NewJob(payload="1", queue="q")])  # bypasses the notifier
         jobs = await poll
         return len(jobs), time.monotonic() - start
     finally:

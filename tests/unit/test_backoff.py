@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from leaseq.backoff import Backoff
+from leaseq.core.backoff import Backoff
 
 
 @pytest.mark.parametrize(("attempts", "ceiling"), [(1, 1.0), (2, 2.0), (3, 4.0), (8, 100.0)])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from leaseq.notifier import Notifier
+from leaseq.server.notifier import Notifier
 
 
 async def test_notify_wakes_only_subscribers_of_that_queue() -> None:

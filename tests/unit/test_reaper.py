@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from leaseq import reaper as reaper_module
 from leaseq.errors import StorageReadOnly
-from leaseq.reaper import Reaper
+from leaseq.server import reaper as reaper_module
+from leaseq.server.reaper import Reaper
 
 
 class FlakyService:
@@ -45,7 +45,7 @@ def test_an_outage_warns_once_then_reminds_then_says_it_is_over(
 ) -> None:
     monkeypatch.setattr(reaper_module, "REMIND_EVERY", 10)
     service = FlakyService(failures=25)
-    with caplog.at_level(logging.DEBUG, logger="leaseq.reaper"):
+    with caplog.at_level(logging.DEBUG, logger="leaseq.server.reaper"):
         asyncio.run(_run_until(service, passes=30))
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [

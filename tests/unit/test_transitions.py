@@ -7,29 +7,29 @@ import random
 import pytest
 from msgspec.structs import replace
 
-from leaseq import transitions as t
-from leaseq.backoff import Backoff
+from leaseq.core import transitions as t
+from leaseq.core.backoff import Backoff
+from leaseq.core.model import JobRecord, JobState, NewJob
 from leaseq.errors import InvalidTransition, LeaseLost
-from leaseq.model import Job, JobSpec, JobState
 
 NOW = 1_700_000_000_000
 BACKOFF = Backoff(1.0, 60.0, random.Random(7))
 
 
-def queued(**changes: object) -> Job:
-    job = t.new_job(JobSpec(payload='{"a":1}', max_tries=3), "job-1", NOW)
+def queued(**changes: object) -> JobRecord:
+    job = t.new_job(NewJob(payload='{"a":1}', max_tries=3), "job-1", NOW)
     return replace(job, **changes)
 
 
-def leased(attempts: int = 1, token: str = "tok") -> Job:
+def leased(attempts: int = 1, token: str = "tok") -> JobRecord:
     return t.lease(queued(attempts=attempts - 1), NOW, "w1", 30_000, token)
 
 
 def test_new_job_runs_now_or_after_delay_or_at_run_at() -> None:
-    assert t.new_job(JobSpec(payload="1"), "a", NOW).run_at == NOW
-    assert t.new_job(JobSpec(payload="1", delay_ms=5000), "a", NOW).run_at == NOW + 5000
-    assert t.new_job(JobSpec(payload="1", run_at=NOW + 9), "a", NOW).run_at == NOW + 9
-    job = t.new_job(JobSpec(payload="1"), "a", NOW)
+    assert t.new_job(NewJob(payload="1"), "a", NOW).run_at == NOW
+    assert t.new_job(NewJob(payload="1", delay_ms=5000), "a", NOW).run_at == NOW + 5000
+    assert t.new_job(NewJob(payload="1", run_at=NOW + 9), "a", NOW).run_at == NOW + 9
+    job = t.new_job(NewJob(payload="1"), "a", NOW)
     assert (job.state, job.attempts, job.lease_token) == (JobState.QUEUED, 0, None)
 
 

@@ -22,7 +22,7 @@ from leaseq.client.models import (
     Page,
     QueueStats,
 )
-from leaseq.model import JobState
+from leaseq.core.model import JobState
 
 T = TypeVar("T")
 

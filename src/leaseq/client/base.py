@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import tenacity
 
-from leaseq.auth import secret_of
 from leaseq.client.calls import Call, unreachable
+from leaseq.core.tokens import secret_of
 from leaseq.errors import ServerUnavailable
 
 DEFAULT_URL = "http://127.0.0.1:8080"

@@ -27,12 +27,12 @@ from leaseq.client.models import (
     Page,
     QueueStats,
 )
+from leaseq.core.model import JobState
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
-from leaseq.model import JobState
 
 T = TypeVar("T")
 
-# The server's largest batch (``leaseq.http.wire.MAX_BATCH``), repeated here so that a
+# The server's largest batch (``leaseq.server.http.wire.MAX_BATCH``), repeated here so that a
 # producer does not import the web framework.
 MAX_BATCH = 1000
 

@@ -1,6 +1,6 @@
 """The client's typed view of the wire JSON.
 
-These are separate from ``leaseq.model.Job`` on purpose: the domain class keeps integer
+These are separate from ``leaseq.core.model.Job`` on purpose: the domain class keeps integer
 milliseconds and raw JSON text for the server's hot path, while a client wants decoded
 payloads and ``datetime`` values. Unknown fields are ignored, so an older client keeps
 working against a newer server that adds fields.
@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
+from leaseq.core.model import JobState
 from leaseq.errors import LeaseqError
-from leaseq.model import JobState
 
 
 class Job(msgspec.Struct, kw_only=True, frozen=True):

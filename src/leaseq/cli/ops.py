@@ -1,0 +1,312 @@
+"""Operator commands: ``enqueue``, ``jobs``, ``job``, ``events``, ``dead``, ``requeue``,
+``cancel``, ``stats``. Each talks to ``--url`` (``LEASEQ_URL``) through ``leaseq.Client``
+and turns the error tree into one line on stderr and an exit code scripts can rely on."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
+from leaseq.client.calls import MAX_BATCH
+from leaseq.core.model import JobState
+from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError, ServerUnavailable
+
+EXIT_CODES = (
+    "Exit codes: 0 ok; 1 refused by the server (invalid request or conflict); 2 usage "
+    "error; 3 job not found; 4 server unavailable; 5 other server error."
+)
+# An operator wants an answer in seconds, not a worker's patient retries.
+CLI_RETRY = RetryPolicy(max_seconds=2.0)
+PAGE = 1000
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+Url = Annotated[str | None, typer.Option(envvar="LEASEQ_URL", show_envvar=True, help="Server URL.")]
+Token = Annotated[
+    str | None, typer.Option(envvar="LEASEQ_TOKEN", show_envvar=True, help="Bearer token.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Queue = Annotated[str | None, typer.Option(help="Only this queue.")]
+
+
+def exit_code(exc: LeaseqError) -> int:
+    if isinstance(exc, JobNotFound):
+        return 3
+    if isinstance(exc, ServerUnavailable):
+        return 4
+    if 400 <= exc.status < 500 or isinstance(exc, InvalidRequest):
+        return 1
+    return 5
+
+
+@contextmanager
+def session(url: str | None, token: str | None) -> Iterator[Client]:
+    """A client whose errors end the command with one line and a documented code."""
+    try:
+        with Client(url, token, retry=CLI_RETRY) as client:
+            yield client
+    except LeaseqError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", markup=True, highlight=False)
+        raise typer.Exit(exit_code(exc)) from None
+
+
+def _json_arg(text: str, what: str) -> Any:
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise typer.BadParameter(f"{what} is not valid JSON: {exc}") from None
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(value), indent=2).decode() + "\n")
+
+
+# -- enqueue -----------------------------------------------------------------------------
+
+
+def _lines(file: Path) -> Iterator[tuple[int, str]]:
+    stream = sys.stdin if str(file) == "-" else file.open(encoding="utf-8")
+    try:
+        for number, line in enumerate(stream, 1):
+            if line.strip():
+                yield number, line
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def _specs(file: Path, defaults: dict[str, Any], full: bool) -> list[JobSpec]:
+    """Each line is a payload, or with ``--specs`` a job object; flags fill the gaps."""
+    specs = []
+    for number, line in _lines(file):
+        value = _json_arg(line, f"line {number}")
+        fields = {**defaults, **value} if full and isinstance(value, dict) else None
+        if full and fields is None:
+            raise typer.BadParameter(f"line {number}: a job spec must be a JSON object")
+        try:
+            spec = msgspec.convert(fields or {**defaults, "payload": value}, JobSpec, strict=False)
+        except msgspec.ValidationError as exc:
+            raise typer.BadParameter(f"line {number}: {exc}") from None
+        specs.append(spec)
+    return specs
+
+
+def _enqueue_batches(client: Client, specs: list[JobSpec]) -> None:
+    done = 0
+    with Progress(console=err, transient=True) as progress:
+        bar = progress.add_task("enqueueing", total=len(specs))
+        try:
+            for start in range(0, len(specs), MAX_BATCH):
+                jobs = client.enqueue_many(specs[start : start + MAX_BATCH])
+                out.print("\n".join(job.id for job in jobs), highlight=False)
+                done += len(jobs)
+                progress.update(bar, completed=done)
+        except LeaseqError:
+            err.print(f"{done} of {len(specs)} jobs were enqueued before the error")
+            raise
+    err.print(f"enqueued {done} jobs")
+
+
+def enqueue(
+    payload: Annotated[str | None, typer.Argument(help="The job's payload, as JSON.")] = None,
+    queue: Annotated[str | None, typer.Option(help="Queue (server default: default).")] = None,
+    task: Annotated[str | None, typer.Option(help="Task name.")] = None,
+    priority: Annotated[int | None, typer.Option(help="Higher runs first.")] = None,
+    delay: Annotated[float | None, typer.Option(help="Seconds before it may run.")] = None,
+    max_tries: Annotated[int | None, typer.Option(help="Leases before DEAD.")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Enqueue at most once.")] = None,
+    file: Annotated[Path | None, typer.Option(help="JSON lines to enqueue; - is stdin.")] = None,
+    specs: Annotated[bool, typer.Option(help="With --file: lines are job objects.")] = False,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Enqueue one job (prints its id), or one per line of --file in batches of 1000."""
+    if (payload is None) == (file is None):
+        raise typer.BadParameter("give a PAYLOAD argument or --file, not both")
+    defaults = {"queue": queue, "task": task, "priority": priority, "delay": delay,
+                "max_tries": max_tries, "idempotency_key": idempotency_key}  # fmt: skip
+    defaults = {k: v for k, v in defaults.items() if v is not None}
+    if file is not None:
+        if idempotency_key is not None:
+            raise typer.BadParameter("--idempotency-key names one job; use --specs lines")
+        batch = _specs(file, defaults, specs)
+        with session(url, token) as client:
+            _enqueue_batches(client, batch)
+        return
+    spec = msgspec.convert({**defaults, "payload": _json_arg(payload or "", "PAYLOAD")}, JobSpec)
+    with session(url, token) as client:
+        (job,) = client.enqueue_many([spec])
+    _print_json(job) if as_json else out.print(job.id, highlight=False)
+
+
+# -- listings ----------------------------------------------------------------------------
+
+
+def _table(jobs: list[Job], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    # The id is what an operator copies into the next command: never cut it.
+    table.add_column("id", no_wrap=True, min_width=36)
+    for name in ("queue", "task", "state", "tries", "run at", "updated", "last error"):
+        table.add_column(name, overflow="ellipsis")
+    for j in jobs:
+        error = (j.last_error or "").strip().splitlines()[-1:] or [""]
+        table.add_row(
+            j.id, j.queue, j.task or "", j.state, f"{j.attempts}/{j.max_tries}",
+            f"{j.run_at:%Y-%m-%d %H:%M:%S}", f"{j.updated_at:%Y-%m-%d %H:%M:%S}",
+            error[0][:60],
+        )  # fmt: skip
+    return table
+
+
+def _collect(client: Client, dead: bool, limit: int, **filters: Any) -> list[Job]:
+    """Follows cursors until ``limit`` jobs, so ``--limit`` is not capped by a page."""
+    jobs: list[Job] = []
+    cursor = None
+    while len(jobs) < limit:
+        size = min(PAGE, limit - len(jobs))
+        page = (
+            client.list_dead(limit=size, cursor=cursor, **filters)
+            if dead
+            else client.list_jobs(limit=size, cursor=cursor, **filters)
+        )
+        jobs += page.jobs
+        if page.next_cursor is None or not page.jobs:
+            break
+        cursor = page.next_cursor
+    return jobs
+
+
+def _show(jobs: list[Job], title: str, as_json: bool) -> None:
+    if as_json:
+        _print_json(jobs)
+    else:
+        out.print(_table(jobs, f"{title} ({len(jobs)})"))
+
+
+def jobs(
+    state: Annotated[JobState | None, typer.Option(help="Only this state.")] = None,
+    queue: Queue = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """List jobs, newest first."""
+    with session(url, token) as client:
+        found = _collect(client, False, limit, state=state, queue=queue)
+    _show(found, "jobs", as_json)
+
+
+def dead(
+    queue: Queue = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """List the dead letter queue."""
+    with session(url, token) as client:
+        found = _collect(client, True, limit, queue=queue)
+    _show(found, "dead jobs", as_json)
+
+
+def job(job_id: Annotated[str, typer.Argument(help="Job id.")], url: Url = None,
+        token: Token = None) -> None:  # fmt: skip
+    """Show one job as JSON."""
+    with session(url, token) as client:
+        _print_json(client.get_job(job_id))
+
+
+def _history(client: Client, job_id: str, limit: int) -> list[Event]:
+    """Follows cursors until ``limit`` events, oldest first."""
+    events: list[Event] = []
+    cursor = None
+    while len(events) < limit:
+        page = client.events(job_id, limit=min(PAGE, limit - len(events)), cursor=cursor)
+        events += page.events
+        if page.next_cursor is None or not page.events:
+            break
+        cursor = page.next_cursor
+    return events
+
+
+def events(
+    job_id: Annotated[str, typer.Argument(help="Job id.")],
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, oldest first.")] = 1000,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Show a job's history: every lease, heartbeat, failure and requeue."""
+    with session(url, token) as client:
+        found = _history(client, job_id, limit)
+    if as_json:
+        _print_json(found)
+        return
+    table = Table(title=f"history of {job_id} ({len(found)})", title_justify="left")
+    for name in ("at", "event", "state", "attempt", "worker", "error"):
+        table.add_column(name, overflow="ellipsis")
+    for e in found:
+        error = (e.error or "").strip().splitlines()[-1:] or [""]
+        table.add_row(f"{e.at:%Y-%m-%d %H:%M:%S.%f}"[:-3], e.kind, e.state, str(e.attempt),
+                      e.worker_id or "", error[0][:60])  # fmt: skip
+    out.print(table)
+
+
+def requeue(
+    job_ids: Annotated[list[str] | None, typer.Argument(help="DEAD job ids.")] = None,
+    queue: Annotated[str | None, typer.Option(help="Requeue every DEAD job of it.")] = None,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Requeue DEAD jobs by id, or all of a queue; prints how many were requeued."""
+    if bool(job_ids) == (queue is not None):
+        raise typer.BadParameter("give job ids or --queue, not both")
+    with session(url, token) as client:
+        if queue is not None:
+            count = client.requeue_dead(queue=queue)
+        else:
+            ids = job_ids or []
+            count = sum(
+                client.requeue_dead(ids[i : i + MAX_BATCH]) for i in range(0, len(ids), MAX_BATCH)
+            )
+    out.print(f"requeued {count}", highlight=False)
+
+
+def cancel(job_id: Annotated[str, typer.Argument(help="Job id.")], url: Url = None,
+           token: Token = None) -> None:  # fmt: skip
+    """Cancel a QUEUED or DEAD job."""
+    with session(url, token) as client:
+        cancelled = client.cancel(job_id)
+    out.print(f"{cancelled.id} {cancelled.state}", highlight=False)
+
+
+def stats(as_json: AsJson = False, url: Url = None, token: Token = None) -> None:
+    """Job counts by queue and state."""
+    with session(url, token) as client:
+        queues = client.stats()
+    if as_json:
+        _print_json(queues)
+        return
+    table = Table("queue", *JobState, "oldest queued (s)", title="leaseq", title_justify="left")
+    for name, s in queues.items():
+        counts = [str(getattr(s, state.value)) for state in JobState]
+        table.add_row(name, *counts, f"{s.oldest_queued_age_s:.1f}")
+    out.print(table)
+
+
+def register(cli: typer.Typer) -> None:
+    for command in (enqueue, jobs, job, events, dead, requeue, cancel, stats):
+        cli.command(epilog=EXIT_CODES)(command)

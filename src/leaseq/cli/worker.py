@@ -1,0 +1,106 @@
+"""``leaseq worker module:app``: import an ``App`` and run a ``Worker`` for it."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from leaseq.client.tasks import App
+from leaseq.client.worker import Worker, WorkerConfig
+
+log = logging.getLogger("leaseq.client.worker")
+
+
+def load_app(path: str) -> App:
+    """``package.module:attribute``, imported the way ``python -m`` would (cwd first)."""
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise typer.BadParameter(f"expected module:attribute, got {path!r}")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        app = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise typer.BadParameter(f"cannot load {path!r}: {exc}") from exc
+    if not isinstance(app, App):
+        raise typer.BadParameter(f"{path!r} is a {type(app).__name__}, not a leaseq.App")
+    return app
+
+
+async def _serve(app: App, config: WorkerConfig, url: str | None) -> Worker:
+    if url:
+        app.url = url
+    worker = Worker(app, config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("worker %s on %s, queues %s", config.worker_id, worker.client.url, config.queues)
+    await worker.run()
+    return worker
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (it is a dependency, except on Windows): the worker's
+    own overhead per job is mostly event-loop machinery (tasks, callbacks, sockets)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run(app: App, config: WorkerConfig, url: str | None = None) -> None:
+    """Runs until SIGTERM/SIGINT, then exits 0. A plain function still running after the
+    grace period cannot be stopped from outside its thread, and the interpreter would
+    wait for it at exit, so the process ends with ``os._exit`` once its job is released."""
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        worker = runner.run(_serve(app, config, url))
+    if worker.abandoned_threads:
+        log.warning("exiting with %d task thread(s) still running", worker.abandoned_threads)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _opt(env: str, help: str) -> Any:
+    return typer.Option(envvar=f"LEASEQ_{env}", help=help, show_envvar=True)
+
+
+def worker(
+    app_path: Annotated[str, typer.Argument(metavar="MODULE:APP", help="e.g. myapp:app")],
+    queues: Annotated[str, _opt("QUEUES", "Comma-separated queues.")] = "default",
+    concurrency: Annotated[int, _opt("CONCURRENCY", "Jobs run at once.")] = 8,
+    lease_seconds: Annotated[float, _opt("LEASE_SECONDS", "Lease asked for.")] = 30.0,
+    grace: Annotated[float, _opt("GRACE", "Seconds running jobs get on shutdown.")] = 30.0,
+    poll_wait: Annotated[float, _opt("POLL_WAIT", "Long-poll wait, seconds (<=30).")] = 10.0,
+    url: Annotated[str | None, _opt("URL", "Server URL; default: the App's.")] = None,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
+) -> None:
+    """Run the tasks of MODULE:APP. SIGTERM or Ctrl-C stops polling, lets running jobs
+    finish within --grace, releases the rest and exits 0; a second signal releases at once."""
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO; that is -vv material.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    try:
+        config = WorkerConfig(
+            queues=tuple(q.strip() for q in queues.split(",") if q.strip()),
+            concurrency=concurrency, lease_seconds=lease_seconds, grace=grace,
+            poll_wait=poll_wait,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    run(load_app(app_path), config, url)
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command()(worker)

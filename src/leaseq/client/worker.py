@@ -1,0 +1,366 @@
+"""The worker runtime: long-poll for jobs, run them, heartbeat their leases, report.
+
+One asyncio loop does all the I/O. Plain functions run in a thread pool and ``async def``
+tasks on the loop, so a slow task never stalls heartbeats. Three loops share the state:
+
+- the poll loop asks for as many jobs as there are free slots, waiting server-side;
+- the heartbeat loop extends every held lease at a third of the lease length, so two
+  beats may be lost before a lease runs out;
+- the report loop sends outcomes, acks batched when several are ready.
+
+A job whose heartbeat says ``lease_lost`` belongs to someone else now: its outcome is
+dropped, so a stale worker can never overwrite the result of the job's new owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import secrets
+import socket
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from leaseq.client import AckSpec, AsyncClient, Job, RetryPolicy
+from leaseq.client.tasks import App, Invocation, Permanent
+from leaseq.errors import LeaseLost, LeaseqError
+
+log = logging.getLogger("leaseq.client.worker")
+
+MAX_ERROR_CHARS = 60_000  # the server accepts 65 536; keep the end, where the cause is
+HEARTBEAT_BATCH = 1000  # the server's batch limit
+POLL_MAX_JOBS = 100  # the server's per-poll limit
+POLL_ERROR_PAUSE_S = 1.0
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """Everything a worker is told, validated once (flags and ``LEASEQ_*`` feed it)."""
+
+    queues: tuple[str, ...] = ("default",)
+    concurrency: int = 8
+    lease_seconds: float = 30.0
+    grace: float = 30.0
+    poll_wait: float = 10.0
+    worker_id: str = field(default_factory=default_worker_id)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (len(self.queues) > 0, "give at least one queue"),
+            (1 <= self.concurrency <= 10_000, "concurrency must be between 1 and 10000"),
+            (1 <= self.lease_seconds <= 43200, "lease_seconds must be between 1 and 43200"),
+            (self.grace >= 0, "grace must be >= 0"),
+            (0 < self.poll_wait <= 30, "poll_wait must be in (0, 30]"),
+        ]
+        problems = [message for ok, message in checks if not ok]
+        if problems:
+            raise ValueError("invalid worker settings: " + "; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to report: ``result`` (JSON, already encoded) on success, else ``error``."""
+
+    result: msgspec.Raw | None = None
+    error: str | None = None
+    retry: bool = True
+
+
+@dataclass(slots=True)
+class Held:
+    """A job this worker holds a lease on, from the poll until its outcome is sent."""
+
+    job: Job
+    token: str
+    runner: asyncio.Task[Outcome | None] | None = None
+    lost: bool = False  # a heartbeat said another lease owns the job now
+    released: bool = False  # handed back at shutdown
+    reported: bool = False
+
+
+class Refused(Permanent):
+    """The worker itself cannot run the job (unknown task, malformed payload): the
+    message alone says it all, a traceback of the worker's internals would not help."""
+
+
+def invocation_of(job: Job) -> Invocation:
+    """Reads ``{"args": [...], "kwargs": {...}}``; any other shape can never succeed."""
+    payload = job.payload if job.payload is not None else {}
+    if not isinstance(payload, dict) or set(payload) - {"args", "kwargs"}:
+        raise Refused('the payload must be an object {"args": [...], "kwargs": {...}}')
+    args, kwargs = payload.get("args", []), payload.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise Refused('"args" must be a list and "kwargs" an object')
+    return Invocation(tuple(args), kwargs)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception(exc))
+    return text[-MAX_ERROR_CHARS:]
+
+
+class Worker:
+    """Runs the tasks of ``app`` until ``stop()``; see the module docstring."""
+
+    def __init__(self, app: App, config: WorkerConfig, client: AsyncClient | None = None):
+        self.app = app
+        self.config = config
+        # Retrying a call for longer than half a lease is pointless: the lease is gone.
+        retry = RetryPolicy(max_seconds=min(15.0, config.lease_seconds / 2))
+        self.client = client or AsyncClient(app.url, app.token, retry=retry)
+        self.held: dict[str, Held] = {}
+        self.abandoned_threads = 0
+        self._running = 0
+        self._outbox: asyncio.Queue[Held | None] = asyncio.Queue()
+        self._outcomes: dict[str, Outcome] = {}
+        self._stopping = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._deadline = float("inf")
+        self._poll: asyncio.Task[list[Job]] | None = None
+        self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="leaseq-task")
+
+    def stop(self) -> None:
+        """First call: stop polling and give running jobs ``grace`` seconds. A second
+        call gives up waiting: unfinished jobs are released at once."""
+        if self._stopping.is_set():
+            log.warning("second stop signal: releasing unfinished jobs now")
+            self._deadline = time.monotonic()
+            if self._poll is not None:
+                self._poll.cancel()
+            self._slot_free.set()
+            return
+        log.info("stopping: no new jobs; %d running get %.0fs", self._running, self.config.grace)
+        self._deadline = time.monotonic() + self.config.grace
+        self._stopping.set()
+        self._slot_free.set()
+
+    async def run(self) -> None:
+        """Works until ``stop()``, then drains, hands back what is left and returns."""
+        beats = asyncio.create_task(self._heartbeat_loop())
+        reports = asyncio.create_task(self._report_loop())
+        try:
+            await self._poll_loop()
+            await self._drain()
+        finally:
+            self._outbox.put_nowait(None)
+            await reports
+            beats.cancel()
+            await asyncio.gather(beats, return_exceptions=True)
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            await self.client.aclose()
+
+    # -- polling -------------------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        cfg = self.config
+        while not self._stopping.is_set():
+            free = cfg.concurrency - self._running
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            # The poll in flight is not cancelled by stop(): the server would still lease
+            # jobs to it. It ends within ``poll_wait``; what it brings is handed back.
+            self._poll = asyncio.create_task(
+                self.client.poll(
+                    cfg.worker_id, cfg.queues, max_jobs=min(free, POLL_MAX_JOBS),
+                    lease_seconds=cfg.lease_seconds, wait=min(cfg.poll_wait, max(cfg.grace, 1)),
+                )
+            )  # fmt: skip
+            try:
+                jobs = await self._poll
+            except asyncio.CancelledError:
+                return
+            except LeaseqError as exc:
+                log.warning("poll failed: %s", exc)
+                await self._pause(POLL_ERROR_PAUSE_S)
+                continue
+            for job in jobs:
+                self._start(job)
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    def _start(self, job: Job) -> None:
+        assert job.lease_token is not None, "a polled job always carries its lease token"
+        held = Held(job, job.lease_token)
+        self.held[job.id] = held
+        if self._stopping.is_set():
+            return  # polled after the stop signal: released by _drain without running
+        self._running += 1
+        held.runner = asyncio.create_task(self._run(held), name=f"job-{job.id}")
+
+    # -- running -------------------------------------------------------------------------
+
+    async def _run(self, held: Held) -> Outcome | None:
+        job, started = held.job, time.monotonic()
+        log.info("job %s start task=%s attempt=%d", job.id, job.task, job.attempts)
+        try:
+            outcome = await self._execute(job)
+        finally:
+            self._running -= 1
+            self._slot_free.set()
+        elapsed = time.monotonic() - started
+        verdict = "done" if outcome.error is None else "failed"
+        log.info(
+            "job %s %s task=%s attempt=%d in %.3fs",
+            job.id,
+            verdict,
+            job.task,
+            job.attempts,
+            elapsed,
+        )
+        if held.lost or held.released:
+            log.warning("job %s: lease lost or released; outcome not reported", job.id)
+            self.held.pop(job.id, None)
+            return None
+        self._outcomes[job.id] = outcome
+        self._outbox.put_nowait(held)
+        return outcome
+
+    async def _execute(self, job: Job) -> Outcome:
+        task = self.app.tasks.get(job.task or "")
+        try:
+            if task is None:
+                known = ", ".join(sorted(self.app.tasks)) or "none"
+                raise Refused(f"unknown task {job.task!r}; this worker knows: {known}")
+            call = invocation_of(job)
+            if task.is_async:
+                value = await task.fn(*call.args, **call.kwargs)
+            else:
+                loop = asyncio.get_running_loop()
+                fn = functools.partial(task.fn, *call.args, **call.kwargs)
+                value = await loop.run_in_executor(self._pool, fn)
+            return Outcome(result=_encode_result(value))
+        except Refused as exc:
+            return Outcome(error=str(exc), retry=False)
+        except Permanent as exc:
+            return Outcome(error=_error_text(exc), retry=False)
+        except Exception as exc:
+            return Outcome(error=_error_text(exc), retry=not isinstance(exc, _Unencodable))
+
+    # -- heartbeats ----------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            live = [h for h in self.held.values() if not (h.lost or h.released or h.reported)]
+            # One request per thousand leases (the server's batch limit), not one per job.
+            chunks = [live[k : k + HEARTBEAT_BATCH] for k in range(0, len(live), HEARTBEAT_BATCH)]
+            await asyncio.gather(*(self._beat(chunk) for chunk in chunks))
+
+    async def _beat(self, helds: list[Held]) -> None:
+        leases = [(h.job.id, h.token) for h in helds]
+        try:
+            outcomes = await self.client.heartbeat_many(leases, self.config.lease_seconds)
+        except LeaseqError as exc:
+            log.warning("heartbeat of %d jobs failed: %s", len(helds), exc)
+            return
+        for held, outcome in zip(helds, outcomes, strict=True):
+            if isinstance(outcome.error, LeaseLost):
+                if not (held.reported or held.released):
+                    held.lost = True
+                    log.warning(
+                        "job %s: %s; its outcome will not be reported", held.job.id, outcome.error
+                    )
+            elif outcome.error is not None:
+                log.warning("job %s: heartbeat failed: %s", held.job.id, outcome.error)
+
+    # -- reporting -----------------------------------------------------------------------
+
+    async def _report_loop(self) -> None:
+        """Sends outcomes as they come; everything ready at once goes in one batch ack."""
+        while True:
+            first = await self._outbox.get()
+            batch = [first]
+            while not self._outbox.empty() and len(batch) < 1000:
+                batch.append(self._outbox.get_nowait())
+            ready = [h for h in batch if h is not None]
+            if ready:
+                await self._report(ready)
+            if None in batch:
+                return
+
+    async def _report(self, ready: list[Held]) -> None:
+        outcomes = {h.job.id: self._outcomes.pop(h.job.id) for h in ready}
+        acks = [h for h in ready if outcomes[h.job.id].error is None]
+        fails = [h for h in ready if outcomes[h.job.id].error is not None]
+        await asyncio.gather(
+            self._ack(acks, outcomes), *(self._fail(h, outcomes[h.job.id]) for h in fails)
+        )
+        for h in ready:
+            h.reported = True
+            self.held.pop(h.job.id, None)
+
+    async def _ack(self, acks: list[Held], outcomes: dict[str, Outcome]) -> None:
+        if not acks:
+            return
+        specs = [AckSpec(h.job.id, h.token, outcomes[h.job.id].result) for h in acks]
+        try:
+            results = await self.client.ack_many(specs)
+        except LeaseqError as exc:
+            log.error("ack of %d jobs failed: %s; they run again after the lease", len(acks), exc)
+            return
+        for r in results:
+            if r.error is not None:
+                log.warning("job %s: ack refused: %s", r.job_id, r.error)
+
+    async def _fail(self, held: Held, outcome: Outcome) -> None:
+        try:
+            await self.client.fail(held.job.id, held.token, outcome.error, retry=outcome.retry)
+        except LeaseqError as exc:
+            log.warning("job %s: fail not recorded: %s", held.job.id, exc)
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        """Waits for running jobs until the grace deadline, then releases the rest."""
+        runners = [h.runner for h in self.held.values() if h.runner is not None]
+        pending = [r for r in runners if not r.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=max(0.0, self._deadline - time.monotonic()))
+        leftovers = [h for h in self.held.values() if h.runner is None or not h.runner.done()]
+        for h in leftovers:
+            h.released = True
+        await asyncio.gather(*(self._release(h) for h in leftovers))
+        for h in leftovers:
+            if h.runner is not None:
+                task = self.app.tasks.get(h.job.task or "")
+                if task is not None and not task.is_async:
+                    self.abandoned_threads += 1  # a thread cannot be stopped; see cli
+                h.runner.cancel()
+
+    async def _release(self, held: Held) -> None:
+        try:
+            await self.client.release(held.job.id, held.token)
+            log.info("job %s released", held.job.id)
+        except LeaseqError as exc:
+            log.warning(
+                "job %s: release failed: %s; it runs again after the lease", held.job.id, exc
+            )
+
+
+class _Unencodable(TypeError):
+    """The task returned something JSON cannot hold: running it again will not help."""
+
+
+def _encode_result(value: Any) -> msgspec.Raw:
+    try:
+        return msgspec.Raw(msgspec.json.encode(value))
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise _Unencodable(f"the task's return value is not JSON: {exc}") from exc

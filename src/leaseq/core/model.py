@@ -1,0 +1,168 @@
+"""The job and its states: plain data, no I/O.
+
+Times are integer milliseconds since the Unix epoch (UTC) throughout the domain; the wire
+layer formats them as RFC 3339. Payloads and results stay as JSON text so the server never
+re-parses what it only stores and hands back.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import msgspec
+
+
+class JobState(StrEnum):
+    """Where a job is in its life, and who moves it in and out of each state."""
+
+    QUEUED = "QUEUED"
+    """Waiting to run at or after ``run_at``. In: enqueue, a retryable fail, an expired
+    lease, a release, a requeue from the DLQ. Out: a poll leases it, or a cancel."""
+
+    LEASED = "LEASED"
+    """Held by one worker until ``lease_expires_at``. In: a poll. Out: ack (DONE), fail
+    (QUEUED or DEAD), release (QUEUED), or the reaper when the lease runs out."""
+
+    DONE = "DONE"
+    """Finished successfully; terminal. In: ack. Out: only the retention purge."""
+
+    DEAD = "DEAD"
+    """In the dead letter queue. In: a fail with no tries left or ``retry`` false, or a
+    lease that ran out on the last try. Out: requeue (QUEUED) or cancel."""
+
+    CANCELLED = "CANCELLED"
+    """Withdrawn by an operator; terminal. In: cancel of a QUEUED or DEAD job. Out: only
+    the retention purge."""
+
+
+class NewJob(msgspec.Struct, frozen=True):
+    """What a producer asks for; validated at the edge before it gets here. A Struct,
+    like ``Job``: a batch enqueue builds a thousand of them."""
+
+    payload: str
+    queue: str = "default"
+    task: str | None = None
+    priority: int = 0
+    max_tries: int = 5
+    delay_ms: int = 0
+    run_at: int | None = None
+    idempotency_key: str | None = None
+
+
+class JobRecord(msgspec.Struct, frozen=True):
+    """One unit of work, as stored. ``attempts`` counts leases taken.
+
+    A frozen ``msgspec.Struct`` rather than a dataclass: every transition builds a new
+    job, and a Struct is built and ``replace``d about 20 times faster (0.2 µs against
+    4.6 µs per replace), which is measurable on the batched hot path."""
+
+    id: str
+    queue: str
+    task: str | None
+    payload: str
+    state: JobState
+    priority: int
+    attempts: int
+    max_tries: int
+    run_at: int
+    lease_owner: str | None
+    lease_token: str | None
+    lease_expires_at: int | None
+    last_error: str | None
+    result: str | None
+    idempotency_key: str | None
+    created_at: int
+    updated_at: int
+    leased_at: int | None = None
+    """When the current or last lease began; the run-time metric is measured from it."""
+
+
+class Action(StrEnum):
+    """What happened to a job; each stored transition records one event of this kind."""
+
+    ENQUEUED = "enqueued"
+    LEASED = "leased"
+    HEARTBEAT = "heartbeat"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    DEAD = "dead"
+    REQUEUED = "requeued"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class EventRecord(msgspec.Struct, frozen=True):
+    """One line of a job's history: answers "why did this job run twice?". A Struct,
+    like ``Job``, because one is built for every transition."""
+
+    job_id: str
+    at: int
+    kind: Action
+    state: JobState
+    worker_id: str | None
+    attempt: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    worker_id: str
+    last_seen_at: int
+    jobs: list[str]
+    done: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadGroup:
+    error: str | None
+    count: int
+    job_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class JobListing:
+    jobs: list[JobRecord]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventListing:
+    events: list[EventRecord]
+    next_cursor: str | None
+
+
+@dataclass(slots=True)
+class QueueCounts:
+    counts: dict[JobState, int] = field(default_factory=lambda: dict.fromkeys(JobState, 0))
+    oldest_queued_age_s: float = 0.0
+
+
+class JobIds:
+    """Makes UUIDv7 strings: time-ordered, so ids sort roughly by creation time.
+
+    Within one millisecond a 12-bit counter keeps the ids of one generator increasing;
+    each storage owns one, so there is no module-level state.
+    """
+
+    def __init__(self) -> None:
+        self._last_ms = 0
+        self._seq = 0
+
+    def new(self, now_ms: int) -> str:
+        ms = now_ms
+        if ms <= self._last_ms:
+            ms = self._last_ms
+            self._seq = (self._seq + 1) & 0xFFF
+            if self._seq == 0:
+                ms += 1
+        else:
+            self._seq = int.from_bytes(os.urandom(2)) & 0x7FF
+        self._last_ms = ms
+        rand = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
+        value = (ms << 80) | (0x7 << 76) | (self._seq << 64) | (0b10 << 62) | rand
+        h = f"{value:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

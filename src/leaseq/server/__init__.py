@@ -1,0 +1,3 @@
+"""The server: the queue service, its background passes, the HTTP layer and storage.
+
+Nothing here imports ``leaseq.client``."""

@@ -1,0 +1,85 @@
+"""One frozen Settings object, built from CLI flags and ``LEASEQ_*`` environment variables.
+
+Typer reads both sources; this module only validates, so every entry point (the CLI, the
+tests, an embedding application) gets the same checks and the same messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from leaseq.core.tokens import parse_tokens
+
+
+class Durability(StrEnum):
+    FULL = "full"
+    """WAL + synchronous=FULL: an answered write survives a power cut."""
+    NORMAL = "normal"
+    """WAL + synchronous=NORMAL: survives a process crash, may lose the last commits on
+    power loss. Never the default."""
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str = "sqlite:///./leaseq.db"
+    lease_seconds: float = 30.0
+    retry_base: float = 1.0
+    retry_cap: float = 3600.0
+    reap_interval: float = 1.0
+    retention: float = 7 * 24 * 3600.0
+    max_body: int = 1024 * 1024
+    durability: Durability = Durability.FULL
+    log_level: str = "info"
+    log_format: LogFormat = LogFormat.TEXT
+    tokens: tuple[str, ...] = ()
+    """``role:secret`` or bare admin secrets; empty means no authentication."""
+    poll_rate: float = 0.0
+    """Polls per second allowed per client address (burst of twice that); 0 is no limit."""
+    max_queue_depth: int = 0
+    """QUEUED jobs a queue may hold before enqueues get 429; 0 is no limit."""
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = list(self._problems())
+        if problems:
+            raise ValueError("invalid settings: " + "; ".join(problems))
+
+    def _problems(self) -> list[str]:
+        checks = [
+            (0 <= self.port <= 65535, "port must be between 0 and 65535"),
+            (1 <= self.lease_seconds <= 43200, "lease_seconds must be between 1 and 43200"),
+            (self.retry_base > 0, "retry_base must be > 0"),
+            (self.retry_cap >= self.retry_base, "retry_cap must be >= retry_base"),
+            (self.reap_interval > 0, "reap_interval must be > 0"),
+            (self.retention >= 0, "retention must be >= 0 (0 keeps jobs forever)"),
+            (self.max_body >= 1024, "max_body must be at least 1024 bytes"),
+            (self.poll_rate >= 0, "poll_rate must be >= 0"),
+            (self.max_queue_depth >= 0, "max_queue_depth must be >= 0"),
+            (
+                (self.ssl_certfile is None) == (self.ssl_keyfile is None),
+                "ssl_certfile and ssl_keyfile go together",
+            ),
+            (
+                self.db.startswith(("sqlite:///", "postgresql://", "postgres://")),
+                "db must be a sqlite:///path or postgresql:// URL",
+            ),
+        ]
+        problems = [message for ok, message in checks if not ok]
+        try:
+            parse_tokens(self.tokens)
+        except ValueError as exc:
+            problems.append(str(exc))
+        return problems
+
+    @property
+    def lease_ms(self) -> int:
+        return round(self.lease_seconds * 1000)

@@ -1,0 +1,145 @@
+"""The OpenAPI document, generated from the route table and the wire Structs.
+
+msgspec produces the JSON Schemas, so the document cannot drift from what the server
+actually accepts; ``/docs`` renders it with Swagger UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from leaseq import __version__
+from leaseq.core.tokens import Role
+from leaseq.server.http.wire import ErrorOut
+
+REF = "#/components/schemas/{name}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    summary: str
+    body: tuple[type, ...] = ()
+    query: type | None = None
+    responses: Mapping[int, type | tuple[type, ...]] = field(default_factory=dict)
+    """Status -> answer type; a tuple when one status has several shapes (single or batch)."""
+    role: Role | None = Role.READ
+    """Who may call it when tokens are configured; None is open to all (``/health``)."""
+
+
+def document(endpoints: list[Endpoint]) -> dict[str, Any]:
+    types: list[type] = [ErrorOut]
+    for e in endpoints:
+        types.extend(e.body)
+        types.extend(t for kinds in e.responses.values() for t in _kinds(kinds))
+    types = list(dict.fromkeys(types))
+    refs, components = msgspec.json.schema_components(types, ref_template=REF)
+    ref_of = dict(zip(types, refs, strict=True))
+    for t in types:
+        _field_rules(t, components[t.__name__])
+    paths: dict[str, dict[str, Any]] = {}
+    for e in endpoints:
+        op: dict[str, Any] = {"summary": e.summary, "operationId": _operation_id(e)}
+        if e.role is not None:
+            op["security"] = [{"bearer": []}]
+            op["description"] = f"Needs a {e.role} or admin token when tokens are configured."
+        if e.body:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _one_of(ref_of, e.body)}},
+            }
+        params = _parameters(e)
+        if params:
+            op["parameters"] = params
+        op["responses"] = {
+            str(status): {
+                "description": " or ".join(t.__name__ for t in _kinds(kinds)),
+                "content": {"application/json": {"schema": _one_of(ref_of, _kinds(kinds))}},
+            }
+            for status, kinds in e.responses.items()
+        }
+        op["responses"]["default"] = {
+            "description": "Error",
+            "content": {"application/json": {"schema": ref_of[ErrorOut]}},
+        }
+        paths.setdefault(e.path, {})[e.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "leaseq", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _field_rules(kind: type, schema: dict[str, Any]) -> None:
+    """States a Struct's rules between fields (``wire._In``), which msgspec cannot see in
+    ``__post_init__``: exactly one given is ``oneOf`` a branch per field that requires it
+    not null; at most one is ``anyOf`` a branch per field that allows only null."""
+    props = schema.get("properties", {})
+    exactly: tuple[str, ...] = getattr(kind, "EXACTLY_ONE", ())
+    if exactly:
+        schema["oneOf"] = [
+            {"required": [name], "properties": {name: _not_null(props[name])}} for name in exactly
+        ]
+    at_most: tuple[str, ...] = getattr(kind, "AT_MOST_ONE", ())
+    if at_most:
+        schema["anyOf"] = [
+            {"properties": {name: {"type": "null"} for name in at_most if name != given}}
+            for given in at_most
+        ]
+
+
+def _not_null(prop: dict[str, Any]) -> Any:
+    """The schema of an optional field (``X | None``, an ``anyOf`` with null) without null."""
+    members = [m for m in prop.get("anyOf", [prop]) if m != {"type": "null"}]
+    return members[0] if len(members) == 1 else {"anyOf": members}
+
+
+def _kinds(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _one_of(ref_of: dict[type, Any], kinds: tuple[type, ...]) -> Any:
+    return ref_of[kinds[0]] if len(kinds) == 1 else {"oneOf": [ref_of[t] for t in kinds]}
+
+
+def _operation_id(e: Endpoint) -> str:
+    words = [w for w in e.path.replace("{", "").replace("}", "").split("/") if w]
+    return "_".join([e.method.lower(), *words]) or "root"
+
+
+def _parameters(e: Endpoint) -> list[dict[str, Any]]:
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _path_names(e.path)
+    ]
+    if e.query is not None:
+        (_,), components = msgspec.json.schema_components([e.query], ref_template=REF)
+        schema = components[e.query.__name__]
+        required = set(schema.get("required", ()))
+        params.extend(
+            {"name": name, "in": "query", "required": name in required, "schema": prop}
+            for name, prop in schema["properties"].items()
+        )
+    return params
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+SWAGGER_HTML = """<!doctype html>
+<html><head><title>leaseq API</title><meta charset="utf-8">
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head><body><div id="ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+</body></html>"""

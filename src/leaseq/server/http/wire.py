@@ -1,0 +1,382 @@
+"""Request and response shapes on the wire (msgspec Structs).
+
+Requests forbid unknown fields, so a misspelt ``max_retries`` is a 422 that names it
+rather than a silently ignored option. These types also generate the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+import msgspec
+from msgspec import Meta, Raw, Struct, field
+
+from leaseq.core.model import (
+    Action,
+    DeadGroup,
+    EventListing,
+    JobRecord,
+    JobState,
+    NewJob,
+    QueueCounts,
+    WorkerInfo,
+)
+
+QueueName = Annotated[
+    str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="1-128 of A-Z a-z 0-9 _ . : -")
+]
+NO_NUL = r"^[^\x00]*$"
+"""Free text may hold anything but NUL, which PostgreSQL cannot store in text: refusing it
+here makes both backends answer the same 422 instead of the store deciding."""
+Name = Annotated[str, Meta(min_length=1, max_length=256, pattern=NO_NUL)]
+Token = Annotated[str, Meta(min_length=1, max_length=256)]
+LeaseSeconds = Annotated[float, Meta(ge=1, le=43200)]
+ErrorText = Annotated[str, Meta(max_length=65536, pattern=NO_NUL)]
+Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
+UtcTime = Annotated[datetime, Meta(tz=True)]
+Limit = Annotated[int, Meta(ge=1, le=1000)]
+Cursor = Annotated[
+    str, Meta(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")
+]
+"""Opaque to clients, but the schema says what the server accepts: a garbage cursor is a
+422, so schema-valid requests must not be able to send one."""
+
+MAX_BATCH = 1000
+
+
+class _In(Struct, forbid_unknown_fields=True, kw_only=True):
+    """A request body or query. Rules between fields that ``__post_init__`` checks are
+    declared here too, so that the OpenAPI document states them (``http/openapi.py``)."""
+
+    EXACTLY_ONE: ClassVar[tuple[str, ...]] = ()
+    """Exactly one of these fields is given and not null."""
+    AT_MOST_ONE: ClassVar[tuple[str, ...]] = ()
+    """At most one of these fields is given and not null."""
+
+
+class JobSpecIn(_In):
+    payload: Any
+    queue: QueueName = "default"
+    task: Name | None = None
+    priority: Int32 = 0
+    max_tries: Annotated[int, Meta(ge=1, le=1000)] = 5
+    delay: Annotated[float, Meta(ge=0, le=10 * 365 * 86400)] | None = None
+    run_at: UtcTime | None = None
+    idempotency_key: Name | None = None
+
+    AT_MOST_ONE = ("delay", "run_at")
+
+    def __post_init__(self) -> None:
+        if self.delay is not None and self.run_at is not None:
+            raise ValueError("give `delay` or `run_at`, not both")
+
+    def to_spec(self) -> NewJob:
+        return NewJob(
+            payload=msgspec.json.encode(self.payload).decode(),
+            queue=self.queue,
+            task=self.task,
+            priority=self.priority,
+            max_tries=self.max_tries,
+            delay_ms=round((self.delay or 0) * 1000),
+            run_at=None if self.run_at is None else round(self.run_at.timestamp() * 1000),
+            idempotency_key=self.idempotency_key,
+        )
+
+
+class EnqueueBatchIn(_In):
+    jobs: Annotated[list[JobSpecIn], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class PollIn(_In):
+    worker_id: Name
+    queues: Annotated[list[QueueName], Meta(min_length=1, max_length=100)] = field(
+        default_factory=lambda: ["default"]
+    )
+    max_jobs: Annotated[int, Meta(ge=1, le=100)] = 1
+    lease_seconds: LeaseSeconds | None = None
+    wait: Annotated[float, Meta(ge=0, le=30)] = 0.0
+
+
+class AckIn(_In):
+    job_id: Name
+    lease_token: Token
+    result: Any = None
+
+
+class AckBatchIn(_In):
+    acks: Annotated[list[AckIn], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class FailIn(_In):
+    job_id: Name
+    lease_token: Token
+    error: ErrorText | None = None
+    retry: bool = True
+
+
+class HeartbeatIn(_In):
+    job_id: Name
+    lease_token: Token
+    lease_seconds: LeaseSeconds | None = None
+
+
+class LeaseIn(_In):
+    job_id: Name
+    lease_token: Token
+
+
+class HeartbeatBatchIn(_In):
+    """One request for every lease a worker holds, instead of one request per job."""
+
+    heartbeats: Annotated[list[LeaseIn], Meta(min_length=1, max_length=MAX_BATCH)]
+    lease_seconds: LeaseSeconds | None = None
+
+
+class ReleaseIn(_In):
+    job_id: Name
+    lease_token: Token
+
+
+class RequeueIn(_In):
+    job_ids: Annotated[list[Name], Meta(min_length=1, max_length=MAX_BATCH)] | None = None
+    queue: QueueName | None = None
+
+    EXACTLY_ONE = ("job_ids", "queue")
+
+    def __post_init__(self) -> None:
+        if (self.job_ids is None) == (self.queue is None):
+            raise ValueError("give exactly one of `job_ids` or `queue`")
+
+
+class JobsQuery(_In):
+    state: JobState | None = None
+    queue: QueueName | None = None
+    limit: Limit = 100
+    cursor: Cursor | None = None
+
+
+class EventsQuery(_In):
+    limit: Limit = 100
+    cursor: Cursor | None = None
+
+
+class WorkersQuery(_In):
+    within: Annotated[float, Meta(gt=0, le=7 * 86400)] = 300.0
+    limit: Annotated[int, Meta(ge=1, le=1000)] = 100
+
+
+class DeadGroupsQuery(_In):
+    queue: QueueName
+    groups: Annotated[int, Meta(ge=1, le=100)] = 20
+    ids: Annotated[int, Meta(ge=0, le=1000)] = 1000
+
+
+class DeadQuery(_In):
+    queue: QueueName | None = None
+    limit: Limit = 100
+    cursor: Cursor | None = None
+
+
+# -- responses --------------------------------------------------------------------------
+
+
+class JobOut(Struct, kw_only=True):
+    id: str
+    queue: str
+    task: str | None
+    payload: Any
+    state: JobState
+    priority: int
+    attempts: int
+    max_tries: int
+    run_at: str
+    lease_owner: str | None
+    lease_expires_at: str | None
+    last_error: str | None
+    result: Any
+    idempotency_key: str | None
+    created_at: str
+    updated_at: str
+
+
+class LeasedJobOut(JobOut, kw_only=True):
+    lease_token: str
+
+
+class JobEnvelope(Struct):
+    job: JobOut
+
+
+class JobsEnvelope(Struct):
+    jobs: list[JobOut]
+
+
+class LeasedJobsEnvelope(Struct):
+    jobs: list[LeasedJobOut]
+
+
+class PageOut(Struct):
+    jobs: list[JobOut]
+    next_cursor: str | None
+
+
+class ErrorBody(Struct):
+    code: str
+    message: str
+
+
+class ErrorOut(Struct):
+    error: ErrorBody
+
+
+class ItemResult(Struct, omit_defaults=True):
+    """What a batch (of acks, of heartbeats) did to one job: its status and the job, or
+    the error a single request would have answered."""
+
+    job_id: str
+    status: int
+    job: JobOut | None = None
+    error: ErrorBody | None = None
+
+
+class BatchOut(Struct):
+    results: list[ItemResult]
+
+
+class RequeueOut(Struct):
+    requeued: int
+
+
+class QueueStatsOut(Struct):
+    QUEUED: int
+    LEASED: int
+    DONE: int
+    DEAD: int
+    CANCELLED: int
+    oldest_queued_age_s: float
+
+
+class StatsOut(Struct):
+    queues: dict[str, QueueStatsOut]
+
+
+class EventOut(Struct):
+    at: str
+    kind: Action
+    state: JobState
+    worker_id: str | None
+    attempt: int
+    error: str | None
+
+
+class EventsOut(Struct):
+    events: list[EventOut]
+    next_cursor: str | None
+
+
+class WorkerOut(Struct):
+    worker_id: str
+    last_seen_at: str
+    jobs: list[str]
+    done: int
+    failed: int
+
+
+class WorkersOut(Struct):
+    workers: list[WorkerOut]
+
+
+class DeadGroupOut(Struct):
+    error: str | None
+    count: int
+    job_ids: list[str]
+
+
+class DeadGroupsOut(Struct):
+    groups: list[DeadGroupOut]
+
+
+class HealthOut(Struct):
+    status: str
+    storage: str
+    version: str
+
+
+@functools.lru_cache(maxsize=8192)
+def rfc3339(ms: int) -> str:
+    # A poll or an ack of 100 jobs formats ~400 stamps, most of them the same few
+    # milliseconds (the batch's own ``now``, its jobs' common enqueue time).
+    seconds, millis = divmod(ms, 1000)
+    return f"{_second(seconds)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
+def _job_fields(job: JobRecord) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "queue": job.queue,
+        "task": job.task,
+        "payload": Raw(job.payload),
+        "state": job.state,
+        "priority": job.priority,
+        "attempts": job.attempts,
+        "max_tries": job.max_tries,
+        "run_at": rfc3339(job.run_at),
+        "lease_owner": job.lease_owner,
+        "lease_expires_at": None if job.lease_expires_at is None else rfc3339(job.lease_expires_at),
+        "last_error": job.last_error,
+        "result": None if job.result is None else Raw(job.result),
+        "idempotency_key": job.idempotency_key,
+        "created_at": rfc3339(job.created_at),
+        "updated_at": rfc3339(job.updated_at),
+    }
+
+
+def job_out(job: JobRecord) -> JobOut:
+    """The public view of a job: never shows the lease token."""
+    return JobOut(**_job_fields(job))
+
+
+def leased_job_out(job: JobRecord) -> LeasedJobOut:
+    """The poll's view: the only answer that carries the lease token."""
+    assert job.lease_token is not None
+    return LeasedJobOut(**_job_fields(job), lease_token=job.lease_token)
+
+
+def stats_out(stats: dict[str, QueueCounts]) -> StatsOut:
+    return StatsOut(
+        {
+            name: QueueStatsOut(
+                **{state.value: s.counts.get(state, 0) for state in JobState},
+                oldest_queued_age_s=round(s.oldest_queued_age_s, 3),
+            )
+            for name, s in sorted(stats.items())
+        }
+    )
+
+
+def events_out(page: EventListing) -> EventsOut:
+    return EventsOut(
+        [
+            EventOut(rfc3339(e.at), e.kind, e.state, e.worker_id, e.attempt, e.error)
+            for e in page.events
+        ],
+        page.next_cursor,
+    )
+
+
+def workers_out(workers: list[WorkerInfo]) -> WorkersOut:
+    return WorkersOut(
+        [WorkerOut(w.worker_id, rfc3339(w.last_seen_at), w.jobs, w.done, w.failed) for w in workers]
+    )
+
+
+def dead_groups_out(groups: list[DeadGroup]) -> DeadGroupsOut:
+    return DeadGroupsOut([DeadGroupOut(g.error, g.count, g.job_ids) for g in groups])

@@ -1,0 +1,107 @@
+"""What the service tells the outside world about each transition: Prometheus metrics
+and structured log lines. One object, owned by the app, so there is no global registry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from leaseq.core.model import Action, JobRecord, JobState, QueueCounts
+
+log = logging.getLogger("leaseq.jobs")
+_Metric = TypeVar("_Metric", Counter, Histogram)
+
+_LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300, 1800, 3600)
+
+_COUNTED = {
+    Action.ENQUEUED: "enqueued",
+    Action.LEASED: "leased",
+    Action.DONE: "acked",
+    Action.FAILED: "failed",
+    Action.DEAD: "dead",
+    Action.EXPIRED: "lease_expired",
+    Action.REQUEUED: "requeued",
+    Action.CANCELLED: "cancelled",
+    Action.RELEASED: "released",
+}
+
+
+class Observer:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.counters = {
+            action: Counter(f"leaseq_jobs_{name}", f"Jobs {name} by this node", ["queue"],
+                            registry=r)
+            for action, name in _COUNTED.items()
+        }  # fmt: skip
+        self.jobs = Gauge(
+            "leaseq_jobs", "Jobs in the store by state", ["queue", "state"], registry=r
+        )
+        self.oldest = Gauge("leaseq_oldest_ready_age_seconds", "Age of the oldest ready job",
+                            ["queue"], registry=r)  # fmt: skip
+        self.active_leases = Gauge("leaseq_active_leases", "LEASED jobs", ["queue"], registry=r)
+        self.workers = Gauge("leaseq_known_workers", "Workers seen in the last 5 minutes",
+                             registry=r)  # fmt: skip
+        self.wait = Histogram("leaseq_job_wait_seconds", "Ready (enqueue or retry) to lease",
+                              ["queue"], buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
+        self.run = Histogram("leaseq_job_run_seconds", "Lease to ack or fail", ["queue"],
+                             buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
+        self._children: dict[tuple[int, str], Any] = {}
+        self.http = Histogram("leaseq_http_request_duration_seconds", "HTTP request duration",
+                              ["method", "route"], registry=r)  # fmt: skip
+
+    def transitioned(self, action: Action, jobs: Iterable[JobRecord]) -> None:
+        """Counts and logs jobs that just went through ``action`` (after commit). A poll
+        or an ack brings a hundred jobs of one queue: each labelled child is looked up
+        and each counter incremented once per queue, not once per job."""
+        debug = log.isEnabledFor(logging.DEBUG)
+        counts: dict[tuple[Action, str], int] = {}
+        for job in jobs:
+            kind = Action.DEAD if action is Action.FAILED and job.state is JobState.DEAD else action
+            counts[kind, job.queue] = counts.get((kind, job.queue), 0) + 1
+            if job.leased_at is not None:
+                if kind is Action.LEASED:
+                    seconds = max(job.leased_at - job.run_at, 0) / 1000
+                    self._child(self.wait, job.queue).observe(seconds)
+                elif kind in (Action.DONE, Action.FAILED, Action.DEAD):
+                    seconds = max(job.updated_at - job.leased_at, 0) / 1000
+                    self._child(self.run, job.queue).observe(seconds)
+            if kind is Action.EXPIRED or job.state is JobState.DEAD:
+                self._log(
+                    logging.WARNING if job.state is JobState.DEAD else logging.INFO, kind, job
+                )
+            elif debug:
+                self._log(logging.DEBUG, kind, job)
+        for (kind, queue), n in counts.items():
+            self._child(self.counters[kind], queue).inc(n)
+
+    def _child(self, metric: _Metric, queue: str) -> _Metric:
+        """``metric.labels(queue)``, cached: prometheus_client takes a lock per lookup."""
+        key = (id(metric), queue)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(queue)
+        return child
+
+    def _log(self, level: int, kind: Action, job: JobRecord) -> None:
+        log.log(
+            level,
+            "job %s %s (queue %s, worker %s, attempt %d)%s",
+            job.id, kind.value, job.queue, job.lease_owner, job.attempts,
+            f": {job.last_error}" if job.state is JobState.DEAD and job.last_error else "",
+            extra={"job_id": job.id, "queue": job.queue, "worker": job.lease_owner,
+                   "attempt": job.attempts, "event": kind.value, "state": job.state.value},
+        )  # fmt: skip
+
+    def set_store_gauges(self, stats: dict[str, QueueCounts], workers: int) -> None:
+        for queue, s in stats.items():
+            for state, n in s.counts.items():
+                self.jobs.labels(queue, state.value).set(n)
+            self.oldest.labels(queue).set(s.oldest_queued_age_s)
+            self.active_leases.labels(queue).set(s.counts.get(JobState.LEASED, 0))
+        self.workers.set(workers)

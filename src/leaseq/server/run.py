@@ -1,0 +1,57 @@
+"""Runs the app under uvicorn (uvloop + httptools) with a graceful SIGTERM.
+
+uvicorn stops accepting and waits for requests in flight on SIGTERM, but a long poll may
+wait 30 s; so the first signal also closes the notifier, and every long poll answers
+``[]`` at once.
+"""
+
+from __future__ import annotations
+
+from types import FrameType
+
+import uvicorn
+
+from leaseq.server import logs
+from leaseq.server.config import Settings
+from leaseq.server.http.app import create_app
+from leaseq.server.notifier import Notifier
+
+GRACEFUL_SHUTDOWN_S = 10
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, notifier: Notifier) -> None:
+        super().__init__(config)
+        self._notifier = notifier
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        loop = getattr(self, "_leaseq_loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(self._notifier.close)
+
+    async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        import asyncio
+
+        self._leaseq_loop = asyncio.get_running_loop()
+        await super().startup(sockets)  # type: ignore[arg-type]
+
+
+def serve(settings: Settings) -> None:
+    logs.configure(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        log_config=None,  # keep our root handler, so --log-format applies to uvicorn too
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        lifespan="on",
+    )
+    _Server(config, app.state.service.notifier).run()

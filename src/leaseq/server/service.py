@@ -1,0 +1,229 @@
+"""QueueService: the only place where storage, the pure rules and the notifier meet.
+
+Each HTTP route calls exactly one method here. Methods take validated domain values and
+return domain objects or raise ``LeaseqError``; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from leaseq.core.backoff import Backoff
+from leaseq.core.commands import Ack, Cancel, Command, Fail, Heartbeat, Release, Requeue
+from leaseq.core.model import (
+    Action,
+    DeadGroup,
+    EventListing,
+    JobListing,
+    JobRecord,
+    JobState,
+    NewJob,
+    QueueCounts,
+    WorkerInfo,
+)
+from leaseq.errors import JobNotFound, LeaseqError, QueueFull
+from leaseq.server.config import Settings
+from leaseq.server.notifier import Notifier
+from leaseq.server.observe import Observer
+from leaseq.server.storage import Storage
+
+log = logging.getLogger("leaseq.server.service")
+
+REQUEUE_CHUNK = 1000
+DEPTH_TTL_S = 0.5
+
+
+class QueueService:
+    def __init__(self, storage: Storage, settings: Settings, notifier: Notifier | None = None):
+        self.storage = storage
+        self.settings = settings
+        self.notifier = notifier or Notifier()
+        # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
+        storage.set_wakeup(self.notifier.notify)
+        self.observer = Observer()
+        self._depths: dict[str, int] = {}
+        self._depths_at = float("-inf")
+        self.backoff = Backoff(settings.retry_base, settings.retry_cap)
+
+    async def enqueue(self, specs: Sequence[NewJob]) -> list[tuple[JobRecord, bool]]:
+        if self.settings.max_queue_depth:
+            await self._check_depth(specs)
+        created = await self.storage.enqueue(specs)
+        new_jobs = [job for job, new in created if new]
+        self.notifier.notify(job.queue for job in new_jobs)
+        self.observer.transitioned(Action.ENQUEUED, new_jobs)
+        return created
+
+    async def _check_depth(self, specs: Sequence[NewJob]) -> None:
+        """Refuses work for a queue at its limit. Depths are read at most every
+        ``DEPTH_TTL_S`` so the check costs the hot path almost nothing; the limit is
+        therefore approximate by what one such interval can add."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._depths_at > DEPTH_TTL_S:
+            stats = await self.storage.stats()
+            self._depths = {q: s.counts.get(JobState.QUEUED, 0) for q, s in stats.items()}
+            self._depths_at = loop.time()
+        adding = Counter(spec.queue for spec in specs)
+        for queue, n in adding.items():
+            if self._depths.get(queue, 0) + n > self.settings.max_queue_depth:
+                raise QueueFull(
+                    f"queue {queue!r} holds {self._depths.get(queue, 0)} ready jobs; the limit"
+                    f" is {self.settings.max_queue_depth}"
+                )
+        for queue, n in adding.items():
+            self._depths[queue] = self._depths.get(queue, 0) + n
+
+    async def poll(
+        self,
+        worker_id: str,
+        queues: Sequence[str],
+        max_jobs: int = 1,
+        lease_seconds: float | None = None,
+        wait: float = 0.0,
+        gone: asyncio.Future[None] | None = None,
+    ) -> list[JobRecord]:
+        """Leases up to ``max_jobs``; with ``wait`` it holds until a job is ready, a
+        notification arrives, the wait ends, or the server shuts down.
+
+        ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
+        in the meantime are released at once rather than left to run out their lease.
+        """
+        lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            woken = self.notifier.subscribe(queues)
+            try:
+                jobs = await self.storage.claim(queues, worker_id, max_jobs, lease_ms)
+                if gone is not None and gone.done():
+                    await self._release_all(jobs)
+                    return []
+                remaining = deadline - loop.time()
+                if jobs or remaining <= 0 or self.notifier.closed:
+                    self.observer.transitioned(Action.LEASED, jobs)
+                    return jobs
+                # Sleep until notified, or until a delayed job or retry becomes ready.
+                next_ready = await self.storage.next_ready_in(queues)
+                if next_ready is not None:
+                    remaining = min(remaining, max(next_ready, 0.001))
+                if self.storage.recheck_s is not None:
+                    remaining = min(remaining, self.storage.recheck_s)
+                await asyncio.wait(
+                    {woken} if gone is None else {woken, gone},
+                    timeout=remaining,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                woken.cancel()
+
+    async def _release_all(self, jobs: Sequence[JobRecord]) -> None:
+        releases = [Release(j.id, j.lease_token or "") for j in jobs]
+        if releases:
+            released = [o for o in await self.storage.modify(releases) if isinstance(o, JobRecord)]
+            self.notifier.notify(j.queue for j in released)
+
+    async def ack(self, acks: Sequence[Ack]) -> list[JobRecord | LeaseqError]:
+        outcomes = await self.storage.modify(acks)
+        self.observer.transitioned(Action.DONE, (o for o in outcomes if isinstance(o, JobRecord)))
+        return outcomes
+
+    async def fail(self, job_id: str, token: str, error: str | None, retry: bool) -> JobRecord:
+        job = await self._modify_one(Fail(job_id, token, error, retry, self.backoff))
+        self.observer.transitioned(Action.FAILED, [job])
+        if job.state is JobState.QUEUED:
+            self.notifier.notify([job.queue])  # pollers re-arm their timer for run_at
+        return job
+
+    async def heartbeat(self, job_id: str, token: str, lease_seconds: float | None) -> JobRecord:
+        return _only(await self.heartbeat_many([(job_id, token)], lease_seconds))
+
+    async def heartbeat_many(
+        self, leases: Sequence[tuple[str, str]], lease_seconds: float | None
+    ) -> list[JobRecord | LeaseqError]:
+        """Extends each (job id, token) lease; one answer per lease, in order."""
+        lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
+        return await self.storage.modify(
+            [Heartbeat(job_id, token, lease_ms) for job_id, token in leases]
+        )
+
+    async def release(self, job_id: str, token: str) -> JobRecord:
+        job = await self._modify_one(Release(job_id, token))
+        self.observer.transitioned(Action.RELEASED, [job])
+        self.notifier.notify([job.queue])
+        return job
+
+    async def cancel(self, job_id: str) -> JobRecord:
+        job = await self._modify_one(Cancel(job_id))
+        self.observer.transitioned(Action.CANCELLED, [job])
+        return job
+
+    async def requeue_dead(self, job_ids: Sequence[str] | None, queue: str | None) -> int:
+        """Requeues the given DEAD jobs, or every DEAD job of ``queue`` in chunks (jobs
+        that die again meanwhile are not chased: the walk only moves forward)."""
+        if job_ids is not None:
+            return await self._requeue(job_ids)
+        assert queue is not None
+        total, after = 0, None
+        while ids := await self.storage.dead_ids(queue, after, REQUEUE_CHUNK):
+            total += await self._requeue(ids)
+            after = ids[-1]
+        return total
+
+    async def _requeue(self, job_ids: Sequence[str]) -> int:
+        results = await self.storage.modify([Requeue(i) for i in job_ids])
+        requeued = [r for r in results if isinstance(r, JobRecord)]
+        self.notifier.notify(job.queue for job in requeued)
+        self.observer.transitioned(Action.REQUEUED, requeued)
+        return len(requeued)
+
+    async def get(self, job_id: str) -> JobRecord:
+        job = await self.storage.get(job_id)
+        if job is None:
+            raise JobNotFound(f"no job with id {job_id!r}")
+        return job
+
+    async def list_jobs(
+        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
+    ) -> JobListing:
+        return await self.storage.list_jobs(state, queue, limit, cursor)
+
+    async def stats(self) -> dict[str, QueueCounts]:
+        return await self.storage.stats()
+
+    async def events(self, job_id: str, limit: int, cursor: str | None) -> EventListing:
+        """A page of the job's history; 404 only when neither the job nor any history
+        exists."""
+        page = await self.storage.events(job_id, limit, cursor)
+        if not page.events:
+            await self.get(job_id)
+        return page
+
+    async def workers(self, seen_within_s: float, limit: int) -> list[WorkerInfo]:
+        return await self.storage.workers(round(seen_within_s * 1000), limit)
+
+    async def count_workers(self, seen_within_s: float) -> int:
+        return await self.storage.count_workers(round(seen_within_s * 1000))
+
+    async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
+        return await self.storage.dead_groups(queue, groups, ids_per_group)
+
+    async def expire_leases(self, limit: int) -> list[JobRecord]:
+        """One reaper step: expired leases back to the queue (or the DLQ)."""
+        expired = await self.storage.expire_leases(limit)
+        self.notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
+        self.observer.transitioned(Action.EXPIRED, expired)
+        return expired
+
+    async def _modify_one(self, command: Command) -> JobRecord:
+        return _only(await self.storage.modify([command]))
+
+
+def _only(outcomes: Sequence[JobRecord | LeaseqError]) -> JobRecord:
+    """The answer of a one-item batch, its refusal raised."""
+    (outcome,) = outcomes
+    if isinstance(outcome, LeaseqError):
+        raise outcome
+    return outcome

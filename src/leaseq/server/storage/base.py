@@ -1,0 +1,181 @@
+"""The storage protocol: what every backend promises, one contract per method.
+
+Backends apply the pure rules of ``leaseq.core.transitions``; they decide nothing themselves
+except what set-based SQL must decide (which ready jobs a claim takes). Every write is
+durable before its coroutine returns. The conformance suite in ``tests/storage`` holds
+each backend to these contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from leaseq.core.commands import Command
+from leaseq.core.model import (
+    DeadGroup,
+    EventListing,
+    EventRecord,
+    JobListing,
+    JobRecord,
+    JobState,
+    NewJob,
+    QueueCounts,
+    WorkerInfo,
+)
+from leaseq.core.transitions import event_for
+from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError
+
+
+@dataclass(slots=True)
+class Applied:
+    """What a batch of commands does, before any of it is written."""
+
+    answers: list[JobRecord | LeaseqError] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    writes: dict[str, tuple[JobRecord, JobRecord]] = field(default_factory=dict)
+    """Job id -> (as read, as it must be stored), for the jobs some command changed."""
+
+
+def apply_commands(read: Mapping[str, JobRecord], commands: Sequence[Command], now: int) -> Applied:
+    """Applies the commands in order to the jobs as read, so every backend answers a batch
+    the same way: a job named twice sees the first command's result, and each command
+    that changed a job leaves one event. Pure: the backend then writes ``writes`` guarded on
+    the state and token each job was read with."""
+    applied = Applied()
+    current = dict(read)
+    for command in commands:
+        job_id = command.job_id
+        job = current.get(job_id)
+        if job is None:
+            applied.answers.append(JobNotFound(f"no job with id {job_id!r}"))
+            continue
+        try:
+            new = command.apply(job, now)
+        except LeaseqError as exc:
+            applied.answers.append(exc)
+            continue
+        if new is not job:
+            applied.events.append(event_for(command.action, job, new))
+            applied.writes[job_id] = (read[job_id], new)
+            current[job_id] = new
+        applied.answers.append(new)
+    return applied
+
+
+def cursor_seq(cursor: str | None) -> int | None:
+    """The row position a cursor stands for (None: from the start). Cursors are the
+    decimal ``seq`` of a row; anything else, or one past 64 bits, is refused."""
+    if cursor is None:
+        return None
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        raise InvalidRequest(f"cursor: {cursor!r} is not a cursor this server gave out")
+    return int(cursor)
+
+
+class Storage(Protocol):
+    recheck_s: float | None
+    """Capability: how often a waiting long poll should claim again even without a
+    wake-up. None when wake-ups cannot be lost (SQLite: one process notifies itself);
+    a few seconds where they travel over a connection that can drop (PostgreSQL
+    LISTEN/NOTIFY), so a lost notification only delays a job, never strands it."""
+
+    async def open(self) -> None:
+        """Connects and applies pending migrations. Called once before any other method."""
+        ...
+
+    async def close(self) -> None:
+        """Finishes writes already accepted, then releases connections."""
+        ...
+
+    async def enqueue(self, specs: Sequence[NewJob]) -> list[tuple[JobRecord, bool]]:
+        """Inserts all jobs or none, each with an ``enqueued`` event. A spec whose
+        ``idempotency_key`` is already used in its queue (or earlier in the same batch)
+        yields the existing job and ``False``."""
+        ...
+
+    async def claim(
+        self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
+    ) -> list[JobRecord]:
+        """Atomically leases up to ``max_jobs`` ready jobs (QUEUED, ``run_at <= now``) of
+        ``queues``, best first: highest priority, earliest run_at, enqueue order. Each
+        taken job matches ``transitions.lease`` with a fresh random token and gets a
+        ``leased`` event; ``owner`` is recorded as a worker seen now, even when nothing is
+        ready. Two concurrent claims never return the same job. Cost is bounded by an
+        index, not the store size.
+        """
+        ...
+
+    async def modify(self, commands: Sequence[Command]) -> list[JobRecord | LeaseqError]:
+        """For each command: reads the job, applies it at the store's ``now`` and
+        writes the result guarded on the state and token it read, with its event
+        (``transitions.event_for``) and its worker's tally, in one transaction. Answers per
+        item: the new job, ``JobNotFound`` or the command's refusal."""
+        ...
+
+    async def expire_leases(self, limit: int) -> list[JobRecord]:
+        """Applies ``Expire`` to up to ``limit`` LEASED jobs whose lease ran out, recording
+        ``expired`` events; concurrent callers (several nodes) never process the same job
+        twice."""
+        ...
+
+    async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
+        """Ids of DEAD jobs of ``queue`` in enqueue order, after the id ``after``."""
+        ...
+
+    async def purge(self, finished_before_ms: int, limit: int) -> int:
+        """Deletes up to ``limit`` DONE or CANCELLED jobs (with their events) last updated
+        more than ``finished_before_ms`` ago, and workers not seen for as long; returns
+        how many jobs."""
+        ...
+
+    async def get(self, job_id: str) -> JobRecord | None: ...
+
+    async def list_jobs(
+        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
+    ) -> JobListing:
+        """Newest first; the cursor is opaque and stable while jobs are added."""
+        ...
+
+    async def stats(self) -> dict[str, QueueCounts]:
+        """Counts by queue and state and the oldest ready age, without scanning jobs."""
+        ...
+
+    async def next_ready_in(self, queues: Sequence[str]) -> float | None:
+        """Seconds until the earliest QUEUED job of ``queues`` with a future ``run_at``
+        becomes ready, or None when there is none; long polls sleep at most this long."""
+        ...
+
+    async def events(self, job_id: str, limit: int, cursor: str | None) -> EventListing:
+        """The job's history, oldest first: up to ``limit`` events after ``cursor`` (the
+        ``next_cursor`` of the page before, None for the first), and the cursor of the
+        next page when there are more. Empty for an unknown or purged job. Cursors stay
+        valid while the job goes on adding events."""
+        ...
+
+    async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:
+        """Workers seen within the window, most recently seen first, with the ids of the
+        jobs they hold now."""
+        ...
+
+    async def count_workers(self, seen_within_ms: int) -> int:
+        """How many workers were seen within the window: the metrics gauge, which must
+        not pay for listing every worker's held jobs on each scrape."""
+        ...
+
+    async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
+        """DEAD jobs of ``queue`` grouped by ``last_error``, largest group first."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises ``StorageUnavailable`` when the store does not answer."""
+        ...
+
+    def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
+        """Registers ``callback(queues)``, called on the event loop when another process
+        made jobs of ``queues`` ready, so that long polls here wake at once. Called before
+        ``open()``. A store shared by several server nodes (PostgreSQL) must call it;
+        SQLite is written by one process only, whose service already notifies its own
+        long polls, so its implementation does nothing."""
+        ...
