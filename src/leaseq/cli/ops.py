@@ -17,7 +17,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
-from leaseq.client.calls import MAX_BATCH
+from leaseq.core.limits import MAX_BATCH
 from leaseq.core.model import JobState
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError, ServerUnavailable
 
@@ -27,7 +27,7 @@ EXIT_CODES = (
 )
 # An operator wants an answer in seconds, not a worker's patient retries.
 CLI_RETRY = RetryPolicy(max_seconds=2.0)
-PAGE = 1000
+PAGE = MAX_BATCH
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -244,7 +244,7 @@ def _history(client: Client, job_id: str, limit: int) -> list[Event]:
 
 def events(
     job_id: Annotated[str, typer.Argument(help="Job id.")],
-    limit: Annotated[int, typer.Option(min=1, help="At most this many, oldest first.")] = 1000,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, oldest first.")] = MAX_BATCH,
     as_json: AsJson = False,
     url: Url = None,
     token: Token = None,

@@ -32,10 +32,6 @@ from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUna
 
 T = TypeVar("T")
 
-# The server's largest batch (``leaseq.server.http.wire.MAX_BATCH``), repeated here so that a
-# producer does not import the web framework.
-MAX_BATCH = 1000
-
 
 class EnqueueOptions(TypedDict, total=False):
     """Options of one enqueue; omitted ones take the server's defaults."""

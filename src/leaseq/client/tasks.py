@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar, Unpack
 
 from leaseq.client import Client, EnqueueOptions, Job, JobSpec
-from leaseq.client.calls import MAX_BATCH
+from leaseq.core.limits import MAX_BATCH
 
 P = ParamSpec("P")
 R = TypeVar("R")

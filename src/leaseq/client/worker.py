@@ -30,13 +30,14 @@ import msgspec
 
 from leaseq.client import AckSpec, AsyncClient, Job, RetryPolicy
 from leaseq.client.tasks import App, Invocation, Permanent
+from leaseq.core import limits
 from leaseq.errors import LeaseLost, LeaseqError
 
 log = logging.getLogger("leaseq.client.worker")
 
-MAX_ERROR_CHARS = 60_000  # the server accepts 65 536; keep the end, where the cause is
-HEARTBEAT_BATCH = 1000  # the server's batch limit
-POLL_MAX_JOBS = 100  # the server's per-poll limit
+MAX_ERROR_CHARS = 60_000
+"""Under ``limits.MAX_ERROR_CHARS`` with room to spare; a longer traceback keeps its end,
+where the cause is."""
 POLL_ERROR_PAUSE_S = 1.0
 
 
@@ -48,9 +49,9 @@ def default_worker_id() -> str:
 class WorkerConfig:
     """Everything a worker is told, validated once (flags and ``LEASEQ_*`` feed it)."""
 
-    queues: tuple[str, ...] = ("default",)
+    queues: tuple[str, ...] = (limits.DEFAULT_QUEUE,)
     concurrency: int = 8
-    lease_seconds: float = 30.0
+    lease_seconds: float = limits.DEFAULT_LEASE_S
     grace: float = 30.0
     poll_wait: float = 10.0
     worker_id: str = field(default_factory=default_worker_id)
@@ -59,11 +60,15 @@ class WorkerConfig:
         checks = [
             (len(self.queues) > 0, "give at least one queue"),
             (1 <= self.concurrency <= 10_000, "concurrency must be between 1 and 10000"),
-            (1 <= self.lease_seconds <= 43200, "lease_seconds must be between 1 and 43200"),
             (self.grace >= 0, "grace must be >= 0"),
-            (0 < self.poll_wait <= 30, "poll_wait must be in (0, 30]"),
+            (
+                0 < self.poll_wait <= limits.MAX_POLL_WAIT_S,
+                f"poll_wait must be in (0, {limits.MAX_POLL_WAIT_S:g}]",
+            ),
         ]
         problems = [message for ok, message in checks if not ok]
+        if lease := limits.lease_problem(self.lease_seconds):
+            problems.append(lease)
         if problems:
             raise ValueError("invalid worker settings: " + "; ".join(problems))
 
@@ -174,7 +179,7 @@ class Worker:
             # jobs to it. It ends within ``poll_wait``; what it brings is handed back.
             self._poll = asyncio.create_task(
                 self.client.poll(
-                    cfg.worker_id, cfg.queues, max_jobs=min(free, POLL_MAX_JOBS),
+                    cfg.worker_id, cfg.queues, max_jobs=min(free, limits.MAX_POLL_JOBS),
                     lease_seconds=cfg.lease_seconds, wait=min(cfg.poll_wait, max(cfg.grace, 1)),
                 )
             )  # fmt: skip
@@ -261,7 +266,7 @@ class Worker:
             await asyncio.sleep(interval)
             live = [h for h in self.held.values() if not (h.lost or h.released or h.reported)]
             # One request per thousand leases (the server's batch limit), not one per job.
-            chunks = [live[k : k + HEARTBEAT_BATCH] for k in range(0, len(live), HEARTBEAT_BATCH)]
+            chunks = [live[k : k + limits.MAX_BATCH] for k in range(0, len(live), limits.MAX_BATCH)]
             await asyncio.gather(*(self._beat(chunk) for chunk in chunks))
 
     async def _beat(self, helds: list[Held]) -> None:
@@ -288,7 +293,7 @@ class Worker:
         while True:
             first = await self._outbox.get()
             batch = [first]
-            while not self._outbox.empty() and len(batch) < 1000:
+            while not self._outbox.empty() and len(batch) < limits.MAX_BATCH:
                 batch.append(self._outbox.get_nowait())
             ready = [h for h in batch if h is not None]
             if ready:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from leaseq.core import limits
 from leaseq.core.tokens import parse_tokens
 
 
@@ -30,7 +31,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     db: str = "sqlite:///./leaseq.db"
-    lease_seconds: float = 30.0
+    lease_seconds: float = limits.DEFAULT_LEASE_S
     retry_base: float = 1.0
     retry_cap: float = 3600.0
     reap_interval: float = 1.0
@@ -56,7 +57,6 @@ class Settings:
     def _problems(self) -> list[str]:
         checks = [
             (0 <= self.port <= 65535, "port must be between 0 and 65535"),
-            (1 <= self.lease_seconds <= 43200, "lease_seconds must be between 1 and 43200"),
             (self.retry_base > 0, "retry_base must be > 0"),
             (self.retry_cap >= self.retry_base, "retry_cap must be >= retry_base"),
             (self.reap_interval > 0, "reap_interval must be > 0"),
@@ -74,6 +74,8 @@ class Settings:
             ),
         ]
         problems = [message for ok, message in checks if not ok]
+        if lease := limits.lease_problem(self.lease_seconds):
+            problems.append(lease)
         try:
             parse_tokens(self.tokens)
         except ValueError as exc:

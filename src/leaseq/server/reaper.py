@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 
+from leaseq.core.limits import MAX_BATCH
 from leaseq.errors import LeaseqError
 from leaseq.server.service import QueueService
 
 log = logging.getLogger("leaseq.server.reaper")
 
-BATCH = 1000
+BATCH = MAX_BATCH
 REMIND_EVERY = 60  # failed passes between two warnings of one outage
 
 

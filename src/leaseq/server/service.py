@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
+from leaseq.core import limits
 from leaseq.core.backoff import Backoff
 from leaseq.core.commands import Ack, Cancel, Command, Fail, Heartbeat, Release, Requeue
 from leaseq.core.model import (
@@ -32,7 +33,7 @@ from leaseq.server.storage import Storage
 
 log = logging.getLogger("leaseq.server.service")
 
-REQUEUE_CHUNK = 1000
+REQUEUE_CHUNK = limits.MAX_BATCH
 DEPTH_TTL_S = 0.5
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 from msgspec import Meta, Raw, Struct, field
 
+from leaseq.core import limits
 from leaseq.core.model import (
     Action,
     DeadGroup,
@@ -26,25 +27,29 @@ from leaseq.core.model import (
 )
 
 QueueName = Annotated[
-    str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="1-128 of A-Z a-z 0-9 _ . : -")
+    str,
+    Meta(
+        pattern=rf"^[A-Za-z0-9_.:-]{{1,{limits.MAX_QUEUE_NAME_CHARS}}}$",
+        description=f"1-{limits.MAX_QUEUE_NAME_CHARS} of A-Z a-z 0-9 _ . : -",
+    ),
 ]
 NO_NUL = r"^[^\x00]*$"
 """Free text may hold anything but NUL, which PostgreSQL cannot store in text: refusing it
 here makes both backends answer the same 422 instead of the store deciding."""
-Name = Annotated[str, Meta(min_length=1, max_length=256, pattern=NO_NUL)]
-Token = Annotated[str, Meta(min_length=1, max_length=256)]
-LeaseSeconds = Annotated[float, Meta(ge=1, le=43200)]
-ErrorText = Annotated[str, Meta(max_length=65536, pattern=NO_NUL)]
+Name = Annotated[str, Meta(min_length=1, max_length=limits.MAX_NAME_CHARS, pattern=NO_NUL)]
+Token = Annotated[str, Meta(min_length=1, max_length=limits.MAX_NAME_CHARS)]
+LeaseSeconds = Annotated[float, Meta(ge=limits.MIN_LEASE_S, le=limits.MAX_LEASE_S)]
+ErrorText = Annotated[str, Meta(max_length=limits.MAX_ERROR_CHARS, pattern=NO_NUL)]
 Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
 UtcTime = Annotated[datetime, Meta(tz=True)]
-Limit = Annotated[int, Meta(ge=1, le=1000)]
+Limit = Annotated[int, Meta(ge=1, le=limits.MAX_BATCH)]
 Cursor = Annotated[
     str, Meta(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")
 ]
 """Opaque to clients, but the schema says what the server accepts: a garbage cursor is a
 422, so schema-valid requests must not be able to send one."""
 
-MAX_BATCH = 1000
+MAX_BATCH = limits.MAX_BATCH
 
 
 class _In(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -59,11 +64,11 @@ class _In(Struct, forbid_unknown_fields=True, kw_only=True):
 
 class JobSpecIn(_In):
     payload: Any
-    queue: QueueName = "default"
+    queue: QueueName = limits.DEFAULT_QUEUE
     task: Name | None = None
     priority: Int32 = 0
-    max_tries: Annotated[int, Meta(ge=1, le=1000)] = 5
-    delay: Annotated[float, Meta(ge=0, le=10 * 365 * 86400)] | None = None
+    max_tries: Annotated[int, Meta(ge=1, le=limits.MAX_TRIES)] = limits.DEFAULT_MAX_TRIES
+    delay: Annotated[float, Meta(ge=0, le=limits.MAX_DELAY_S)] | None = None
     run_at: UtcTime | None = None
     idempotency_key: Name | None = None
 
@@ -92,12 +97,12 @@ class EnqueueBatchIn(_In):
 
 class PollIn(_In):
     worker_id: Name
-    queues: Annotated[list[QueueName], Meta(min_length=1, max_length=100)] = field(
-        default_factory=lambda: ["default"]
+    queues: Annotated[list[QueueName], Meta(min_length=1, max_length=limits.MAX_POLL_QUEUES)] = (
+        field(default_factory=lambda: [limits.DEFAULT_QUEUE])
     )
-    max_jobs: Annotated[int, Meta(ge=1, le=100)] = 1
+    max_jobs: Annotated[int, Meta(ge=1, le=limits.MAX_POLL_JOBS)] = 1
     lease_seconds: LeaseSeconds | None = None
-    wait: Annotated[float, Meta(ge=0, le=30)] = 0.0
+    wait: Annotated[float, Meta(ge=0, le=limits.MAX_POLL_WAIT_S)] = 0.0
 
 
 class AckIn(_In):
@@ -154,29 +159,29 @@ class RequeueIn(_In):
 class JobsQuery(_In):
     state: JobState | None = None
     queue: QueueName | None = None
-    limit: Limit = 100
+    limit: Limit = limits.DEFAULT_PAGE
     cursor: Cursor | None = None
 
 
 class EventsQuery(_In):
-    limit: Limit = 100
+    limit: Limit = limits.DEFAULT_PAGE
     cursor: Cursor | None = None
 
 
 class WorkersQuery(_In):
     within: Annotated[float, Meta(gt=0, le=7 * 86400)] = 300.0
-    limit: Annotated[int, Meta(ge=1, le=1000)] = 100
+    limit: Limit = limits.DEFAULT_PAGE
 
 
 class DeadGroupsQuery(_In):
     queue: QueueName
     groups: Annotated[int, Meta(ge=1, le=100)] = 20
-    ids: Annotated[int, Meta(ge=0, le=1000)] = 1000
+    ids: Annotated[int, Meta(ge=0, le=limits.MAX_BATCH)] = limits.MAX_BATCH
 
 
 class DeadQuery(_In):
     queue: QueueName | None = None
-    limit: Limit = 100
+    limit: Limit = limits.DEFAULT_PAGE
     cursor: Cursor | None = None
 
 

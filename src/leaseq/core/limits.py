@@ -1,0 +1,52 @@
+"""Every limit and default of the API, written once.
+
+The wire structs enforce these, the OpenAPI document states them, the server's settings
+validate against them, and the client, the worker and the CLI size their batches by them;
+a change here is a change of the API everywhere at once.
+"""
+
+from __future__ import annotations
+
+MAX_BATCH = 1000
+"""Items in one batch request (enqueue, ack, heartbeat, requeue) and jobs in one page."""
+
+MAX_POLL_JOBS = 100
+"""Jobs one poll may lease."""
+
+MAX_POLL_QUEUES = 100
+"""Queues one poll may name."""
+
+MAX_POLL_WAIT_S = 30.0
+"""Longest long poll, seconds."""
+
+MIN_LEASE_S = 1.0
+MAX_LEASE_S = 43200.0
+"""A lease lasts between a second and twelve hours."""
+
+DEFAULT_LEASE_S = 30.0
+
+MAX_TRIES = 1000
+DEFAULT_MAX_TRIES = 5
+
+MAX_DELAY_S = 10 * 365 * 86400.0
+"""The furthest ``delay`` ahead: ten years."""
+
+MAX_ERROR_CHARS = 65536
+"""Longest ``error`` text a fail may carry."""
+
+MAX_NAME_CHARS = 256
+"""Longest id, task name, worker id or idempotency key."""
+
+MAX_QUEUE_NAME_CHARS = 128
+
+DEFAULT_QUEUE = "default"
+
+DEFAULT_PAGE = 100
+"""Jobs or events per page when the caller does not say."""
+
+
+def lease_problem(lease_seconds: float) -> str | None:
+    """The message for a lease length out of bounds, shared by every settings object."""
+    if MIN_LEASE_S <= lease_seconds <= MAX_LEASE_S:
+        return None
+    return f"lease_seconds must be between {MIN_LEASE_S:g} and {MAX_LEASE_S:g}"
