@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from leaseq.cli import app, serve
 from leaseq.cli.worker import worker
 from leaseq.client.worker import WorkerConfig
+from leaseq.core.limits import MAX_BATCH
 from leaseq.server.config import Durability, Settings
 
 
@@ -59,3 +60,9 @@ def test_serve_reports_settings_problems_as_usage_errors(started: list[Settings]
     result = CliRunner().invoke(app, ["serve", "--retry-base", "0"], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and not started
     assert "retry_base must be > 0" in result.output
+
+
+def test_enqueue_help_states_the_batch_limit() -> None:
+    # The help is a docstring, so it spells the number; this keeps it the real one.
+    result = CliRunner().invoke(app, ["enqueue", "--help"], env={"COLUMNS": "200"})
+    assert f"in batches of {MAX_BATCH}" in result.output

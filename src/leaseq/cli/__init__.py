@@ -1,5 +1,6 @@
-"""The ``leaseq`` command. Every option is a flag or a ``LEASEQ_*`` variable; both feed
-one validated ``Settings``."""
+"""The ``leaseq`` command: ``serve`` and ``migrate`` here, ``worker`` and the operator
+commands in their modules. Each ``serve`` option is a flag or a ``LEASEQ_*`` variable with
+``Settings``' default; both feed one validated ``Settings``."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
-from leaseq.core.limits import MAX_BATCH
+from leaseq.core.limits import DEFAULT_QUEUE, MAX_BATCH
 from leaseq.core.model import JobState
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError, ServerUnavailable
 
@@ -120,7 +120,9 @@ def _enqueue_batches(client: Client, specs: list[JobSpec]) -> None:
 
 def enqueue(
     payload: Annotated[str | None, typer.Argument(help="The job's payload, as JSON.")] = None,
-    queue: Annotated[str | None, typer.Option(help="Queue (server default: default).")] = None,
+    queue: Annotated[
+        str | None, typer.Option(help=f"Queue (server default: {DEFAULT_QUEUE}).")
+    ] = None,
     task: Annotated[str | None, typer.Option(help="Task name.")] = None,
     priority: Annotated[int | None, typer.Option(help="Higher runs first.")] = None,
     delay: Annotated[float | None, typer.Option(help="Seconds before it may run.")] = None,
