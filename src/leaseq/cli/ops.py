@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from leaseq.cli.options import opt
 from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
 from leaseq.core.limits import DEFAULT_QUEUE, MAX_BATCH
 from leaseq.core.model import JobState
@@ -32,10 +33,8 @@ PAGE = MAX_BATCH
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-Url = Annotated[str | None, typer.Option(envvar="LEASEQ_URL", show_envvar=True, help="Server URL.")]
-Token = Annotated[
-    str | None, typer.Option(envvar="LEASEQ_TOKEN", show_envvar=True, help="Bearer token.")
-]
+Url = Annotated[str | None, opt("url", "Server URL.")]
+Token = Annotated[str | None, opt("token", "Bearer token.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Queue = Annotated[str | None, typer.Option(help="Only this queue.")]
 
