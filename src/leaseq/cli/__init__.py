@@ -1,5 +1,6 @@
-"""The ``leaseq`` command. Every option is a flag or a ``LEASEQ_*`` variable; both feed
-one validated ``Settings``."""
+"""The ``leaseq`` command: ``serve`` and ``migrate`` here, ``worker`` and the operator
+commands in their modules. Each ``serve`` option is a flag or a ``LEASEQ_*`` variable with
+``Settings``' default; both feed one validated ``Settings``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 
 from leaseq.cli import ops as cli_ops
 from leaseq.cli import worker as cli_worker
+from leaseq.cli.options import opt
 from leaseq.server.config import Durability, LogFormat, Settings
 
 app = typer.Typer(
@@ -21,56 +23,65 @@ def _root() -> None:
     """leaseq: a durable HTTP job queue. Server and operator tools."""
 
 
-def _opt(env: str, help: str) -> Any:
-    return typer.Option(envvar=f"LEASEQ_{env}", help=help, show_envvar=True)
+_DEFAULTS = Settings()
+"""Where ``serve`` and ``migrate`` read their defaults: each is written once, in ``Settings``."""
+
+_HELP = {
+    "host": "Interface to listen on.",
+    "port": "TCP port.",
+    "db": "sqlite:///path or postgresql:// URL.",
+    "lease_seconds": "Default lease length.",
+    "retry_base": "Backoff base, seconds.",
+    "retry_cap": "Backoff cap, seconds.",
+    "reap_interval": "Seconds between reaper passes.",
+    "retention": "Seconds DONE/CANCELLED jobs are kept; 0 keeps them forever.",
+    "max_body": "Largest request body, bytes.",
+    "durability": "SQLite: full (power-safe) or normal (crash-safe).",
+    "log_level": "debug, info, warning, error.",
+    "log_format": "text or json.",
+    "token": "Require bearer tokens: role:secret (roles: read, producer, worker, admin) or a"
+    " bare admin secret; repeat or comma-separate.",
+    "poll_rate": "Polls/s allowed per client address (429 above); 0 = off.",
+    "max_queue_depth": "Ready jobs per queue before enqueue gets 429; 0 = off.",
+    "ssl_certfile": "TLS certificate (PEM).",
+    "ssl_keyfile": "TLS private key (PEM).",
+}
+"""The help of each ``serve`` flag, by parameter name (which is also its ``LEASEQ_`` name)."""
+
+
+def _flag(name: str) -> Any:
+    return opt(name, _HELP[name])
 
 
 @app.command()
 def serve(
-    host: Annotated[str, _opt("HOST", "Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, _opt("PORT", "TCP port.")] = 8080,
-    db: Annotated[
-        str, _opt("DB", "sqlite:///path or postgresql:// URL.")
-    ] = "sqlite:///./leaseq.db",
-    lease_seconds: Annotated[float, _opt("LEASE_SECONDS", "Default lease length.")] = 30.0,
-    retry_base: Annotated[float, _opt("RETRY_BASE", "Backoff base, seconds.")] = 1.0,
-    retry_cap: Annotated[float, _opt("RETRY_CAP", "Backoff cap, seconds.")] = 3600.0,
-    reap_interval: Annotated[float, _opt("REAP_INTERVAL", "Seconds between reaper passes.")] = 1.0,
-    retention: Annotated[
-        float, _opt("RETENTION", "Seconds DONE/CANCELLED jobs are kept; 0 keeps them forever.")
-    ] = 7 * 24 * 3600.0,
-    max_body: Annotated[int, _opt("MAX_BODY", "Largest request body, bytes.")] = 1024 * 1024,
-    durability: Annotated[
-        Durability, _opt("DURABILITY", "SQLite: full (power-safe) or normal (crash-safe).")
-    ] = Durability.FULL,
-    log_level: Annotated[str, _opt("LOG_LEVEL", "debug, info, warning, error.")] = "info",
-    log_format: Annotated[LogFormat, _opt("LOG_FORMAT", "text or json.")] = LogFormat.TEXT,
-    token: Annotated[
-        list[str] | None,
-        _opt(
-            "TOKEN",
-            "Require bearer tokens: role:secret (roles: read, producer, worker,"
-            " admin) or a bare admin secret; repeat or comma-separate.",
-        ),
-    ] = None,
-    poll_rate: Annotated[
-        float, _opt("POLL_RATE", "Polls/s allowed per client address (429 above); 0 = off.")
-    ] = 0.0,
-    max_queue_depth: Annotated[
-        int, _opt("MAX_QUEUE_DEPTH", "Ready jobs per queue before enqueue gets 429; 0 = off.")
-    ] = 0,
-    ssl_certfile: Annotated[str | None, _opt("SSL_CERTFILE", "TLS certificate (PEM).")] = None,
-    ssl_keyfile: Annotated[str | None, _opt("SSL_KEYFILE", "TLS private key (PEM).")] = None,
+    ctx: typer.Context,
+    host: Annotated[str, _flag("host")] = _DEFAULTS.host,
+    port: Annotated[int, _flag("port")] = _DEFAULTS.port,
+    db: Annotated[str, _flag("db")] = _DEFAULTS.db,
+    lease_seconds: Annotated[float, _flag("lease_seconds")] = _DEFAULTS.lease_seconds,
+    retry_base: Annotated[float, _flag("retry_base")] = _DEFAULTS.retry_base,
+    retry_cap: Annotated[float, _flag("retry_cap")] = _DEFAULTS.retry_cap,
+    reap_interval: Annotated[float, _flag("reap_interval")] = _DEFAULTS.reap_interval,
+    retention: Annotated[float, _flag("retention")] = _DEFAULTS.retention,
+    max_body: Annotated[int, _flag("max_body")] = _DEFAULTS.max_body,
+    durability: Annotated[Durability, _flag("durability")] = _DEFAULTS.durability,
+    log_level: Annotated[str, _flag("log_level")] = _DEFAULTS.log_level,
+    log_format: Annotated[LogFormat, _flag("log_format")] = _DEFAULTS.log_format,
+    # Repeatable, so typer's default is None, not Settings' empty tuple.
+    token: Annotated[list[str] | None, _flag("token")] = None,
+    poll_rate: Annotated[float, _flag("poll_rate")] = _DEFAULTS.poll_rate,
+    max_queue_depth: Annotated[int, _flag("max_queue_depth")] = _DEFAULTS.max_queue_depth,
+    ssl_certfile: Annotated[str | None, _flag("ssl_certfile")] = _DEFAULTS.ssl_certfile,
+    ssl_keyfile: Annotated[str | None, _flag("ssl_keyfile")] = _DEFAULTS.ssl_keyfile,
 ) -> None:
     """Start the job server."""
+    # Every parameter is the Settings field of its name, except ``--token`` (one per
+    # flag) feeding ``tokens``; Settings validates them all at once.
+    fields = dict(ctx.params)
+    fields["tokens"] = tuple(fields.pop("token") or ())
     try:
-        settings = Settings(
-            host=host, port=port, db=db, lease_seconds=lease_seconds, retry_base=retry_base,
-            retry_cap=retry_cap, reap_interval=reap_interval, retention=retention,
-            max_body=max_body, durability=durability, log_level=log_level, log_format=log_format,
-            tokens=tuple(token or ()), poll_rate=poll_rate, max_queue_depth=max_queue_depth,
-            ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
-        )  # fmt: skip
+        settings = Settings(**fields)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     from leaseq.server.run import serve as run
@@ -86,9 +97,7 @@ cli_ops.register(app)
 
 @app.command()
 def migrate(
-    db: Annotated[
-        str, _opt("DB", "sqlite:///path or postgresql:// URL.")
-    ] = "sqlite:///./leaseq.db",
+    db: Annotated[str, _flag("db")] = _DEFAULTS.db,
 ) -> None:
     """Apply pending schema migrations and exit. `serve` applies them too at start-up;
     this lets a deployment migrate once before rolling out new nodes."""

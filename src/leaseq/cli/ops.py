@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from leaseq.cli.options import opt
 from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
-from leaseq.core.limits import MAX_BATCH
+from leaseq.core.limits import DEFAULT_QUEUE, MAX_BATCH
 from leaseq.core.model import JobState
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError, ServerUnavailable
 
@@ -32,10 +33,8 @@ PAGE = MAX_BATCH
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-Url = Annotated[str | None, typer.Option(envvar="LEASEQ_URL", show_envvar=True, help="Server URL.")]
-Token = Annotated[
-    str | None, typer.Option(envvar="LEASEQ_TOKEN", show_envvar=True, help="Bearer token.")
-]
+Url = Annotated[str | None, opt("url", "Server URL.")]
+Token = Annotated[str | None, opt("token", "Bearer token.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Queue = Annotated[str | None, typer.Option(help="Only this queue.")]
 
@@ -120,7 +119,9 @@ def _enqueue_batches(client: Client, specs: list[JobSpec]) -> None:
 
 def enqueue(
     payload: Annotated[str | None, typer.Argument(help="The job's payload, as JSON.")] = None,
-    queue: Annotated[str | None, typer.Option(help="Queue (server default: default).")] = None,
+    queue: Annotated[
+        str | None, typer.Option(help=f"Queue (server default: {DEFAULT_QUEUE}).")
+    ] = None,
     task: Annotated[str | None, typer.Option(help="Task name.")] = None,
     priority: Annotated[int | None, typer.Option(help="Higher runs first.")] = None,
     delay: Annotated[float | None, typer.Option(help="Seconds before it may run.")] = None,

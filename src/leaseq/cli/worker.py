@@ -9,12 +9,14 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from leaseq.cli.options import opt
 from leaseq.client.tasks import App
 from leaseq.client.worker import Worker, WorkerConfig
+from leaseq.core import limits
 
 log = logging.getLogger("leaseq.client.worker")
 
@@ -71,18 +73,24 @@ def run(app: App, config: WorkerConfig, url: str | None = None) -> None:
         os._exit(0)
 
 
-def _opt(env: str, help: str) -> Any:
-    return typer.Option(envvar=f"LEASEQ_{env}", help=help, show_envvar=True)
+_DEFAULTS = WorkerConfig()
+"""Where the command reads its defaults: each is written once, in ``WorkerConfig``."""
 
 
 def worker(
     app_path: Annotated[str, typer.Argument(metavar="MODULE:APP", help="e.g. myapp:app")],
-    queues: Annotated[str, _opt("QUEUES", "Comma-separated queues.")] = "default",
-    concurrency: Annotated[int, _opt("CONCURRENCY", "Jobs run at once.")] = 8,
-    lease_seconds: Annotated[float, _opt("LEASE_SECONDS", "Lease asked for.")] = 30.0,
-    grace: Annotated[float, _opt("GRACE", "Seconds running jobs get on shutdown.")] = 30.0,
-    poll_wait: Annotated[float, _opt("POLL_WAIT", "Long-poll wait, seconds (<=30).")] = 10.0,
-    url: Annotated[str | None, _opt("URL", "Server URL; default: the App's.")] = None,
+    queues: Annotated[str, opt("queues", "Comma-separated queues.")] = ",".join(_DEFAULTS.queues),
+    concurrency: Annotated[int, opt("concurrency", "Jobs run at once.")] = _DEFAULTS.concurrency,
+    lease_seconds: Annotated[
+        float, opt("lease_seconds", "Lease asked for.")
+    ] = _DEFAULTS.lease_seconds,
+    grace: Annotated[
+        float, opt("grace", "Seconds running jobs get on shutdown.")
+    ] = _DEFAULTS.grace,
+    poll_wait: Annotated[
+        float, opt("poll_wait", f"Long-poll wait, seconds (<={limits.MAX_POLL_WAIT_S:g}).")
+    ] = _DEFAULTS.poll_wait,
+    url: Annotated[str | None, opt("url", "Server URL; default: the App's.")] = None,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
 ) -> None:
     """Run the tasks of MODULE:APP. SIGTERM or Ctrl-C stops polling, lets running jobs

@@ -1,7 +1,8 @@
 """The Python client: ``Client`` (blocking) and ``AsyncClient`` over httpx.
 
 Both send the same sans-I/O ``Call`` descriptions from ``leaseq.client.calls`` and raise
-the classes of ``leaseq.errors``; see that module for which calls are retried.
+the classes of ``leaseq.errors``; see that module for which calls are retried. ``Client``
+is generated from ``AsyncClient`` (``client/aio.py`` says how and why).
 """
 
 from leaseq.client.aio import AsyncClient

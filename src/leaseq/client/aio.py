@@ -1,4 +1,19 @@
-"""The asyncio client: the same shell as ``Client``, awaiting the same ``Call`` values."""
+"""The asyncio client, ``AsyncClient``, and the source the blocking ``Client`` is made from.
+
+Both clients send the sans-I/O ``Call`` values of ``leaseq.client.calls`` and inherit
+``ClientBase``, so what is left in a client is one line per endpoint and the ``send`` that
+moves bytes. Those twenty signatures would still be written twice and kept in step by
+hand, so ``sync.py`` is generated from this file, as httpcore generates its sync half:
+``leaseq.client._unasync`` removes ``async``/``await`` and renames the asyncio names, and
+a test fails when ``sync.py`` is stale. Generating beats a checked hand-written pair
+(an edit is made once, and the two cannot differ in anything but colour) and beats a
+runtime trick such as one class wrapping the other (both files stay plain typed code
+that editors, mypy and ``help()`` read as it is). The asyncio side is the source because
+the rewrite can only take words away.
+
+Edit this file, run ``python -m leaseq.client._unasync``, and commit both. Use no
+asyncio construct the rewrite has no rule for.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +37,7 @@ from leaseq.client.models import (
     Page,
     QueueStats,
 )
+from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
 
 T = TypeVar("T")
@@ -58,7 +74,9 @@ class AsyncClient(ClientBase):
 
     async def send(self, call: Call[T]) -> T:
         """Sends one call, retrying as the policy and the call's safety allow."""
-        return await tenacity.AsyncRetrying(**self.retry.options(call))(self._send_once, call)
+        # Annotated: mypy loses the generic ``T`` of ``_send_once`` through tenacity.
+        result: T = await tenacity.AsyncRetrying(**self.retry.options(call))(self._send_once, call)
+        return result
 
     async def _send_once(self, call: Call[T]) -> T:
         try:
@@ -119,18 +137,18 @@ class AsyncClient(ClientBase):
         *,
         state: JobState | str | None = None,
         queue: str | None = None,
-        limit: int = 100,
+        limit: int = DEFAULT_PAGE,
         cursor: str | None = None,
     ) -> Page:
         return await self.send(calls.list_jobs(state, queue, limit, cursor))
 
     async def list_dead(
-        self, *, queue: str | None = None, limit: int = 100, cursor: str | None = None
+        self, *, queue: str | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None
     ) -> Page:
         return await self.send(calls.list_dead(queue, limit, cursor))
 
     async def events(
-        self, job_id: str, *, limit: int = 100, cursor: str | None = None
+        self, job_id: str, *, limit: int = DEFAULT_PAGE, cursor: str | None = None
     ) -> EventPage:
         """One page of the job's history, oldest first."""
         return await self.send(calls.events(job_id, limit, cursor))

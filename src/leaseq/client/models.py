@@ -1,9 +1,11 @@
-"""The client's typed view of the wire JSON.
+"""The client's typed view of the wire JSON: ``Job``, ``Page``, ``Event``, ``EventPage``,
+``QueueStats`` and ``Health`` as the server answers, ``JobSpec`` and ``AckSpec`` as sent.
 
-These are separate from ``leaseq.core.model.Job`` on purpose: the domain class keeps integer
-milliseconds and raw JSON text for the server's hot path, while a client wants decoded
-payloads and ``datetime`` values. Unknown fields are ignored, so an older client keeps
-working against a newer server that adds fields.
+These are not the server's records (``leaseq.core.model.JobRecord``, ``EventRecord``,
+``JobListing``, ``EventListing``, ``QueueCounts``), and have their own names on purpose:
+a record keeps integer milliseconds and raw JSON text for the server's hot path, while a
+client wants decoded payloads and ``datetime`` values. Unknown fields in an answer are
+ignored, so an older client keeps working against a newer server that adds fields.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class EventPage(msgspec.Struct, frozen=True):
 
 
 class QueueStats(msgspec.Struct, frozen=True):
+    """One queue's jobs counted by state, and the seconds its oldest QUEUED job has waited."""
+
     QUEUED: int
     LEASED: int
     DONE: int
@@ -76,6 +80,8 @@ class QueueStats(msgspec.Struct, frozen=True):
 
 
 class Health(msgspec.Struct, frozen=True):
+    """``GET /health``: the server's status, its storage backend and its version."""
+
     status: str
     storage: str
     version: str
@@ -83,7 +89,7 @@ class Health(msgspec.Struct, frozen=True):
 
 class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """One job to enqueue. Fields left as ``None`` are not sent, so the server's
-    defaults (queue ``default``, ``max_tries`` 5) stay in one place."""
+    defaults (``leaseq.core.limits``: ``DEFAULT_QUEUE``, ``DEFAULT_MAX_TRIES``) apply."""
 
     payload: Any
     queue: str | None = None

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar, Unpack
 
 from leaseq.client import Client, EnqueueOptions, Job, JobSpec
-from leaseq.core.limits import MAX_BATCH
+from leaseq.core import limits
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,7 +61,7 @@ class Task(Generic[P, R]):
         return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<Task {self.name} queue={self.options.get('queue', 'default')}>"
+        return f"<Task {self.name} queue={self.options.get('queue', limits.DEFAULT_QUEUE)}>"
 
     def bind(self, *args: P.args, **kwargs: P.kwargs) -> Invocation:
         return Invocation(args, kwargs)
@@ -86,12 +86,12 @@ class Task(Generic[P, R]):
     def enqueue_many(
         self, items: Iterable[Invocation | Mapping[str, Any] | Sequence[Any]]
     ) -> list[Job]:
-        """Enqueues many calls in batch requests of up to 1000 jobs each; each batch is
-        all or nothing on the server."""
+        """Enqueues many calls in batch requests of up to ``limits.MAX_BATCH`` jobs each;
+        each batch is all or nothing on the server."""
         specs = [self.spec(as_invocation(item)) for item in items]
         jobs: list[Job] = []
-        for start in range(0, len(specs), MAX_BATCH):
-            jobs += self.app.client.enqueue_many(specs[start : start + MAX_BATCH])
+        for start in range(0, len(specs), limits.MAX_BATCH):
+            jobs += self.app.client.enqueue_many(specs[start : start + limits.MAX_BATCH])
         return jobs
 
 

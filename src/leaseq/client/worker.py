@@ -265,7 +265,7 @@ class Worker:
         while True:
             await asyncio.sleep(interval)
             live = [h for h in self.held.values() if not (h.lost or h.released or h.reported)]
-            # One request per thousand leases (the server's batch limit), not one per job.
+            # One request per batch the server takes (``limits.MAX_BATCH`` leases), not per job.
             chunks = [live[k : k + limits.MAX_BATCH] for k in range(0, len(live), limits.MAX_BATCH)]
             await asyncio.gather(*(self._beat(chunk) for chunk in chunks))
 
