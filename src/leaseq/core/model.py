@@ -13,6 +13,8 @@ from enum import StrEnum
 
 import msgspec
 
+from leaseq.core import limits
+
 
 class JobState(StrEnum):
     """Where a job is in its life, and who moves it in and out of each state."""
@@ -39,13 +41,13 @@ class JobState(StrEnum):
 
 class NewJob(msgspec.Struct, frozen=True):
     """What a producer asks for; validated at the edge before it gets here. A Struct,
-    like ``Job``: a batch enqueue builds a thousand of them."""
+    like ``JobRecord``: a batch enqueue builds a thousand of them."""
 
     payload: str
-    queue: str = "default"
+    queue: str = limits.DEFAULT_QUEUE
     task: str | None = None
     priority: int = 0
-    max_tries: int = 5
+    max_tries: int = limits.DEFAULT_MAX_TRIES
     delay_ms: int = 0
     run_at: int | None = None
     idempotency_key: str | None = None
@@ -96,7 +98,7 @@ class Action(StrEnum):
 
 class EventRecord(msgspec.Struct, frozen=True):
     """One line of a job's history: answers "why did this job run twice?". A Struct,
-    like ``Job``, because one is built for every transition."""
+    like ``JobRecord``, because one is built for every transition."""
 
     job_id: str
     at: int
