@@ -17,7 +17,9 @@ from leaseq.client.models import (
     Job,
     JobSpec,
     Page,
+    PollAnswer,
     QueueStats,
+    Undecodable,
 )
 from leaseq.client.sync import Client
 
@@ -34,6 +36,8 @@ __all__ = [
     "Job",
     "JobSpec",
     "Page",
+    "PollAnswer",
     "QueueStats",
     "RetryPolicy",
+    "Undecodable",
 ]

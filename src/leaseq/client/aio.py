@@ -35,6 +35,7 @@ from leaseq.client.models import (
     Job,
     JobSpec,
     Page,
+    PollAnswer,
     QueueStats,
 )
 from leaseq.core.limits import DEFAULT_PAGE
@@ -102,6 +103,22 @@ class AsyncClient(ClientBase):
         lease_seconds: float | None = None,
         wait: float = 0.0,
     ) -> list[Job]:
+        """The jobs leased; any this client cannot read are left to run out their lease
+        (``poll_answer`` names them, so that a worker can fail them at once)."""
+        answer = await self.poll_answer(
+            worker_id, queues, max_jobs=max_jobs, lease_seconds=lease_seconds, wait=wait
+        )
+        return answer.jobs
+
+    async def poll_answer(
+        self,
+        worker_id: str,
+        queues: Sequence[str] = ("default",),
+        *,
+        max_jobs: int = 1,
+        lease_seconds: float | None = None,
+        wait: float = 0.0,
+    ) -> PollAnswer:
         return await self.send(calls.poll(worker_id, queues, max_jobs, lease_seconds, wait))
 
     async def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:

@@ -25,7 +25,9 @@ from leaseq.client.models import (
     Job,
     JobSpec,
     Page,
+    PollAnswer,
     QueueStats,
+    Undecodable,
 )
 from leaseq.core.model import JobState
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
@@ -79,6 +81,18 @@ class _JobsEnvelope(msgspec.Struct):
     jobs: list[Job]
 
 
+class _RawJobs(msgspec.Struct):
+    jobs: list[msgspec.Raw]
+
+
+class _JobKey(msgspec.Struct):
+    id: str
+    lease_token: str | None = None
+
+
+_JOB = msgspec.json.Decoder(Job)
+
+
 class _ErrorBody(msgspec.Struct):
     code: str
     message: str
@@ -113,6 +127,17 @@ def _one_job(content: bytes) -> Job:
 
 def _jobs(content: bytes) -> list[Job]:
     return msgspec.json.decode(content, type=_JobsEnvelope).jobs
+
+
+def _poll_answer(content: bytes) -> PollAnswer:
+    answer = PollAnswer([], [])
+    for raw in msgspec.json.decode(content, type=_RawJobs).jobs:
+        try:
+            answer.jobs.append(_JOB.decode(raw))
+        except msgspec.ValidationError as exc:
+            key = msgspec.json.decode(raw, type=_JobKey)
+            answer.undecodable.append(Undecodable(key.id, key.lease_token, str(exc)))
+    return answer
 
 
 def _event_page(content: bytes) -> EventPage:
@@ -181,13 +206,13 @@ def poll(
     max_jobs: int,
     lease_seconds: float | None,
     wait: float,
-) -> Call[list[Job]]:
+) -> Call[PollAnswer]:
     body: dict[str, Any] = {
         "worker_id": worker_id, "queues": list(queues), "max_jobs": max_jobs, "wait": wait,
     }  # fmt: skip
     if lease_seconds is not None:
         body["lease_seconds"] = lease_seconds
-    return Call("POST", "/poll", _jobs, body, safe=True, extra_timeout=wait)
+    return Call("POST", "/poll", _poll_answer, body, safe=True, extra_timeout=wait)
 
 
 def ack(job_id: str, lease_token: str, result: Any) -> Call[Job]:

@@ -110,6 +110,25 @@ class AckSpec(msgspec.Struct, omit_defaults=True):
 
 
 @dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A leased job this client could not read (a field out of the range it knows, say):
+    its id and lease token, so the lease can still be answered, and why."""
+
+    job_id: str
+    lease_token: str | None
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollAnswer:
+    """What a poll leased: the jobs this client read, and those it could not. One bad job
+    must not cost the others, so each is decoded on its own."""
+
+    jobs: list[Job]
+    undecodable: list[Undecodable]
+
+
+@dataclass(frozen=True, slots=True)
 class BatchOutcome:
     """What a batch ack or heartbeat did to one job: ``job`` on success, ``error``
     otherwise (for example ``LeaseLost`` when the lease ran out before the ack arrived)."""

@@ -25,6 +25,7 @@ from leaseq.client.models import (
     Job,
     JobSpec,
     Page,
+    PollAnswer,
     QueueStats,
 )
 from leaseq.core.limits import DEFAULT_PAGE
@@ -92,6 +93,22 @@ class Client(ClientBase):
         lease_seconds: float | None = None,
         wait: float = 0.0,
     ) -> list[Job]:
+        """The jobs leased; any this client cannot read are left to run out their lease
+        (``poll_answer`` names them, so that a worker can fail them at once)."""
+        answer = self.poll_answer(
+            worker_id, queues, max_jobs=max_jobs, lease_seconds=lease_seconds, wait=wait
+        )
+        return answer.jobs
+
+    def poll_answer(
+        self,
+        worker_id: str,
+        queues: Sequence[str] = ("default",),
+        *,
+        max_jobs: int = 1,
+        lease_seconds: float | None = None,
+        wait: float = 0.0,
+    ) -> PollAnswer:
         return self.send(calls.poll(worker_id, queues, max_jobs, lease_seconds, wait))
 
     def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:

@@ -28,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from leaseq.client import AckSpec, AsyncClient, Job, RetryPolicy
+from leaseq.client import AckSpec, AsyncClient, Job, PollAnswer, RetryPolicy, Undecodable
 from leaseq.client.tasks import App, Invocation, Permanent
 from leaseq.core import limits
 from leaseq.errors import LeaseLost, LeaseqError
@@ -132,7 +132,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._deadline = float("inf")
-        self._poll: asyncio.Task[list[Job]] | None = None
+        self._poll: asyncio.Task[PollAnswer] | None = None
         self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="leaseq-task")
 
     def stop(self) -> None:
@@ -178,21 +178,36 @@ class Worker:
             # The poll in flight is not cancelled by stop(): the server would still lease
             # jobs to it. It ends within ``poll_wait``; what it brings is handed back.
             self._poll = asyncio.create_task(
-                self.client.poll(
+                self.client.poll_answer(
                     cfg.worker_id, cfg.queues, max_jobs=min(free, limits.MAX_POLL_JOBS),
                     lease_seconds=cfg.lease_seconds, wait=min(cfg.poll_wait, max(cfg.grace, 1)),
                 )
             )  # fmt: skip
             try:
-                jobs = await self._poll
+                answer = await self._poll
             except asyncio.CancelledError:
                 return
             except LeaseqError as exc:
                 log.warning("poll failed: %s", exc)
                 await self._pause(POLL_ERROR_PAUSE_S)
                 continue
-            for job in jobs:
+            for job in answer.jobs:
                 self._start(job)
+            for bad in answer.undecodable:
+                await self._reject(bad)
+
+    async def _reject(self, bad: Undecodable) -> None:
+        """Sends a job this worker cannot read to the dead letters at once, with the
+        reason, instead of holding its lease until it runs out: retrying would fail the
+        same way, and the other jobs of the poll run as usual."""
+        log.warning("job %s cannot be read by this worker: %s", bad.job_id, bad.error)
+        if bad.lease_token is None:
+            return
+        error = f"the worker could not read this job: {bad.error}"
+        try:
+            await self.client.fail(bad.job_id, bad.lease_token, error, retry=False)
+        except LeaseqError as exc:
+            log.warning("could not fail job %s: %s", bad.job_id, exc)
 
     async def _pause(self, seconds: float) -> None:
         try:
