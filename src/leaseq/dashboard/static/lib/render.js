@@ -1,0 +1,93 @@
+// DOM building and formatting shared by every page.
+// Every piece of text reaches the DOM through textContent (see `h`), never innerHTML,
+// because job payloads, errors and even worker ids are user data.
+
+export const STATES = ["QUEUED", "LEASED", "DONE", "DEAD", "CANCELLED"];
+
+// -- Elements --------------------------------------------------------------------------
+
+/** Wraps an event handler so that a failed async action is shown, not lost. */
+const guarded = (handler) => (event) => {
+  const out = handler(event);
+  if (out instanceof Promise) out.catch((err) => flash(err.message));
+};
+
+/** Builds an element; strings among the children become text nodes, never markup. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), guarded(value));
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else el.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export const muted = (text) => h("p", { class: "muted" }, text);
+export const json = (value) => h("pre", { class: "json" }, JSON.stringify(value, null, 2));
+
+// -- Tables ----------------------------------------------------------------------------
+
+/** A right-aligned header cell, for a column of numbers. */
+export const num = (label) => h("th", { class: "num" }, label);
+
+/** A table head from labels and ready-made <th> cells (see `num`). */
+export const head = (...cols) =>
+  h("thead", {}, h("tr", {}, cols.flat().map((c) => (c?.tagName === "TH" ? c : h("th", {}, c)))));
+
+export const emptyRow = (colspan, text) => h("tr", {}, h("td", { colspan, class: "muted" }, text));
+
+// -- Links -----------------------------------------------------------------------------
+
+export const jobLink = (id) => h("a", { href: `#/job/${encodeURIComponent(id)}`, class: "mono" }, id);
+
+export const stateHref = (q, s) =>
+  s === "DEAD" ? `#/queue/${encodeURIComponent(q)}/dead` : `#/queue/${encodeURIComponent(q)}/jobs/${s}`;
+
+export const queueLink = (q) => h("a", { href: stateHref(q, "QUEUED") }, q);
+
+/** One tab per state of a queue, the current one marked. */
+export const tabs = (queue, current) =>
+  h("nav", { class: "tabs" },
+    STATES.map((s) => h("a", { href: stateHref(queue, s), class: s === current && "current" }, s)));
+
+// -- Messages --------------------------------------------------------------------------
+
+let flashTimer = null;
+
+/** Shows a message in the corner for six seconds. */
+export function flash(message, kind = "error") {
+  const box = document.getElementById("flash");
+  box.textContent = message;
+  box.className = kind;
+  box.hidden = false;
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => (box.hidden = true), 6000);
+}
+
+// -- Formatting ------------------------------------------------------------------------
+
+/** A duration in seconds, in the two largest units that matter. */
+export function age(seconds) {
+  const s = Math.max(0, seconds);
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.floor(s % 60)} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+/** An ISO time as a <time>, with how long ago (or how far ahead) it is; "–" for none. */
+export function when(iso) {
+  if (!iso) return "–";
+  const span = h("time", { datetime: iso, title: iso }, iso.replace("T", " ").replace("Z", ""));
+  const ago = (Date.now() - Date.parse(iso)) / 1000;
+  return [span, h("span", { class: "muted" }, ago >= 0 ? ` (${age(ago)} ago)` : ` (in ${age(-ago)})`)];
+}
+
+/** Jobs per second with about three significant digits. */
+export const formatRate = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
