@@ -15,7 +15,7 @@ from leaseq.core.commands import Ack
 from leaseq.core.model import JobRecord, JobState
 from leaseq.errors import InvalidRequest, LeaseqError, PayloadTooLarge, StorageUnavailable
 from leaseq.server.http import decode, wire
-from leaseq.server.http.errors import error_response
+from leaseq.server.http.errors import error_response, status_of
 from leaseq.server.service import QueueService
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -124,7 +124,7 @@ async def ack(request: Request) -> Response:
 def _item_result(outcome: JobRecord | LeaseqError, job_id: str) -> wire.ItemResult:
     if isinstance(outcome, LeaseqError):
         return wire.ItemResult(
-            job_id, outcome.status, error=wire.ErrorBody(outcome.code, outcome.message)
+            job_id, status_of(outcome), error=wire.ErrorBody(outcome.code, outcome.message)
         )
     return wire.ItemResult(job_id, 200, job=wire.job_out(outcome))
 
