@@ -1,7 +1,9 @@
 """QueueService: the only place where storage, the pure rules and the notifier meet.
 
-Each HTTP route calls exactly one method here. Methods take validated domain values and
-return domain objects or raise ``LeaseqError``; nothing here knows about HTTP.
+Each HTTP route calls exactly one method here, and never the service's parts (storage,
+notifier, observer): what a route needs of them is a method here (``health``,
+``metrics``). Methods take validated domain values and return domain objects or raise
+``LeaseqError``; nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from leaseq.core import limits
 from leaseq.core.backoff import Backoff
@@ -25,7 +28,7 @@ from leaseq.core.model import (
     QueueCounts,
     WorkerInfo,
 )
-from leaseq.errors import JobNotFound, LeaseqError, QueueFull
+from leaseq.errors import JobNotFound, LeaseqError, QueueFull, StorageUnavailable
 from leaseq.server.config import Settings
 from leaseq.server.notifier import Notifier
 from leaseq.server.observe import Observer
@@ -35,6 +38,29 @@ log = logging.getLogger("leaseq.server.service")
 
 REQUEUE_CHUNK = limits.MAX_BATCH
 DEPTH_TTL_S = 0.5
+HEALTH_TIMEOUT_S = 2.0
+KNOWN_WORKER_WINDOW_S = 300.0
+"""Workers seen this recently count in the ``leaseq_known_workers`` gauge."""
+
+BACKENDS = {"sqlite": "sqlite", "postgresql": "postgres", "postgres": "postgres"}
+"""Database URL scheme -> backend name, as ``open_storage`` picks the backend."""
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """A heartbeat for one lease or a batch: each (job id, lease token) extended by
+    ``lease_seconds``, or by the server's ``--lease-seconds`` when None."""
+
+    leases: list[tuple[str, str]]
+    lease_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What a health check found when the store answered."""
+
+    storage: str
+    """The backend behind the service: ``sqlite`` or ``postgres``."""
 
 
 class QueueService:
@@ -48,6 +74,20 @@ class QueueService:
         self._depths: dict[str, int] = {}
         self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
+        self.backend = BACKENDS.get(settings.db.partition(":")[0], "unknown")
+
+    async def open(self) -> None:
+        """Opens the store (connections, migrations); before any other method."""
+        await self.storage.open()
+
+    def stop_waiting(self) -> None:
+        """Shutdown has begun: every long poll, waiting or still to come, answers at once."""
+        self.notifier.close()
+
+    async def close(self) -> None:
+        """Stops the waiting, then finishes the writes already accepted and closes the store."""
+        self.stop_waiting()
+        await self.storage.close()
 
     async def enqueue(self, specs: Sequence[NewJob]) -> list[tuple[JobRecord, bool]]:
         if self.settings.max_queue_depth:
@@ -106,19 +146,28 @@ class QueueService:
                 if jobs or remaining <= 0 or self.notifier.closed:
                     self.observer.transitioned(Action.LEASED, jobs)
                     return jobs
-                # Sleep until notified, or until a delayed job or retry becomes ready.
-                next_ready = await self.storage.next_ready_in(queues)
-                if next_ready is not None:
-                    remaining = min(remaining, max(next_ready, 0.001))
-                if self.storage.recheck_s is not None:
-                    remaining = min(remaining, self.storage.recheck_s)
-                await asyncio.wait(
-                    {woken} if gone is None else {woken, gone},
-                    timeout=remaining,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                await self._sleep(queues, remaining, woken, gone)
             finally:
                 woken.cancel()
+
+    async def _sleep(
+        self,
+        queues: Sequence[str],
+        remaining: float,
+        woken: asyncio.Future[None],
+        gone: asyncio.Future[None] | None,
+    ) -> None:
+        """Until notified, the caller gone, or a delayed job or retry becomes ready."""
+        next_ready = await self.storage.next_ready_in(queues)
+        if next_ready is not None:
+            remaining = min(remaining, max(next_ready, 0.001))
+        if self.storage.recheck_s is not None:
+            remaining = min(remaining, self.storage.recheck_s)
+        await asyncio.wait(
+            {woken} if gone is None else {woken, gone},
+            timeout=remaining,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
 
     async def _release_all(self, jobs: Sequence[JobRecord]) -> None:
         releases = [Release(j.id, j.lease_token or "") for j in jobs]
@@ -138,16 +187,11 @@ class QueueService:
             self.notifier.notify([job.queue])  # pollers re-arm their timer for run_at
         return job
 
-    async def heartbeat(self, job_id: str, token: str, lease_seconds: float | None) -> JobRecord:
-        return _only(await self.heartbeat_many([(job_id, token)], lease_seconds))
-
-    async def heartbeat_many(
-        self, leases: Sequence[tuple[str, str]], lease_seconds: float | None
-    ) -> list[JobRecord | LeaseqError]:
-        """Extends each (job id, token) lease; one answer per lease, in order."""
-        lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
+    async def heartbeat(self, renewal: Renewal) -> list[JobRecord | LeaseqError]:
+        """Extends each lease of ``renewal``; one answer per lease, in order."""
+        lease_ms = round((renewal.lease_seconds or self.settings.lease_seconds) * 1000)
         return await self.storage.modify(
-            [Heartbeat(job_id, token, lease_ms) for job_id, token in leases]
+            [Heartbeat(job_id, token, lease_ms) for job_id, token in renewal.leases]
         )
 
     async def release(self, job_id: str, token: str) -> JobRecord:
@@ -205,8 +249,25 @@ class QueueService:
     async def workers(self, seen_within_s: float, limit: int) -> list[WorkerInfo]:
         return await self.storage.workers(round(seen_within_s * 1000), limit)
 
-    async def count_workers(self, seen_within_s: float) -> int:
-        return await self.storage.count_workers(round(seen_within_s * 1000))
+    async def metrics(self) -> bytes:
+        """This node's metrics in the Prometheus text format (``observe.METRICS_TYPE``),
+        the gauges read from the store refreshed first, so each scrape sees it now."""
+        known = await self.storage.count_workers(round(KNOWN_WORKER_WINDOW_S * 1000))
+        self.observer.set_store_gauges(await self.storage.stats(), known)
+        return self.observer.exposition()
+
+    def observe_request(self, method: str, route: str, seconds: float) -> None:
+        """Times one request (by route template) into the registry ``metrics`` shows."""
+        self.observer.request_timed(method, route, seconds)
+
+    async def health(self) -> Health:
+        """Raises ``StorageUnavailable`` when the store does not answer within
+        ``HEALTH_TIMEOUT_S``, whatever the reason it gave."""
+        try:
+            await asyncio.wait_for(self.storage.ping(), HEALTH_TIMEOUT_S)
+        except (TimeoutError, StorageUnavailable) as exc:
+            raise StorageUnavailable(f"the store does not answer: {exc}") from exc
+        return Health(self.backend)
 
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
         return await self.storage.dead_groups(queue, groups, ids_per_group)
@@ -217,6 +278,13 @@ class QueueService:
         self.notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
         self.observer.transitioned(Action.EXPIRED, expired)
         return expired
+
+    async def purge_finished(self, limit: int) -> int:
+        """Deletes up to ``limit`` DONE or CANCELLED jobs older than the retention; returns
+        how many (0 at once when the retention is 0, which keeps jobs forever)."""
+        if self.settings.retention <= 0:
+            return 0
+        return await self.storage.purge(round(self.settings.retention * 1000), limit)
 
     async def _modify_one(self, command: Command) -> JobRecord:
         return _only(await self.storage.modify([command]))
