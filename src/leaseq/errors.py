@@ -3,23 +3,28 @@
 ::
 
     LeaseqError
-     ├── InvalidRequest        400/422  the request itself is wrong
-     │    └── PayloadTooLarge  413      the body is over --max-body
-     ├── JobNotFound           404      no job has that id
-     ├── Conflict              409      the job is not in a state that allows this
-     │    ├── LeaseLost        409      the caller's lease token is no longer current
-     │    └── InvalidTransition 409     e.g. cancel of a LEASED job
-     ├── Unauthorized          401      no valid bearer token (403: wrong role)
-     ├── QueueFull             429      the queue is at --max-queue-depth
-     └── ServerUnavailable     503      the server cannot be reached
-          └── StorageUnavailable 503    the store did not answer or refused the write
-               ├── StorageFull   507      the store's disk is full; free space, then retry
-               └── StorageReadOnly 503    the store's filesystem turned read-only
+     ├── InvalidRequest          the request itself is wrong
+     │    └── PayloadTooLarge    the body is over --max-body
+     ├── JobNotFound             no job has that id
+     ├── Conflict                the job is not in a state that allows this
+     │    ├── LeaseLost          the caller's lease token is no longer current
+     │    └── InvalidTransition  e.g. cancel of a LEASED job
+     ├── Unauthorized            no valid bearer token
+     ├── Forbidden               the token's role may not do this
+     ├── QueueFull               the queue is at --max-queue-depth
+     ├── RateLimited             too many polls from one client
+     └── ServerUnavailable       the server cannot be reached
+          └── StorageUnavailable the store did not answer or refused the write
+               ├── StorageFull     the store's disk is full; free space, then retry
+               └── StorageReadOnly the store's filesystem turned read-only
 
 Each class carries a stable ``code`` that travels in error bodies, so a client can raise
 the same class the server raised. ``ServerUnavailable`` is what the client raises when it
 cannot reach the server at all; ``StorageUnavailable`` sits under it so that one
 ``except ServerUnavailable`` covers every "try again later" case.
+
+These are domain errors: they know nothing of HTTP. The status each one answers with is
+in one table, ``leaseq.server.http.errors.STATUS``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ class LeaseqError(Exception):
     """Root of every error leaseq raises on purpose."""
 
     code = "error"
-    status = 500
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -38,22 +42,18 @@ class LeaseqError(Exception):
 
 class InvalidRequest(LeaseqError):
     code = "invalid_request"
-    status = 422
 
 
 class PayloadTooLarge(InvalidRequest):
     code = "payload_too_large"
-    status = 413
 
 
 class JobNotFound(LeaseqError):
     code = "job_not_found"
-    status = 404
 
 
 class Conflict(LeaseqError):
     code = "conflict"
-    status = 409
 
 
 class LeaseLost(Conflict):
@@ -66,34 +66,28 @@ class InvalidTransition(Conflict):
 
 class Unauthorized(LeaseqError):
     code = "unauthorized"
-    status = 401
 
 
 class Forbidden(LeaseqError):
     code = "forbidden"
-    status = 403
 
 
 class QueueFull(LeaseqError):
     """A producer is told to back off rather than let the store grow without bound."""
 
     code = "queue_full"
-    status = 429
 
 
 class RateLimited(LeaseqError):
     code = "rate_limited"
-    status = 429
 
 
 class ServerUnavailable(LeaseqError):
     code = "server_unavailable"
-    status = 503
 
 
 class StorageUnavailable(ServerUnavailable):
     code = "storage_unavailable"
-    status = 503
 
 
 class StorageFull(StorageUnavailable):
@@ -101,7 +95,6 @@ class StorageFull(StorageUnavailable):
     until space is freed, and then they succeed again without a restart."""
 
     code = "storage_full"
-    status = 507
 
 
 class StorageReadOnly(StorageUnavailable):
@@ -110,7 +103,6 @@ class StorageReadOnly(StorageUnavailable):
     is safe, and writes succeed again without a restart once it is writable."""
 
     code = "storage_read_only"
-    status = 503
 
 
 ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {

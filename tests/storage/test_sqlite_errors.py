@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from leaseq.errors import StorageFull, StorageReadOnly, StorageUnavailable
+from leaseq.server.http.errors import status_of
 from leaseq.server.storage.sqlite_thread import storage_error
 
 
@@ -24,7 +25,7 @@ def test_a_database_opened_read_only_is_storage_read_only(tmp_path: Path) -> Non
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     exc = _error_of(conn, "INSERT INTO t VALUES (1)")
     error = storage_error(exc, str(db))
-    assert isinstance(error, StorageReadOnly) and error.status == 503
+    assert isinstance(error, StorageReadOnly) and status_of(error) == 503
     assert error.code == "storage_read_only" and "read-only" in error.message
 
 
@@ -32,7 +33,7 @@ def test_an_io_error_on_a_writable_directory_stays_storage_unavailable(tmp_path:
     exc = sqlite3.OperationalError("disk I/O error")
     exc.sqlite_errorcode = sqlite3.SQLITE_IOERR_WRITE  # type: ignore[attr-defined]
     error = storage_error(exc, str(tmp_path / "x.db"))
-    assert type(error) is StorageUnavailable and error.status == 503
+    assert type(error) is StorageUnavailable and status_of(error) == 503
 
 
 def test_a_full_disk_is_storage_full(tmp_path: Path) -> None:

@@ -20,14 +20,16 @@ class FlakyService:
     def __init__(self, failures: int) -> None:
         self.failures = failures
         self.passes = 0
-        self.settings = SimpleNamespace(reap_interval=0.001, retention=0)
-        self.storage = None
+        self.settings = SimpleNamespace(reap_interval=0.001)
 
     async def expire_leases(self, limit: int) -> list[Any]:
         self.passes += 1
         if self.passes <= self.failures:
             raise StorageReadOnly("the database is read-only")
         return []
+
+    async def purge_finished(self, limit: int) -> int:
+        return 0
 
 
 async def _run_until(service: FlakyService, passes: int) -> None:

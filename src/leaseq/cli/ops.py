@@ -20,7 +20,17 @@ from leaseq.cli.options import opt
 from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
 from leaseq.core.limits import DEFAULT_QUEUE, MAX_BATCH
 from leaseq.core.model import JobState
-from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError, ServerUnavailable
+from leaseq.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    JobNotFound,
+    LeaseqError,
+    QueueFull,
+    RateLimited,
+    ServerUnavailable,
+    Unauthorized,
+)
 
 EXIT_CODES = (
     "Exit codes: 0 ok; 1 refused by the server (invalid request or conflict); 2 usage "
@@ -44,7 +54,9 @@ def exit_code(exc: LeaseqError) -> int:
         return 3
     if isinstance(exc, ServerUnavailable):
         return 4
-    if 400 <= exc.status < 500 or isinstance(exc, InvalidRequest):
+    # "Refused": every class the server answers with a 4xx, decided by class because
+    # domain errors carry no HTTP status.
+    if isinstance(exc, (InvalidRequest, Conflict, Unauthorized, Forbidden, QueueFull, RateLimited)):
         return 1
     return 5
 

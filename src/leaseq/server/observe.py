@@ -8,12 +8,22 @@ import logging
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 from leaseq.core.model import Action, JobRecord, JobState, QueueCounts
 
 log = logging.getLogger("leaseq.jobs")
 _Metric = TypeVar("_Metric", Counter, Histogram)
+
+METRICS_TYPE = CONTENT_TYPE_LATEST
+"""The media type of ``Observer.exposition``."""
 
 _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300, 1800, 3600)
 
@@ -97,6 +107,13 @@ class Observer:
             extra={"job_id": job.id, "queue": job.queue, "worker": job.lease_owner,
                    "attempt": job.attempts, "event": kind.value, "state": job.state.value},
         )  # fmt: skip
+
+    def request_timed(self, method: str, route: str, seconds: float) -> None:
+        self.http.labels(method, route).observe(seconds)
+
+    def exposition(self) -> bytes:
+        """Every metric of this node, in the Prometheus text format."""
+        return generate_latest(self.registry)
 
     def set_store_gauges(self, stats: dict[str, QueueCounts], workers: int) -> None:
         for queue, s in stats.items():

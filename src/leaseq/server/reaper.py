@@ -33,16 +33,14 @@ class Reaper:
     async def run_once(self) -> int:
         """One pass; returns how many leases it expired. Loops while full batches come
         back, so a backlog is cleared in one tick without unbounded single statements."""
-        storage, settings = self._service.storage, self._service.settings
         expired_total = 0
         while True:
             expired = await self._service.expire_leases(BATCH)
             expired_total += len(expired)
             if len(expired) < BATCH:
                 break
-        if settings.retention > 0:
-            while await storage.purge(round(settings.retention * 1000), BATCH) == BATCH:
-                pass
+        while await self._service.purge_finished(BATCH) == BATCH:
+            pass
         return expired_total
 
     async def _loop(self) -> None:

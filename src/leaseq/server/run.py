@@ -1,12 +1,13 @@
 """Runs the app under uvicorn (uvloop + httptools) with a graceful SIGTERM.
 
 uvicorn stops accepting and waits for requests in flight on SIGTERM, but a long poll may
-wait 30 s; so the first signal also closes the notifier, and every long poll answers
-``[]`` at once.
+wait 30 s; so the first signal also tells the service to stop waiting, and every long
+poll answers ``[]`` at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
@@ -14,21 +15,21 @@ import uvicorn
 from leaseq.server import logs
 from leaseq.server.config import Settings
 from leaseq.server.http.app import create_app
-from leaseq.server.notifier import Notifier
+from leaseq.server.wiring import build_service
 
 GRACEFUL_SHUTDOWN_S = 10
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, notifier: Notifier) -> None:
+    def __init__(self, config: uvicorn.Config, stop_waiting: Callable[[], None]) -> None:
         super().__init__(config)
-        self._notifier = notifier
+        self._stop_waiting = stop_waiting
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         loop = getattr(self, "_leaseq_loop", None)
         if loop is not None:
-            loop.call_soon_threadsafe(self._notifier.close)
+            loop.call_soon_threadsafe(self._stop_waiting)
 
     async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         import asyncio
@@ -39,7 +40,8 @@ class _Server(uvicorn.Server):
 
 def serve(settings: Settings) -> None:
     logs.configure(settings.log_level, settings.log_format)
-    app = create_app(settings)
+    service = build_service(settings)
+    app = create_app(service, settings)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -54,4 +56,4 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",
     )
-    _Server(config, app.state.service.notifier).run()
+    _Server(config, service.stop_waiting).run()

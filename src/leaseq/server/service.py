@@ -1,7 +1,9 @@
 """QueueService: the only place where storage, the pure rules and the notifier meet.
 
-Each HTTP route calls exactly one method here. Methods take validated domain values and
-return domain objects or raise ``LeaseqError``; nothing here knows about HTTP.
+Each HTTP route calls exactly one method here, and never the service's parts (storage,
+notifier, observer): what a route needs of them is a method here (``health``,
+``metrics``). Methods take validated domain values and return domain objects or raise
+``LeaseqError``; nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from leaseq.core import limits
 from leaseq.core.backoff import Backoff
@@ -25,7 +28,7 @@ from leaseq.core.model import (
     QueueCounts,
     WorkerInfo,
 )
-from leaseq.errors import JobNotFound, LeaseqError, QueueFull
+from leaseq.errors import JobNotFound, LeaseqError, QueueFull, StorageUnavailable
 from leaseq.server.config import Settings
 from leaseq.server.notifier import Notifier
 from leaseq.server.observe import Observer
@@ -35,27 +38,68 @@ log = logging.getLogger("leaseq.server.service")
 
 REQUEUE_CHUNK = limits.MAX_BATCH
 DEPTH_TTL_S = 0.5
+HEALTH_TIMEOUT_S = 2.0
+KNOWN_WORKER_WINDOW_S = 300.0
+"""Workers seen this recently count in the ``leaseq_known_workers`` gauge."""
+
+BACKENDS = {"sqlite": "sqlite", "postgresql": "postgres", "postgres": "postgres"}
+"""Database URL scheme -> backend name, as ``open_storage`` picks the backend."""
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """A heartbeat for one lease or a batch: each (job id, lease token) extended by
+    ``lease_seconds``, or by the server's ``--lease-seconds`` when None."""
+
+    leases: list[tuple[str, str]]
+    lease_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What a health check found when the store answered."""
+
+    storage: str
+    """The backend behind the service: ``sqlite`` or ``postgres``."""
 
 
 class QueueService:
+    """The queue's operations over one store. Its parts (store, notifier, observer) are
+    private: callers ask the service, which keeps the notifications and metrics of every
+    transition in step with the write."""
+
     def __init__(self, storage: Storage, settings: Settings, notifier: Notifier | None = None):
-        self.storage = storage
+        self._storage = storage
         self.settings = settings
-        self.notifier = notifier or Notifier()
+        self._notifier = notifier or Notifier()
         # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
-        storage.set_wakeup(self.notifier.notify)
-        self.observer = Observer()
+        storage.set_wakeup(self._notifier.notify)
+        self._observer = Observer()
         self._depths: dict[str, int] = {}
         self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
+        self.backend = BACKENDS.get(settings.db.partition(":")[0], "unknown")
+
+    async def open(self) -> None:
+        """Opens the store (connections, migrations); before any other method."""
+        await self._storage.open()
+
+    def stop_waiting(self) -> None:
+        """Shutdown has begun: every long poll, waiting or still to come, answers at once."""
+        self._notifier.close()
+
+    async def close(self) -> None:
+        """Stops the waiting, then finishes the writes already accepted and closes the store."""
+        self.stop_waiting()
+        await self._storage.close()
 
     async def enqueue(self, specs: Sequence[NewJob]) -> list[tuple[JobRecord, bool]]:
         if self.settings.max_queue_depth:
             await self._check_depth(specs)
-        created = await self.storage.enqueue(specs)
+        created = await self._storage.enqueue(specs)
         new_jobs = [job for job, new in created if new]
-        self.notifier.notify(job.queue for job in new_jobs)
-        self.observer.transitioned(Action.ENQUEUED, new_jobs)
+        self._notifier.notify(job.queue for job in new_jobs)
+        self._observer.transitioned(Action.ENQUEUED, new_jobs)
         return created
 
     async def _check_depth(self, specs: Sequence[NewJob]) -> None:
@@ -64,7 +108,7 @@ class QueueService:
         therefore approximate by what one such interval can add."""
         loop = asyncio.get_running_loop()
         if loop.time() - self._depths_at > DEPTH_TTL_S:
-            stats = await self.storage.stats()
+            stats = await self._storage.stats()
             self._depths = {q: s.counts.get(JobState.QUEUED, 0) for q, s in stats.items()}
             self._depths_at = loop.time()
         adding = Counter(spec.queue for spec in specs)
@@ -96,69 +140,73 @@ class QueueService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            woken = self.notifier.subscribe(queues)
+            woken = self._notifier.subscribe(queues)
             try:
-                jobs = await self.storage.claim(queues, worker_id, max_jobs, lease_ms)
+                jobs = await self._storage.claim(queues, worker_id, max_jobs, lease_ms)
                 if gone is not None and gone.done():
                     await self._release_all(jobs)
                     return []
                 remaining = deadline - loop.time()
-                if jobs or remaining <= 0 or self.notifier.closed:
-                    self.observer.transitioned(Action.LEASED, jobs)
+                if jobs or remaining <= 0 or self._notifier.closed:
+                    self._observer.transitioned(Action.LEASED, jobs)
                     return jobs
-                # Sleep until notified, or until a delayed job or retry becomes ready.
-                next_ready = await self.storage.next_ready_in(queues)
-                if next_ready is not None:
-                    remaining = min(remaining, max(next_ready, 0.001))
-                if self.storage.recheck_s is not None:
-                    remaining = min(remaining, self.storage.recheck_s)
-                await asyncio.wait(
-                    {woken} if gone is None else {woken, gone},
-                    timeout=remaining,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                await self._sleep(queues, remaining, woken, gone)
             finally:
                 woken.cancel()
+
+    async def _sleep(
+        self,
+        queues: Sequence[str],
+        remaining: float,
+        woken: asyncio.Future[None],
+        gone: asyncio.Future[None] | None,
+    ) -> None:
+        """Until notified, the caller gone, or a delayed job or retry becomes ready."""
+        next_ready = await self._storage.next_ready_in(queues)
+        if next_ready is not None:
+            remaining = min(remaining, max(next_ready, 0.001))
+        if self._storage.recheck_s is not None:
+            remaining = min(remaining, self._storage.recheck_s)
+        await asyncio.wait(
+            {woken} if gone is None else {woken, gone},
+            timeout=remaining,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
 
     async def _release_all(self, jobs: Sequence[JobRecord]) -> None:
         releases = [Release(j.id, j.lease_token or "") for j in jobs]
         if releases:
-            released = [o for o in await self.storage.modify(releases) if isinstance(o, JobRecord)]
-            self.notifier.notify(j.queue for j in released)
+            released = [o for o in await self._storage.modify(releases) if isinstance(o, JobRecord)]
+            self._notifier.notify(j.queue for j in released)
 
     async def ack(self, acks: Sequence[Ack]) -> list[JobRecord | LeaseqError]:
-        outcomes = await self.storage.modify(acks)
-        self.observer.transitioned(Action.DONE, (o for o in outcomes if isinstance(o, JobRecord)))
+        outcomes = await self._storage.modify(acks)
+        self._observer.transitioned(Action.DONE, (o for o in outcomes if isinstance(o, JobRecord)))
         return outcomes
 
     async def fail(self, job_id: str, token: str, error: str | None, retry: bool) -> JobRecord:
         job = await self._modify_one(Fail(job_id, token, error, retry, self.backoff))
-        self.observer.transitioned(Action.FAILED, [job])
+        self._observer.transitioned(Action.FAILED, [job])
         if job.state is JobState.QUEUED:
-            self.notifier.notify([job.queue])  # pollers re-arm their timer for run_at
+            self._notifier.notify([job.queue])  # pollers re-arm their timer for run_at
         return job
 
-    async def heartbeat(self, job_id: str, token: str, lease_seconds: float | None) -> JobRecord:
-        return _only(await self.heartbeat_many([(job_id, token)], lease_seconds))
-
-    async def heartbeat_many(
-        self, leases: Sequence[tuple[str, str]], lease_seconds: float | None
-    ) -> list[JobRecord | LeaseqError]:
-        """Extends each (job id, token) lease; one answer per lease, in order."""
-        lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
-        return await self.storage.modify(
-            [Heartbeat(job_id, token, lease_ms) for job_id, token in leases]
+    async def heartbeat(self, renewal: Renewal) -> list[JobRecord | LeaseqError]:
+        """Extends each lease of ``renewal``; one answer per lease, in order."""
+        lease_ms = round((renewal.lease_seconds or self.settings.lease_seconds) * 1000)
+        return await self._storage.modify(
+            [Heartbeat(job_id, token, lease_ms) for job_id, token in renewal.leases]
         )
 
     async def release(self, job_id: str, token: str) -> JobRecord:
         job = await self._modify_one(Release(job_id, token))
-        self.observer.transitioned(Action.RELEASED, [job])
-        self.notifier.notify([job.queue])
+        self._observer.transitioned(Action.RELEASED, [job])
+        self._notifier.notify([job.queue])
         return job
 
     async def cancel(self, job_id: str) -> JobRecord:
         job = await self._modify_one(Cancel(job_id))
-        self.observer.transitioned(Action.CANCELLED, [job])
+        self._observer.transitioned(Action.CANCELLED, [job])
         return job
 
     async def requeue_dead(self, job_ids: Sequence[str] | None, queue: str | None) -> int:
@@ -168,20 +216,20 @@ class QueueService:
             return await self._requeue(job_ids)
         assert queue is not None
         total, after = 0, None
-        while ids := await self.storage.dead_ids(queue, after, REQUEUE_CHUNK):
+        while ids := await self._storage.dead_ids(queue, after, REQUEUE_CHUNK):
             total += await self._requeue(ids)
             after = ids[-1]
         return total
 
     async def _requeue(self, job_ids: Sequence[str]) -> int:
-        results = await self.storage.modify([Requeue(i) for i in job_ids])
+        results = await self._storage.modify([Requeue(i) for i in job_ids])
         requeued = [r for r in results if isinstance(r, JobRecord)]
-        self.notifier.notify(job.queue for job in requeued)
-        self.observer.transitioned(Action.REQUEUED, requeued)
+        self._notifier.notify(job.queue for job in requeued)
+        self._observer.transitioned(Action.REQUEUED, requeued)
         return len(requeued)
 
     async def get(self, job_id: str) -> JobRecord:
-        job = await self.storage.get(job_id)
+        job = await self._storage.get(job_id)
         if job is None:
             raise JobNotFound(f"no job with id {job_id!r}")
         return job
@@ -189,37 +237,61 @@ class QueueService:
     async def list_jobs(
         self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
     ) -> JobListing:
-        return await self.storage.list_jobs(state, queue, limit, cursor)
+        return await self._storage.list_jobs(state, queue, limit, cursor)
 
     async def stats(self) -> dict[str, QueueCounts]:
-        return await self.storage.stats()
+        return await self._storage.stats()
 
     async def events(self, job_id: str, limit: int, cursor: str | None) -> EventListing:
         """A page of the job's history; 404 only when neither the job nor any history
         exists."""
-        page = await self.storage.events(job_id, limit, cursor)
+        page = await self._storage.events(job_id, limit, cursor)
         if not page.events:
             await self.get(job_id)
         return page
 
     async def workers(self, seen_within_s: float, limit: int) -> list[WorkerInfo]:
-        return await self.storage.workers(round(seen_within_s * 1000), limit)
+        return await self._storage.workers(round(seen_within_s * 1000), limit)
 
-    async def count_workers(self, seen_within_s: float) -> int:
-        return await self.storage.count_workers(round(seen_within_s * 1000))
+    async def metrics(self) -> bytes:
+        """This node's metrics in the Prometheus text format (``observe.METRICS_TYPE``),
+        the gauges read from the store refreshed first, so each scrape sees it now."""
+        known = await self._storage.count_workers(round(KNOWN_WORKER_WINDOW_S * 1000))
+        self._observer.set_store_gauges(await self._storage.stats(), known)
+        return self._observer.exposition()
+
+    def observe_request(self, method: str, route: str, seconds: float) -> None:
+        """Times one request (by route template) into the registry ``metrics`` shows."""
+        self._observer.request_timed(method, route, seconds)
+
+    async def health(self) -> Health:
+        """Raises ``StorageUnavailable`` when the store does not answer within
+        ``HEALTH_TIMEOUT_S``, whatever the reason it gave."""
+        try:
+            await asyncio.wait_for(self._storage.ping(), HEALTH_TIMEOUT_S)
+        except (TimeoutError, StorageUnavailable) as exc:
+            raise StorageUnavailable(f"the store does not answer: {exc}") from exc
+        return Health(self.backend)
 
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
-        return await self.storage.dead_groups(queue, groups, ids_per_group)
+        return await self._storage.dead_groups(queue, groups, ids_per_group)
 
     async def expire_leases(self, limit: int) -> list[JobRecord]:
         """One reaper step: expired leases back to the queue (or the DLQ)."""
-        expired = await self.storage.expire_leases(limit)
-        self.notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
-        self.observer.transitioned(Action.EXPIRED, expired)
+        expired = await self._storage.expire_leases(limit)
+        self._notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
+        self._observer.transitioned(Action.EXPIRED, expired)
         return expired
 
+    async def purge_finished(self, limit: int) -> int:
+        """Deletes up to ``limit`` DONE or CANCELLED jobs older than the retention; returns
+        how many (0 at once when the retention is 0, which keeps jobs forever)."""
+        if self.settings.retention <= 0:
+            return 0
+        return await self._storage.purge(round(self.settings.retention * 1000), limit)
+
     async def _modify_one(self, command: Command) -> JobRecord:
-        return _only(await self.storage.modify([command]))
+        return _only(await self._storage.modify([command]))
 
 
 def _only(outcomes: Sequence[JobRecord | LeaseqError]) -> JobRecord:

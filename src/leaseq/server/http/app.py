@@ -1,9 +1,11 @@
-"""``create_app``: the Starlette application, its route table and its lifespan."""
+"""``create_app``: the Starlette application over a ``QueueService``, its route table and
+its lifespan. ``leaseq.server.wiring.build_app`` builds the whole thing from ``Settings``."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 import msgspec
 from starlette.applications import Starlette
@@ -20,14 +22,14 @@ from leaseq.server.http.errors import HANDLERS
 from leaseq.server.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.server.http.middleware import RequestTimer
 from leaseq.server.http.openapi import SWAGGER_HTML, Endpoint, document
+from leaseq.server.http.routes import Context, RouteHandler
 from leaseq.server.reaper import Reaper
 from leaseq.server.service import QueueService
-from leaseq.server.storage import Storage, open_storage
 
 _JOB = {200: wire.JobEnvelope}
 _ONE_OR_MANY = (wire.JobEnvelope, wire.JobsEnvelope)
 _ONE_OR_BATCH = {200: (wire.JobEnvelope, wire.BatchOut)}
-ENDPOINTS: list[tuple[Endpoint, Handler]] = [
+ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
     (Endpoint("POST", "/enqueue", "Enqueue one job or a batch (all or nothing)",
               (wire.JobSpecIn, wire.EnqueueBatchIn),
               responses={201: _ONE_OR_MANY, 200: _ONE_OR_MANY}, role=Role.PRODUCER),
@@ -68,55 +70,72 @@ ENDPOINTS: list[tuple[Endpoint, Handler]] = [
 ]  # fmt: skip
 
 
-def _limited(endpoint: Endpoint, limiter: RateLimiter | None, handler: Handler) -> Handler:
-    return limit_polls(limiter, handler) if endpoint.path == "/poll" else handler
+OPENAPI = msgspec.json.encode(document([e for e, _ in ENDPOINTS]))
 
 
-def create_app(settings: Settings, storage: Storage | None = None) -> Starlette:
-    """Builds the app; the store is opened and closed by the lifespan."""
-    store = storage or open_storage(settings.db, durability=settings.durability)
-    service = QueueService(store, settings)
-    reaper = Reaper(service)
-    openapi = msgspec.json.encode(document([e for e, _ in ENDPOINTS]))
+def create_app(service: QueueService, settings: Settings) -> Starlette:
+    """The app over explicit objects: every route calls ``service``; ``settings`` gives
+    the tokens, the poll rate and the body limit. The lifespan opens the service's store
+    and runs the reaper, and at shutdown stops both."""
+    return Starlette(
+        routes=_routes(Context(service, settings.max_body), settings),
+        exception_handlers=HANDLERS,
+        lifespan=_lifespan(service, Reaper(service)),
+        middleware=[Middleware(RequestTimer, observe=service.observe_request)],
+    )
 
+
+def _lifespan(
+    service: QueueService, reaper: Reaper
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await store.open()
+        await service.open()
         reaper.start()
         try:
             yield
         finally:
-            service.notifier.close()
+            service.stop_waiting()
             await reaper.stop()
-            await store.close()
+            await service.close()
 
-    async def openapi_json(_: Request) -> Response:
-        return Response(openapi, media_type="application/json")
+    return lifespan
 
-    async def docs(_: Request) -> Response:
-        return HTMLResponse(SWAGGER_HTML)
 
+def _routes(ctx: Context, settings: Settings) -> list[BaseRoute]:
     tokens = parse_tokens(settings.tokens)
     limiter = (
         RateLimiter(settings.poll_rate, 2 * settings.poll_rate) if settings.poll_rate else None
     )
-    app_routes: list[BaseRoute] = [
-        Route(e.path, require(e.role, tokens, _limited(e, limiter, h)), methods=[e.method])
+    table: list[BaseRoute] = [
+        Route(e.path, require(e.role, tokens, _limited(e, limiter, _bind(ctx, h))),
+              methods=[e.method])
         for e, h in ENDPOINTS
-    ]
-    app_routes += [
-        Route("/metrics", require(Role.READ, tokens, routes.metrics), include_in_schema=False),
-        Route("/openapi.json", openapi_json, include_in_schema=False),
-        Route("/docs", docs, include_in_schema=False),
+    ]  # fmt: skip
+    return [
+        *table,
+        Route("/metrics", require(Role.READ, tokens, _bind(ctx, routes.metrics)),
+              include_in_schema=False),
+        Route("/openapi.json", _openapi_json, include_in_schema=False),
+        Route("/docs", _docs, include_in_schema=False),
         *dashboard_routes(),
-    ]
-    app = Starlette(
-        routes=app_routes,
-        exception_handlers=HANDLERS,
-        lifespan=lifespan,
-        middleware=[Middleware(RequestTimer, histogram=service.observer.http)],
-    )
-    app.state.settings = settings
-    app.state.service = service
-    app.state.reaper = reaper
-    return app
+    ]  # fmt: skip
+
+
+def _bind(ctx: Context, handler: RouteHandler) -> Handler:
+    async def bound(request: Request) -> Response:
+        return await handler(ctx, request)
+
+    return bound
+
+
+def _limited(endpoint: Endpoint, limiter: RateLimiter | None, handler: Handler) -> Handler:
+    return limit_polls(limiter, handler) if endpoint.path == "/poll" else handler
+
+
+async def _openapi_json(_: Request) -> Response:
+    return Response(OPENAPI, media_type="application/json")
+
+
+async def _docs(_: Request) -> Response:
+    return HTMLResponse(SWAGGER_HTML)

@@ -1,4 +1,8 @@
-"""Request bodies into wire Structs, with whole-number floats allowed in integer fields.
+"""Request bytes into what the service takes, in one call per route: the body is parsed,
+validated into its wire Struct and, when the request has a domain value, made into it
+(``wire.*.to_domain``). Queries are validated the same way.
+
+Whole-number floats are allowed in integer fields.
 
 JSON Schema counts ``92.0`` as an integer, and so do clients that write every number as a
 float (JavaScript, jq, spreadsheets); msgspec refuses it. The strict typed decode stays
@@ -11,12 +15,39 @@ error naming the field.
 from __future__ import annotations
 
 import functools
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 import msgspec.inspect as mi
 
+from leaseq.errors import InvalidRequest
+
 S = TypeVar("S", bound=msgspec.Struct)
+D = TypeVar("D", covariant=True)
+
+
+class ToDomain(Protocol[D]):
+    """A wire request that knows its domain value (``wire.JobSpecIn`` and the like)."""
+
+    def to_domain(self) -> D: ...
+
+
+def one_or_batch(
+    raw: bytes, key: str, one: type[ToDomain[D]], batch: type[ToDomain[D]]
+) -> tuple[D, bool]:
+    """The domain value of a body that is either one item or, when it has ``key``, a
+    batch of them; and whether it was the batch (the answer has that shape too)."""
+    value = msgspec.json.decode(raw)
+    if not isinstance(value, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    kind = batch if key in value else one
+    return convert(value, kind).to_domain(), kind is batch
+
+
+def query(params: Mapping[str, str], kind: type[S]) -> S:
+    """A query string into its Struct: strings become the numbers the Struct declares."""
+    return msgspec.convert(dict(params), kind, strict=False)
 
 
 def decode(raw: bytes, kind: type[S]) -> S:
@@ -26,7 +57,10 @@ def decode(raw: bytes, kind: type[S]) -> S:
         return msgspec.convert(whole_numbers(msgspec.json.decode(raw), kind), kind)
 
 
-def convert(value: Any, kind: type[S]) -> S:
+T = TypeVar("T")
+
+
+def convert(value: Any, kind: type[T]) -> T:
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError:

@@ -1,7 +1,8 @@
 """Every error leaves the server in one JSON shape: ``{"error": {"code", "message"}}``.
 
-Domain errors carry their own status (see ``leaseq.errors``); this module adds the
-framework's and the decoder's errors and makes sure no stack trace reaches a client.
+``STATUS`` is the one table from a domain error (``leaseq.errors``, which knows nothing of
+HTTP) to the status it answers with; this module also maps the framework's and the
+decoder's errors, and makes sure no stack trace reaches a client.
 """
 
 from __future__ import annotations
@@ -14,12 +15,50 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ExceptionHandler
 
-from leaseq.errors import LeaseqError
+from leaseq.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    JobNotFound,
+    LeaseqError,
+    PayloadTooLarge,
+    QueueFull,
+    RateLimited,
+    ServerUnavailable,
+    StorageFull,
+    StorageUnavailable,
+    Unauthorized,
+)
 from leaseq.server.http.wire import ErrorBody, ErrorOut
 
 log = logging.getLogger("leaseq.server.http")
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+STATUS: dict[type[LeaseqError], int] = {
+    InvalidRequest: 422,
+    PayloadTooLarge: 413,
+    JobNotFound: 404,
+    Conflict: 409,  # and so LeaseLost, InvalidTransition
+    Unauthorized: 401,
+    Forbidden: 403,
+    QueueFull: 429,
+    RateLimited: 429,
+    ServerUnavailable: 503,
+    StorageUnavailable: 503,  # and so StorageReadOnly
+    StorageFull: 507,
+}
+"""Domain error -> HTTP status. A class not listed answers as its nearest listed ancestor
+(``status_of`` walks the MRO, most specific class first); ``LeaseqError`` itself is 500."""
+
+
+def status_of(exc: LeaseqError) -> int:
+    for cls in type(exc).__mro__:
+        status = STATUS.get(cls)
+        if status is not None:
+            return status
+    return 500
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -29,7 +68,7 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 async def _leaseq_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, LeaseqError)
-    return error_response(exc.status, exc.code, exc.message)
+    return error_response(status_of(exc), exc.code, exc.message)
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:

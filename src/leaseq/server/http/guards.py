@@ -1,5 +1,6 @@
-"""Per-route guards applied from the route table: authentication by role, the poll rate
-limit, and nothing else. Kept out of the handlers so they stay parse-call-serialise."""
+"""Per-route guards applied from the route table (authentication by role, the poll rate
+limit) and the body size limit every route reads its body through. Kept out of the
+handlers so they stay parse-call-serialise."""
 
 from __future__ import annotations
 
@@ -11,9 +12,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from leaseq.core.tokens import Role, Token, allows, role_of
+from leaseq.errors import PayloadTooLarge
 from leaseq.server.http.errors import error_response
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with ``PayloadTooLarge`` as soon as it is over ``limit``
+    bytes: by its declared length before reading, else while it streams in."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def require(role: Role | None, tokens: tuple[Token, ...], handler: Handler) -> Handler:

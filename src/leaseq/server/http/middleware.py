@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from prometheus_client import Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+Observe = Callable[[str, str, float], None]
+"""``observe(method, route template, seconds)``: ``QueueService.observe_request``."""
 
 
 class RequestTimer:
-    def __init__(self, app: ASGIApp, histogram: Histogram) -> None:
+    def __init__(self, app: ASGIApp, observe: Observe) -> None:
         self.app = app
-        self.histogram = histogram
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -23,4 +26,4 @@ class RequestTimer:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            self.histogram.labels(scope["method"], path).observe(time.perf_counter() - start)
+            self.observe(scope["method"], path, time.perf_counter() - start)

@@ -44,30 +44,7 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
         _field_rules(t, components[t.__name__])
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
-        op: dict[str, Any] = {"summary": e.summary, "operationId": _operation_id(e)}
-        if e.role is not None:
-            op["security"] = [{"bearer": []}]
-            op["description"] = f"Needs a {e.role} or admin token when tokens are configured."
-        if e.body:
-            op["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": _one_of(ref_of, e.body)}},
-            }
-        params = _parameters(e)
-        if params:
-            op["parameters"] = params
-        op["responses"] = {
-            str(status): {
-                "description": " or ".join(t.__name__ for t in _kinds(kinds)),
-                "content": {"application/json": {"schema": _one_of(ref_of, _kinds(kinds))}},
-            }
-            for status, kinds in e.responses.items()
-        }
-        op["responses"]["default"] = {
-            "description": "Error",
-            "content": {"application/json": {"schema": ref_of[ErrorOut]}},
-        }
-        paths.setdefault(e.path, {})[e.method.lower()] = op
+        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e, ref_of)
     return {
         "openapi": "3.1.0",
         "info": {"title": "leaseq", "version": __version__},
@@ -77,6 +54,33 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _operation(e: Endpoint, ref_of: dict[type, Any]) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": e.summary, "operationId": _operation_id(e)}
+    if e.role is not None:
+        op["security"] = [{"bearer": []}]
+        op["description"] = f"Needs a {e.role} or admin token when tokens are configured."
+    if e.body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _one_of(ref_of, e.body)}},
+        }
+    params = _parameters(e)
+    if params:
+        op["parameters"] = params
+    op["responses"] = {
+        str(status): {
+            "description": " or ".join(t.__name__ for t in _kinds(kinds)),
+            "content": {"application/json": {"schema": _one_of(ref_of, _kinds(kinds))}},
+        }
+        for status, kinds in e.responses.items()
+    }
+    op["responses"]["default"] = {
+        "description": "Error",
+        "content": {"application/json": {"schema": ref_of[ErrorOut]}},
+    }
+    return op
 
 
 def _field_rules(kind: type, schema: dict[str, Any]) -> None:

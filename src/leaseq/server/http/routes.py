@@ -1,95 +1,68 @@
-"""Route handlers: parse, call one service method, serialise. Nothing else."""
+"""Route handlers: parse, call one service method, serialise. Nothing else.
+
+Each handler makes one pass: ``decode`` turns the bytes into what the service takes (a
+domain value, or a validated Struct whose fields are the arguments), one ``QueueService``
+call, then ``encode`` turns its answer into the response. Handlers get their
+dependencies from a typed ``Context``, never from ``app.state``, and call the service,
+never its parts.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
-import msgspec
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from leaseq import __version__
-from leaseq.core.commands import Ack
-from leaseq.core.model import JobRecord, JobState
-from leaseq.errors import InvalidRequest, LeaseqError, PayloadTooLarge, StorageUnavailable
-from leaseq.server.http import decode, wire
-from leaseq.server.http.errors import error_response
+from leaseq.core.model import JobState
+from leaseq.server.http import decode, encode, wire
+from leaseq.server.http.guards import read_body
+from leaseq.server.observe import METRICS_TYPE
 from leaseq.server.service import QueueService
 
-S = TypeVar("S", bound=msgspec.Struct)
 
-HEALTH_TIMEOUT_S = 2.0
-KNOWN_WORKER_WINDOW_S = 300.0
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a handler may use, built once by ``create_app``."""
 
+    service: QueueService
+    max_body: int
+    """Bytes a request body may hold (``Settings.max_body``)."""
 
-def _json(value: Any, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(value), status_code=status, media_type="application/json")
-
-
-def _service(request: Request) -> QueueService:
-    service: QueueService = request.app.state.service
-    return service
+    async def body(self, request: Request) -> bytes:
+        return await read_body(request, self.max_body)
 
 
-async def _body(request: Request) -> bytes:
-    limit: int = request.app.state.settings.max_body
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+RouteHandler = Callable[[Context, Request], Awaitable[Response]]
 
 
-async def _object(request: Request) -> dict[str, Any]:
-    value = msgspec.json.decode(await _body(request))
-    if not isinstance(value, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    return value
+async def enqueue(ctx: Context, request: Request) -> Response:
+    raw = await ctx.body(request)
+    specs, batch = decode.one_or_batch(raw, "jobs", wire.JobSpecIn, wire.EnqueueBatchIn)
+    return encode.enqueued(await ctx.service.enqueue(specs), batch)
 
 
-async def _parse(request: Request, kind: type[S]) -> S:
-    return decode.decode(await _body(request), kind)
-
-
-def _query(request: Request, kind: type[S]) -> S:
-    return msgspec.convert(dict(request.query_params), kind, strict=False)
-
-
-async def enqueue(request: Request) -> Response:
-    body = await _object(request)
-    if "jobs" in body:
-        batch = decode.convert(body, wire.EnqueueBatchIn)
-        results = await _service(request).enqueue([s.to_spec() for s in batch.jobs])
-        created = any(new for _, new in results)
-        out = wire.JobsEnvelope([wire.job_out(job) for job, _ in results])
-        return _json(out, 201 if created else 200)
-    spec = decode.convert(body, wire.JobSpecIn)
-    ((job, new),) = await _service(request).enqueue([spec.to_spec()])
-    return _json(wire.JobEnvelope(wire.job_out(job)), 201 if new else 200)
-
-
-async def poll(request: Request) -> Response:
-    req = await _parse(request, wire.PollIn)
-    service = _service(request)
+async def poll(ctx: Context, request: Request) -> Response:
+    req = decode.decode(await ctx.body(request), wire.PollIn)
+    args = (req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
     if req.wait <= 0:
-        jobs = await service.poll(req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
-    else:
-        gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        watcher = asyncio.create_task(_watch_disconnect(request, gone))
-        try:
-            jobs = await service.poll(
-                req.worker_id, req.queues, req.max_jobs, req.lease_seconds, req.wait, gone
-            )
-        finally:
-            watcher.cancel()
-    return _json(wire.LeasedJobsEnvelope([wire.leased_job_out(j) for j in jobs]))
+        return encode.leased(await ctx.service.poll(*args))
+    async with _disconnect(request) as gone:
+        return encode.leased(await ctx.service.poll(*args, req.wait, gone))
+
+
+@contextlib.asynccontextmanager
+async def _disconnect(request: Request) -> AsyncIterator[asyncio.Future[None]]:
+    """A future that completes when the client goes away during a long poll."""
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    watcher = asyncio.create_task(_watch_disconnect(request, gone))
+    try:
+        yield gone
+    finally:
+        watcher.cancel()
 
 
 async def _watch_disconnect(request: Request, gone: asyncio.Future[None]) -> None:
@@ -99,124 +72,78 @@ async def _watch_disconnect(request: Request, gone: asyncio.Future[None]) -> Non
     gone.set_result(None)
 
 
-def _ack_item(a: wire.AckIn) -> Ack:
-    result = None if a.result is None else msgspec.json.encode(a.result).decode()
-    return Ack(a.job_id, a.lease_token, result)
+async def ack(ctx: Context, request: Request) -> Response:
+    raw = await ctx.body(request)
+    acks, batch = decode.one_or_batch(raw, "acks", wire.AckIn, wire.AckBatchIn)
+    answers = await ctx.service.ack(acks)
+    return encode.outcomes(answers, [a.job_id for a in acks], batch)
 
 
-async def ack(request: Request) -> Response:
-    body = await _object(request)
-    if "acks" in body:
-        batch = decode.convert(body, wire.AckBatchIn)
-        outcomes = await _service(request).ack([_ack_item(a) for a in batch.acks])
-        return _json(
-            wire.BatchOut(
-                [_item_result(o, a.job_id) for o, a in zip(outcomes, batch.acks, strict=True)]
-            )
-        )
-    single = decode.convert(body, wire.AckIn)
-    (outcome,) = await _service(request).ack([_ack_item(single)])
-    if isinstance(outcome, LeaseqError):
-        raise outcome
-    return _json(wire.JobEnvelope(wire.job_out(outcome)))
+async def fail(ctx: Context, request: Request) -> Response:
+    req = decode.decode(await ctx.body(request), wire.FailIn)
+    return encode.job(await ctx.service.fail(req.job_id, req.lease_token, req.error, req.retry))
 
 
-def _item_result(outcome: JobRecord | LeaseqError, job_id: str) -> wire.ItemResult:
-    if isinstance(outcome, LeaseqError):
-        return wire.ItemResult(
-            job_id, outcome.status, error=wire.ErrorBody(outcome.code, outcome.message)
-        )
-    return wire.ItemResult(job_id, 200, job=wire.job_out(outcome))
+async def heartbeat(ctx: Context, request: Request) -> Response:
+    raw = await ctx.body(request)
+    renewal, batch = decode.one_or_batch(raw, "heartbeats", wire.HeartbeatIn, wire.HeartbeatBatchIn)
+    answers = await ctx.service.heartbeat(renewal)
+    return encode.outcomes(answers, [job_id for job_id, _ in renewal.leases], batch)
 
 
-async def fail(request: Request) -> Response:
-    req = await _parse(request, wire.FailIn)
-    job = await _service(request).fail(req.job_id, req.lease_token, req.error, req.retry)
-    return _json(wire.JobEnvelope(wire.job_out(job)))
+async def release(ctx: Context, request: Request) -> Response:
+    req = decode.decode(await ctx.body(request), wire.ReleaseIn)
+    return encode.job(await ctx.service.release(req.job_id, req.lease_token))
 
 
-async def heartbeat(request: Request) -> Response:
-    body = await _object(request)
-    service = _service(request)
-    if "heartbeats" in body:
-        batch = decode.convert(body, wire.HeartbeatBatchIn)
-        leases = [(h.job_id, h.lease_token) for h in batch.heartbeats]
-        outcomes = await service.heartbeat_many(leases, batch.lease_seconds)
-        results = [_item_result(o, j) for o, (j, _) in zip(outcomes, leases, strict=True)]
-        return _json(wire.BatchOut(results))
-    req = decode.convert(body, wire.HeartbeatIn)
-    job = await service.heartbeat(req.job_id, req.lease_token, req.lease_seconds)
-    return _json(wire.JobEnvelope(wire.job_out(job)))
+async def list_dead(ctx: Context, request: Request) -> Response:
+    q = decode.query(request.query_params, wire.DeadQuery)
+    return encode.page(await ctx.service.list_jobs(JobState.DEAD, q.queue, q.limit, q.cursor))
 
 
-async def release(request: Request) -> Response:
-    req = await _parse(request, wire.ReleaseIn)
-    job = await _service(request).release(req.job_id, req.lease_token)
-    return _json(wire.JobEnvelope(wire.job_out(job)))
+async def requeue_dead(ctx: Context, request: Request) -> Response:
+    req = decode.decode(await ctx.body(request), wire.RequeueIn)
+    return encode.requeued(await ctx.service.requeue_dead(req.job_ids, req.queue))
 
 
-async def list_dead(request: Request) -> Response:
-    q = _query(request, wire.DeadQuery)
-    page = await _service(request).list_jobs(JobState.DEAD, q.queue, q.limit, q.cursor)
-    return _json(wire.PageOut([wire.job_out(j) for j in page.jobs], page.next_cursor))
+async def list_jobs(ctx: Context, request: Request) -> Response:
+    q = decode.query(request.query_params, wire.JobsQuery)
+    return encode.page(await ctx.service.list_jobs(q.state, q.queue, q.limit, q.cursor))
 
 
-async def requeue_dead(request: Request) -> Response:
-    req = await _parse(request, wire.RequeueIn)
-    count = await _service(request).requeue_dead(req.job_ids, req.queue)
-    return _json(wire.RequeueOut(count))
+async def get_job(ctx: Context, request: Request) -> Response:
+    return encode.job(await ctx.service.get(request.path_params["job_id"]))
 
 
-async def list_jobs(request: Request) -> Response:
-    q = _query(request, wire.JobsQuery)
-    page = await _service(request).list_jobs(q.state, q.queue, q.limit, q.cursor)
-    return _json(wire.PageOut([wire.job_out(j) for j in page.jobs], page.next_cursor))
+async def cancel_job(ctx: Context, request: Request) -> Response:
+    return encode.job(await ctx.service.cancel(request.path_params["job_id"]))
 
 
-async def get_job(request: Request) -> Response:
-    job = await _service(request).get(request.path_params["job_id"])
-    return _json(wire.JobEnvelope(wire.job_out(job)))
+async def job_events(ctx: Context, request: Request) -> Response:
+    q = decode.query(request.query_params, wire.EventsQuery)
+    job_id = request.path_params["job_id"]
+    return encode.events(await ctx.service.events(job_id, q.limit, q.cursor))
 
 
-async def cancel_job(request: Request) -> Response:
-    job = await _service(request).cancel(request.path_params["job_id"])
-    return _json(wire.JobEnvelope(wire.job_out(job)))
+async def workers(ctx: Context, request: Request) -> Response:
+    q = decode.query(request.query_params, wire.WorkersQuery)
+    return encode.workers(await ctx.service.workers(q.within, q.limit))
 
 
-async def job_events(request: Request) -> Response:
-    q = _query(request, wire.EventsQuery)
-    page = await _service(request).events(request.path_params["job_id"], q.limit, q.cursor)
-    return _json(wire.events_out(page))
+async def dead_groups(ctx: Context, request: Request) -> Response:
+    q = decode.query(request.query_params, wire.DeadGroupsQuery)
+    return encode.dead_groups(await ctx.service.dead_groups(q.queue, q.groups, q.ids))
 
 
-async def workers(request: Request) -> Response:
-    q = _query(request, wire.WorkersQuery)
-    return _json(wire.workers_out(await _service(request).workers(q.within, q.limit)))
-
-
-async def dead_groups(request: Request) -> Response:
-    q = _query(request, wire.DeadGroupsQuery)
-    groups = await _service(request).dead_groups(q.queue, q.groups, q.ids)
-    return _json(wire.dead_groups_out(groups))
-
-
-async def metrics(request: Request) -> Response:
+async def metrics(ctx: Context, _: Request) -> Response:
     """Prometheus text format; store-derived gauges are refreshed on each scrape."""
-    service = _service(request)
-    known = await service.count_workers(KNOWN_WORKER_WINDOW_S)
-    service.observer.set_store_gauges(await service.stats(), known)
-    return Response(generate_latest(service.observer.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(await ctx.service.metrics(), media_type=METRICS_TYPE)
 
 
-async def stats(request: Request) -> Response:
-    return _json(wire.stats_out(await _service(request).stats()))
+async def stats(ctx: Context, _: Request) -> Response:
+    return encode.stats(await ctx.service.stats())
 
 
-async def health(request: Request) -> Response:
-    service = _service(request)
-    try:
-        await asyncio.wait_for(service.storage.ping(), HEALTH_TIMEOUT_S)
-    except (TimeoutError, StorageUnavailable) as exc:
-        return error_response(503, "storage_unavailable", f"the store does not answer: {exc}")
-    kind = type(service.storage).__name__.removesuffix("Storage").lower()
-    return _json(wire.HealthOut("ok", kind, __version__))
+async def health(ctx: Context, _: Request) -> Response:
+    """503 ``storage_unavailable`` (raised by the service) when the store does not answer."""
+    return encode.health(await ctx.service.health())

@@ -2,29 +2,25 @@
 
 Requests forbid unknown fields, so a misspelt ``max_retries`` is a 422 that names it
 rather than a silently ignored option. These types also generate the OpenAPI document.
+
+A request that has a domain value says how to make it (``to_domain``), so that
+``decode`` turns bytes into what the service takes in one call; a single item and its
+batch give the same domain type, the single one being a batch of one. Answers are built
+from domain values in ``encode``.
 """
 
 from __future__ import annotations
 
-import functools
-import time
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 import msgspec
-from msgspec import Meta, Raw, Struct, field
+from msgspec import Meta, Struct, field
 
 from leaseq.core import limits
-from leaseq.core.model import (
-    Action,
-    DeadGroup,
-    EventListing,
-    JobRecord,
-    JobState,
-    NewJob,
-    QueueCounts,
-    WorkerInfo,
-)
+from leaseq.core.commands import Ack
+from leaseq.core.model import Action, JobState, NewJob
+from leaseq.server.service import Renewal
 
 QueueName = Annotated[
     str,
@@ -78,7 +74,10 @@ class JobSpecIn(_In):
         if self.delay is not None and self.run_at is not None:
             raise ValueError("give `delay` or `run_at`, not both")
 
-    def to_spec(self) -> NewJob:
+    def to_domain(self) -> list[NewJob]:
+        return [self.to_new_job()]
+
+    def to_new_job(self) -> NewJob:
         return NewJob(
             payload=msgspec.json.encode(self.payload).decode(),
             queue=self.queue,
@@ -93,6 +92,9 @@ class JobSpecIn(_In):
 
 class EnqueueBatchIn(_In):
     jobs: Annotated[list[JobSpecIn], Meta(min_length=1, max_length=MAX_BATCH)]
+
+    def to_domain(self) -> list[NewJob]:
+        return [spec.to_new_job() for spec in self.jobs]
 
 
 class PollIn(_In):
@@ -110,9 +112,19 @@ class AckIn(_In):
     lease_token: Token
     result: Any = None
 
+    def to_domain(self) -> list[Ack]:
+        return [self.to_ack()]
+
+    def to_ack(self) -> Ack:
+        result = None if self.result is None else msgspec.json.encode(self.result).decode()
+        return Ack(self.job_id, self.lease_token, result)
+
 
 class AckBatchIn(_In):
     acks: Annotated[list[AckIn], Meta(min_length=1, max_length=MAX_BATCH)]
+
+    def to_domain(self) -> list[Ack]:
+        return [ack.to_ack() for ack in self.acks]
 
 
 class FailIn(_In):
@@ -127,6 +139,9 @@ class HeartbeatIn(_In):
     lease_token: Token
     lease_seconds: LeaseSeconds | None = None
 
+    def to_domain(self) -> Renewal:
+        return Renewal([(self.job_id, self.lease_token)], self.lease_seconds)
+
 
 class LeaseIn(_In):
     job_id: Name
@@ -138,6 +153,9 @@ class HeartbeatBatchIn(_In):
 
     heartbeats: Annotated[list[LeaseIn], Meta(min_length=1, max_length=MAX_BATCH)]
     lease_seconds: LeaseSeconds | None = None
+
+    def to_domain(self) -> Renewal:
+        return Renewal([(h.job_id, h.lease_token) for h in self.heartbeats], self.lease_seconds)
 
 
 class ReleaseIn(_In):
@@ -308,80 +326,3 @@ class HealthOut(Struct):
     status: str
     storage: str
     version: str
-
-
-@functools.lru_cache(maxsize=8192)
-def rfc3339(ms: int) -> str:
-    # A poll or an ack of 100 jobs formats ~400 stamps, most of them the same few
-    # milliseconds (the batch's own ``now``, its jobs' common enqueue time).
-    seconds, millis = divmod(ms, 1000)
-    return f"{_second(seconds)}.{millis:03d}Z"
-
-
-@functools.lru_cache(maxsize=4096)
-def _second(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-
-
-def _job_fields(job: JobRecord) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "queue": job.queue,
-        "task": job.task,
-        "payload": Raw(job.payload),
-        "state": job.state,
-        "priority": job.priority,
-        "attempts": job.attempts,
-        "max_tries": job.max_tries,
-        "run_at": rfc3339(job.run_at),
-        "lease_owner": job.lease_owner,
-        "lease_expires_at": None if job.lease_expires_at is None else rfc3339(job.lease_expires_at),
-        "last_error": job.last_error,
-        "result": None if job.result is None else Raw(job.result),
-        "idempotency_key": job.idempotency_key,
-        "created_at": rfc3339(job.created_at),
-        "updated_at": rfc3339(job.updated_at),
-    }
-
-
-def job_out(job: JobRecord) -> JobOut:
-    """The public view of a job: never shows the lease token."""
-    return JobOut(**_job_fields(job))
-
-
-def leased_job_out(job: JobRecord) -> LeasedJobOut:
-    """The poll's view: the only answer that carries the lease token."""
-    assert job.lease_token is not None
-    return LeasedJobOut(**_job_fields(job), lease_token=job.lease_token)
-
-
-def stats_out(stats: dict[str, QueueCounts]) -> StatsOut:
-    return StatsOut(
-        {
-            name: QueueStatsOut(
-                **{state.value: s.counts.get(state, 0) for state in JobState},
-                oldest_queued_age_s=round(s.oldest_queued_age_s, 3),
-            )
-            for name, s in sorted(stats.items())
-        }
-    )
-
-
-def events_out(page: EventListing) -> EventsOut:
-    return EventsOut(
-        [
-            EventOut(rfc3339(e.at), e.kind, e.state, e.worker_id, e.attempt, e.error)
-            for e in page.events
-        ],
-        page.next_cursor,
-    )
-
-
-def workers_out(workers: list[WorkerInfo]) -> WorkersOut:
-    return WorkersOut(
-        [WorkerOut(w.worker_id, rfc3339(w.last_seen_at), w.jobs, w.done, w.failed) for w in workers]
-    )
-
-
-def dead_groups_out(groups: list[DeadGroup]) -> DeadGroupsOut:
-    return DeadGroupsOut([DeadGroupOut(g.error, g.count, g.job_ids) for g in groups])
