@@ -9,6 +9,8 @@ storage never reaches up into the HTTP layer or the service.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +70,20 @@ def test_the_rules_see_imports_inside_functions() -> None:
     sits inside a function, as the lazy imports of backends do."""
     found = set(_imports(ROOT / "server" / "storage" / "__init__.py"))
     assert any(name.startswith("leaseq.server.storage.sqlite") for name in found), found
+
+
+def test_the_server_does_not_load_the_client_at_run_time() -> None:
+    """Static rules miss what ``leaseq/__init__.py`` drags in; import the server's entry
+    points in a fresh interpreter and look at what got loaded."""
+    code = (
+        "import sys, leaseq.server.run, leaseq.server.wiring;"
+        "print(sorted(m for m in sys.modules if m.startswith(('leaseq.client', 'leaseq.cli'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_public_names_still_resolve() -> None:
+    assert leaseq.Client.__module__ == "leaseq.client.sync"
+    assert leaseq.App.__module__ == "leaseq.client.tasks"
+    assert set(leaseq.__all__) <= set(dir(leaseq))
