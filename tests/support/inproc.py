@@ -27,7 +27,7 @@ from leaseq.server.http.app import create_app
 
 BASE_URL = "http://test"
 
-# The same values as ``tests.conftest.FAST`` gives a subprocess server on its command line.
+# Fast retries and reaping; ``tests.conftest.FAST`` passes the same to a subprocess server.
 FAST: dict[str, Any] = {"retry_base": 0.2, "retry_cap": 2, "reap_interval": 0.2}
 
 
