@@ -6,9 +6,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import inproc
 from tests.support.server import ServerProcess
 
-FAST = ["--retry-base", "0.2", "--retry-cap", "2", "--reap-interval", "0.2"]
+# The fast settings of the in-process tier, as ``leaseq serve`` flags:
+# --retry-base 0.2 --retry-cap 2 --reap-interval 0.2.
+FAST = [arg for k, v in inproc.FAST.items() for arg in (f"--{k.replace('_', '-')}", str(v))]
 
 
 @pytest.fixture

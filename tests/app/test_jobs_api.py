@@ -1,4 +1,4 @@
-"""The job lifecycle over real HTTP against a real ``leaseq serve`` process."""
+"""The job lifecycle over HTTP, against the app in-process (fast retries and reaping)."""
 
 from __future__ import annotations
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import Iterator
+
 import jsonschema_rs
 import pytest
 
-from tests.support.server import ServerProcess
+from tests.support.inproc import InProcessServer, settings_for
 
 CASES = [
     ("/enqueue", b'{"payload": ', 400, "malformed_json", "JSON"),
@@ -56,21 +57,18 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+    """One app for the module, as ``leaseq serve --max-body 4096`` (no other option)."""
     tmp = tmp_path_factory.mktemp("bad-input")
-    server = ServerProcess(
-        f"sqlite:///{tmp / 'db.sqlite'}", tmp / "server.log", ["--max-body", "4096"]
-    )
-    server.start()
-    yield server  # type: ignore[misc]
-    server.kill()
+    with InProcessServer(settings_for(tmp, max_body=4096)) as server:
+        yield server
 
 
 @pytest.mark.parametrize(("path", "body", "status", "code", "names"), CASES)
 def test_rejected_with_a_message_naming_the_problem(
-    shared_server: ServerProcess, path: str, body: bytes, status: int, code: str, names: str
+    shared_server: InProcessServer, path: str, body: bytes, status: int, code: str, names: str
 ) -> None:
-    with httpx.Client(base_url=shared_server.url) as http:
+    with shared_server.client() as http:
         before = http.get("/stats").json()
         r = http.post(path, content=body, headers={"content-type": "application/json"})
         assert r.status_code == status, r.text
@@ -79,8 +77,8 @@ def test_rejected_with_a_message_naming_the_problem(
         assert http.get("/stats").json() == before
 
 
-def test_body_over_the_limit_is_413_and_writes_nothing(shared_server: ServerProcess) -> None:
-    with httpx.Client(base_url=shared_server.url) as http:
+def test_body_over_the_limit_is_413_and_writes_nothing(shared_server: InProcessServer) -> None:
+    with shared_server.client() as http:
         before = http.get("/stats").json()
         r = http.post("/enqueue", json={"payload": "x" * 5000})
         assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
@@ -96,10 +94,10 @@ def test_body_over_the_limit_is_413_and_writes_nothing(shared_server: ServerProc
         assert http.get("/stats").json() == before
 
 
-def test_whole_number_floats_are_accepted_as_integers(shared_server: ServerProcess) -> None:
+def test_whole_number_floats_are_accepted_as_integers(shared_server: InProcessServer) -> None:
     """``92.0`` is an integer to JSON Schema and to clients that only have floats; the
     payload, which is the user's, keeps its floats as they were sent."""
-    with httpx.Client(base_url=shared_server.url) as http:
+    with shared_server.client() as http:
         one = {"payload": {"x": 2.0}, "queue": "floats", "max_tries": 3.0, "priority": -7.0}
         r = http.post("/enqueue", json=one)
         assert r.status_code == 201, r.text
@@ -133,11 +131,11 @@ RULES = [
 
 @pytest.mark.parametrize(("path", "schema", "bodies"), RULES)
 def test_the_document_states_the_rules_the_server_applies(
-    shared_server: ServerProcess, path: str, schema: str, bodies: list[dict[str, object]]
+    shared_server: InProcessServer, path: str, schema: str, bodies: list[dict[str, object]]
 ) -> None:
     """Rules between fields and whole-number floats: what /openapi.json calls valid is
     exactly what the server accepts, so generated clients and fuzzers agree with it."""
-    with httpx.Client(base_url=shared_server.url) as http:
+    with shared_server.client() as http:
         doc = http.get("/openapi.json").json()
         validator = jsonschema_rs.Draft202012Validator(doc["components"]["schemas"][schema])
         for body in bodies:
@@ -148,8 +146,10 @@ def test_the_document_states_the_rules_the_server_applies(
             assert validator.is_valid(body) == (r.status_code != 422), (body, r.text)
 
 
-def test_unknown_routes_and_methods_use_the_same_error_shape(shared_server: ServerProcess) -> None:
-    with httpx.Client(base_url=shared_server.url) as http:
+def test_unknown_routes_and_methods_use_the_same_error_shape(
+    shared_server: InProcessServer,
+) -> None:
+    with shared_server.client() as http:
         r = http.get("/nope")
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
         r = http.get("/enqueue")
@@ -157,10 +157,10 @@ def test_unknown_routes_and_methods_use_the_same_error_shape(shared_server: Serv
         assert r.headers["allow"] == "POST"
 
 
-def test_sql_in_free_text_fields_is_just_text(shared_server: ServerProcess) -> None:
+def test_sql_in_free_text_fields_is_just_text(shared_server: InProcessServer) -> None:
     """Queue names are restricted by pattern; task, key and worker id are free text."""
     evil = "x'); DROP TABLE jobs; --\""
-    with httpx.Client(base_url=shared_server.url) as http:
+    with shared_server.client() as http:
         r = http.post(
             "/enqueue",
             json={"payload": evil, "task": evil, "idempotency_key": evil, "queue": "sql"},

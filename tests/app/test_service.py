@@ -1,0 +1,149 @@
+"""``QueueService`` without HTTP: what wakes a long poll, what a poll does when its
+caller is gone, and requeueing a whole queue. SQLite in ``tmp_path``, on a ``FakeClock``
+so that readiness moves only when a test says so.
+
+Each wake-up test waits 10 s in the poll and allows it 2 s: a poll that is not woken
+fails the test instead of passing late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import pytest
+
+from leaseq.core.model import JobRecord, JobState, NewJob
+from leaseq.server import service as service_module
+from leaseq.server.service import QueueService
+from tests.app.conftest import Service
+
+WAIT_S = 10.0
+WOKEN_WITHIN_S = 2.0
+
+
+async def _enqueue(service: QueueService, queue: str = "q", **kw: object) -> JobRecord:
+    ((job, new),) = await service.enqueue([NewJob(payload='"x"', queue=queue, **kw)])  # type: ignore[arg-type]
+    assert new
+    return job
+
+
+async def _waiting_poll(
+    service: QueueService,
+    worker: str,
+    queues: Sequence[str] = ("q",),
+    gone: asyncio.Future[None] | None = None,
+) -> asyncio.Task[list[JobRecord]]:
+    """A long poll that has claimed nothing and is now waiting on ``queues``."""
+    task = asyncio.create_task(service.poll(worker, queues, 1, None, WAIT_S, gone))
+    for _ in range(500):
+        if all(q in service.notifier._waiters for q in queues):
+            return task
+        assert not task.done(), task.result()
+        await asyncio.sleep(0.005)
+    raise AssertionError("the poll never started waiting")
+
+
+async def _woken(task: asyncio.Task[list[JobRecord]]) -> list[JobRecord]:
+    return await asyncio.wait_for(task, WOKEN_WITHIN_S)
+
+
+async def test_an_enqueue_wakes_a_waiting_poll(svc: Service) -> None:
+    poll = await _waiting_poll(svc.service, "w")
+    job = await _enqueue(svc.service)
+    (leased,) = await _woken(poll)
+    assert (leased.id, leased.state, leased.lease_owner) == (job.id, JobState.LEASED, "w")
+
+
+async def test_an_enqueue_elsewhere_does_not_wake_it(svc: Service) -> None:
+    poll = await _waiting_poll(svc.service, "w")
+    await _enqueue(svc.service, queue="other")
+    await asyncio.sleep(0.2)
+    assert not poll.done()
+    poll.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await poll
+
+
+async def test_a_retry_wakes_a_waiting_poll_to_wait_for_its_backoff(svc: Service) -> None:
+    """The job was LEASED when the poll began to wait, so nothing told it when to look
+    again: the fail must, or the retry would sit until the poll's wait ran out."""
+    await _enqueue(svc.service)
+    (first,) = await svc.service.poll("w1", ["q"])
+    poll = await _waiting_poll(svc.service, "w2")
+    failed = await svc.service.fail(first.id, first.lease_token or "", "boom", retry=True)
+    assert failed.state is JobState.QUEUED
+    svc.clock.advance(5)  # past any backoff of these settings (retry_cap = 2 s)
+    (again,) = await _woken(poll)
+    assert (again.id, again.attempts, again.lease_owner) == (first.id, 2, "w2")
+
+
+async def test_a_release_wakes_a_waiting_poll(svc: Service) -> None:
+    await _enqueue(svc.service)
+    (first,) = await svc.service.poll("w1", ["q"])
+    poll = await _waiting_poll(svc.service, "w2")
+    await svc.service.release(first.id, first.lease_token or "")
+    (again,) = await _woken(poll)
+    assert (again.id, again.attempts, again.lease_owner) == (first.id, 1, "w2")
+
+
+async def test_an_expired_lease_wakes_a_waiting_poll(svc: Service) -> None:
+    await _enqueue(svc.service)
+    (first,) = await svc.service.poll("w1", ["q"], lease_seconds=1)
+    poll = await _waiting_poll(svc.service, "w2")
+    svc.clock.advance(2)
+    assert [j.id for j in await svc.service.expire_leases(100)] == [first.id]
+    (again,) = await _woken(poll)
+    assert (again.id, again.attempts, again.last_error) == (first.id, 2, "lease expired")
+
+
+async def test_a_poll_whose_caller_is_gone_stops_waiting(svc: Service) -> None:
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    poll = await _waiting_poll(svc.service, "w", gone=gone)
+    gone.set_result(None)
+    assert await _woken(poll) == []
+
+
+async def test_a_job_leased_for_a_caller_that_is_gone_is_released_at_once(svc: Service) -> None:
+    """The enqueue wakes the poll, which leases the job; by then its caller has hung up,
+    so the job goes back at once, the attempt not counted, for the next worker."""
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    poll = await _waiting_poll(svc.service, "gone", gone=gone)
+    job = await _enqueue(svc.service)
+    gone.set_result(None)  # before the woken poll runs again
+    assert await _woken(poll) == []
+    back = await svc.service.get(job.id)
+    assert (back.state, back.attempts, back.lease_owner) == (JobState.QUEUED, 0, None)
+    kinds = [e.kind for e in (await svc.service.events(job.id, 10, None)).events]
+    assert kinds == ["enqueued", "leased", "released"]
+    (leased,) = await svc.service.poll("here", ["q"])
+    assert (leased.id, leased.attempts, leased.lease_owner) == (job.id, 1, "here")
+
+
+async def test_requeue_of_a_whole_queue_walks_it_in_chunks(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_module, "REQUEUE_CHUNK", 3)
+    service = svc.service
+    for queue in ["q"] * 7 + ["other"]:
+        await _enqueue(service, queue=queue, max_tries=1)
+        (job,) = await service.poll("w", [queue])
+        assert (await service.fail(job.id, job.lease_token or "", "x", True)).state is JobState.DEAD
+    chunks: list[int] = []
+    dead_ids = service.storage.dead_ids
+
+    async def counted(queue: str, after: str | None, limit: int) -> list[str]:
+        ids = await dead_ids(queue, after, limit)
+        assert limit == 3
+        chunks.append(len(ids))
+        return ids
+
+    monkeypatch.setattr(service.storage, "dead_ids", counted)
+    assert await service.requeue_dead(None, "q") == 7
+    assert chunks == [3, 3, 1, 0]
+    requeued = (await service.list_jobs(None, "q", 100, None)).jobs
+    assert {(j.state, j.attempts) for j in requeued} == {(JobState.QUEUED, 0)}
+    assert len(requeued) == 7
+    (other,) = (await service.list_jobs(None, "other", 100, None)).jobs
+    assert other.state is JobState.DEAD
