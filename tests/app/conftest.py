@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 import leaseq
 from leaseq.core.clock import FakeClock
+from leaseq.server.notifier import Notifier
 from leaseq.server.service import QueueService
 from leaseq.server.storage.sqlite import SQLiteStorage
 from tests.support.inproc import (
@@ -98,16 +99,21 @@ class Service:
 
     service: QueueService
     clock: FakeClock
+    storage: SQLiteStorage
+    notifier: Notifier
+    """The service's parts, held by the test that built it: the service keeps its own
+    private, so these are the only handles a test has on them."""
 
 
 @pytest.fixture
 async def svc(tmp_path: Path) -> AsyncIterator[Service]:
     clock = FakeClock()
     storage = SQLiteStorage(str(tmp_path / "service.db"), clock)
-    service = QueueService(storage, settings_for(tmp_path, **FAST))
-    await storage.open()
+    notifier = Notifier()
+    service = QueueService(storage, settings_for(tmp_path, **FAST), notifier)
+    await service.open()
     try:
-        yield Service(service, clock)
+        yield Service(service, clock, storage, notifier)
     finally:
-        service.notifier.close()
-        await storage.close()
+        service.stop_waiting()
+        await service.close()

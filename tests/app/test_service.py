@@ -30,15 +30,15 @@ async def _enqueue(service: QueueService, queue: str = "q", **kw: object) -> Job
 
 
 async def _waiting_poll(
-    service: QueueService,
+    svc: Service,
     worker: str,
     queues: Sequence[str] = ("q",),
     gone: asyncio.Future[None] | None = None,
 ) -> asyncio.Task[list[JobRecord]]:
     """A long poll that has claimed nothing and is now waiting on ``queues``."""
-    task = asyncio.create_task(service.poll(worker, queues, 1, None, WAIT_S, gone))
+    task = asyncio.create_task(svc.service.poll(worker, queues, 1, None, WAIT_S, gone))
     for _ in range(500):
-        if all(q in service.notifier._waiters for q in queues):
+        if all(q in svc.notifier._waiters for q in queues):
             return task
         assert not task.done(), task.result()
         await asyncio.sleep(0.005)
@@ -50,14 +50,14 @@ async def _woken(task: asyncio.Task[list[JobRecord]]) -> list[JobRecord]:
 
 
 async def test_an_enqueue_wakes_a_waiting_poll(svc: Service) -> None:
-    poll = await _waiting_poll(svc.service, "w")
+    poll = await _waiting_poll(svc, "w")
     job = await _enqueue(svc.service)
     (leased,) = await _woken(poll)
     assert (leased.id, leased.state, leased.lease_owner) == (job.id, JobState.LEASED, "w")
 
 
 async def test_an_enqueue_elsewhere_does_not_wake_it(svc: Service) -> None:
-    poll = await _waiting_poll(svc.service, "w")
+    poll = await _waiting_poll(svc, "w")
     await _enqueue(svc.service, queue="other")
     await asyncio.sleep(0.2)
     assert not poll.done()
@@ -71,7 +71,7 @@ async def test_a_retry_wakes_a_waiting_poll_to_wait_for_its_backoff(svc: Service
     again: the fail must, or the retry would sit until the poll's wait ran out."""
     await _enqueue(svc.service)
     (first,) = await svc.service.poll("w1", ["q"])
-    poll = await _waiting_poll(svc.service, "w2")
+    poll = await _waiting_poll(svc, "w2")
     failed = await svc.service.fail(first.id, first.lease_token or "", "boom", retry=True)
     assert failed.state is JobState.QUEUED
     svc.clock.advance(5)  # past any backoff of these settings (retry_cap = 2 s)
@@ -82,7 +82,7 @@ async def test_a_retry_wakes_a_waiting_poll_to_wait_for_its_backoff(svc: Service
 async def test_a_release_wakes_a_waiting_poll(svc: Service) -> None:
     await _enqueue(svc.service)
     (first,) = await svc.service.poll("w1", ["q"])
-    poll = await _waiting_poll(svc.service, "w2")
+    poll = await _waiting_poll(svc, "w2")
     await svc.service.release(first.id, first.lease_token or "")
     (again,) = await _woken(poll)
     assert (again.id, again.attempts, again.lease_owner) == (first.id, 1, "w2")
@@ -91,7 +91,7 @@ async def test_a_release_wakes_a_waiting_poll(svc: Service) -> None:
 async def test_an_expired_lease_wakes_a_waiting_poll(svc: Service) -> None:
     await _enqueue(svc.service)
     (first,) = await svc.service.poll("w1", ["q"], lease_seconds=1)
-    poll = await _waiting_poll(svc.service, "w2")
+    poll = await _waiting_poll(svc, "w2")
     svc.clock.advance(2)
     assert [j.id for j in await svc.service.expire_leases(100)] == [first.id]
     (again,) = await _woken(poll)
@@ -100,7 +100,7 @@ async def test_an_expired_lease_wakes_a_waiting_poll(svc: Service) -> None:
 
 async def test_a_poll_whose_caller_is_gone_stops_waiting(svc: Service) -> None:
     gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    poll = await _waiting_poll(svc.service, "w", gone=gone)
+    poll = await _waiting_poll(svc, "w", gone=gone)
     gone.set_result(None)
     assert await _woken(poll) == []
 
@@ -109,7 +109,7 @@ async def test_a_job_leased_for_a_caller_that_is_gone_is_released_at_once(svc: S
     """The enqueue wakes the poll, which leases the job; by then its caller has hung up,
     so the job goes back at once, the attempt not counted, for the next worker."""
     gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    poll = await _waiting_poll(svc.service, "gone", gone=gone)
+    poll = await _waiting_poll(svc, "gone", gone=gone)
     job = await _enqueue(svc.service)
     gone.set_result(None)  # before the woken poll runs again
     assert await _woken(poll) == []
@@ -131,7 +131,7 @@ async def test_requeue_of_a_whole_queue_walks_it_in_chunks(
         (job,) = await service.poll("w", [queue])
         assert (await service.fail(job.id, job.lease_token or "", "x", True)).state is JobState.DEAD
     chunks: list[int] = []
-    dead_ids = service.storage.dead_ids
+    dead_ids = svc.storage.dead_ids
 
     async def counted(queue: str, after: str | None, limit: int) -> list[str]:
         ids = await dead_ids(queue, after, limit)
@@ -139,7 +139,7 @@ async def test_requeue_of_a_whole_queue_walks_it_in_chunks(
         chunks.append(len(ids))
         return ids
 
-    monkeypatch.setattr(service.storage, "dead_ids", counted)
+    monkeypatch.setattr(svc.storage, "dead_ids", counted)
     assert await service.requeue_dead(None, "q") == 7
     assert chunks == [3, 3, 1, 0]
     requeued = (await service.list_jobs(None, "q", 100, None)).jobs

@@ -1,7 +1,7 @@
 """The real app, in this process: no port, no subprocess, the same routes and lifespan.
 
 ``build_app`` is the only place an in-process test builds the app, so a change to
-``create_app``'s signature is a change here and nowhere else. Two ways to reach it:
+``build_app``'s signature is a change here and nowhere else. Two ways to reach it:
 
 - ``lifespan(app)`` runs the lifespan on the test's own event loop, for async tests that
   use ``httpx.ASGITransport`` (which does not run the lifespan itself);
@@ -23,9 +23,10 @@ import httpx
 from starlette.applications import Starlette
 
 from leaseq.server.config import Settings
-from leaseq.server.http.app import create_app
+from leaseq.server.wiring import build_app as build_server_app
 
-BASE_URL = "http://test"
+BASE_URL = "http://127.0.0.1"
+"""A loopback name, as a client of a server on loopback sends in its ``Host``."""
 
 # Fast retries and reaping; ``tests.conftest.FAST`` passes the same to a subprocess server.
 FAST: dict[str, Any] = {"retry_base": 0.2, "retry_cap": 2, "reap_interval": 0.2}
@@ -37,8 +38,8 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 def build_app(settings: Settings) -> Starlette:
-    """The one place the app is built for in-process tests."""
-    return create_app(settings)
+    """The one place the app is built for in-process tests: as ``leaseq serve`` builds it."""
+    return build_server_app(settings)
 
 
 @contextlib.asynccontextmanager
