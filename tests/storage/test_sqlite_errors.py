@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from leaseq.errors import StorageFull, StorageReadOnly, StorageUnavailable
-from leaseq.server.storage.sqlite_thread import storage_error
+from leaseq.server.storage.sqlite.thread import storage_error
 
 
 def _error_of(conn: sqlite3.Connection, sql: str) -> sqlite3.Error:
