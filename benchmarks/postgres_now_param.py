@@ -31,9 +31,11 @@ import psycopg
 from tests.support.postgres import fresh_database
 
 from leaseq.core.model import NewJob
-from leaseq.server.storage import postgres_sql as sql
+from leaseq.server.storage import queries
 from leaseq.server.storage.postgres import PostgresStorage
-from leaseq.server.storage.postgres_history import NOW_MS
+
+Q = queries.load("leaseq.server.storage.postgres")
+NOW_MS = Q["now_ms"]
 
 BARE = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 RUNS = 3000
@@ -45,11 +47,11 @@ async def measure(url: str) -> None:
     ((job, _),) = await storage.enqueue([NewJob(payload="{}", delay_ms=60_000)])
     await storage.close()
     cases: dict[str, tuple[str, dict[str, Any]]] = {
-        "SELECT_NOW": (sql.SELECT_NOW, {}),
+        "SELECT_NOW": (Q["select_now"], {}),
         # A claim of a queue with a job not yet due: the whole statement, no write.
-        "CLAIM": (sql.CLAIM, {"queues": ["default"], "n": 1, "owner": "w", "lease_ms": 1000}),
-        "LOCK_BY_IDS": (sql.LOCK_BY_IDS, {"ids": [job.id]}),
-        "NEXT_READY": (sql.NEXT_READY, {"queues": ["default"]}),
+        "CLAIM": (Q["claim"], {"queues": ["default"], "n": 1, "owner": "w", "lease_ms": 1000}),
+        "LOCK_BY_IDS": (Q["lock_by_ids"], {"ids": [job.id]}),
+        "NEXT_READY": (Q["next_ready"], {"queues": ["default"]}),
     }
     # One transaction, rolled back: the claim's upsert of its worker then waits for no
     # WAL flush, which would otherwise drown the difference in noise.

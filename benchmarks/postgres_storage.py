@@ -49,7 +49,7 @@ from tests.support.postgres import fresh_database
 
 from leaseq.core.commands import Ack
 from leaseq.core.model import NewJob
-from leaseq.server.storage import postgres_sql as sql
+from leaseq.server.storage import queries
 from leaseq.server.storage.postgres import PostgresStorage
 
 JOBS = 20_000
@@ -172,7 +172,7 @@ async def run_asyncpg(url: str, workers: int, max_jobs: int) -> None:
     await storage.open()
     await enqueue_all(storage)
     await storage.close()
-    query = sql.CLAIM
+    query = queries.load("leaseq.server.storage.postgres")["claim"]
     for i, name in enumerate(("queues", "n", "owner", "lease_ms", "now"), 1):
         query = query.replace(f"%({name})s", f"${i}")
     pool = await asyncpg.create_pool(url, min_size=2, max_size=16)

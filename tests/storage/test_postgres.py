@@ -19,8 +19,9 @@ import pytest
 from leaseq.core.commands import Ack
 from leaseq.core.model import JobRecord, JobState, NewJob
 from leaseq.errors import InvalidRequest, StorageUnavailable
-from leaseq.server.storage import migrations, postgres_writes
-from leaseq.server.storage.postgres import PostgresStorage
+from leaseq.server.storage import migrations
+from leaseq.server.storage.postgres import PostgresStorage, connection
+from leaseq.server.storage.postgres import jobs as pg_jobs
 from tests.support.postgres import base_url, fresh_database, needs_postgres
 
 pytestmark = needs_postgres
@@ -167,15 +168,15 @@ async def test_racing_idempotent_enqueues_on_two_nodes_make_one_job(
 async def test_a_rolled_back_enqueue_runs_again_from_the_start(
     nodes: list[PostgresStorage], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real, calls = postgres_writes.existing, []
+    real, calls = pg_jobs.existing, []
 
     async def rolled_back_once(conn: Any, skipped: list[JobRecord]) -> Any:
         calls.append(1)
         if len(calls) == 1:  # as a deadlock victim or a purged idempotency key would be
-            raise postgres_writes.Retry("rolled back by the test")
+            raise connection.Retry("rolled back by the test")
         return await real(conn, skipped)
 
-    monkeypatch.setattr(postgres_writes, "existing", rolled_back_once)
+    monkeypatch.setattr(pg_jobs, "existing", rolled_back_once)
     # Keyed: the keys are looked up inside the transaction, after the insert. Had the
     # first insert survived, the second run would find every key taken.
     specs = [NewJob(payload="{}", idempotency_key=f"k{i}") for i in range(3)]

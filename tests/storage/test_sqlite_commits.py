@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from leaseq.server.storage.sqlite_thread import ConnectionThread
+from leaseq.server.storage.sqlite.thread import ConnectionThread
 
 
 class Recording(sqlite3.Connection):

@@ -10,7 +10,7 @@ import pytest
 
 from leaseq.errors import StorageFull, StorageReadOnly, StorageUnavailable
 from leaseq.server.http.errors import status_of
-from leaseq.server.storage.sqlite_thread import storage_error
+from leaseq.server.storage.sqlite.thread import storage_error
 
 
 def _error_of(conn: sqlite3.Connection, sql: str) -> sqlite3.Error:

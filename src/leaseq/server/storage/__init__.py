@@ -1,4 +1,9 @@
-"""Storage backends behind one protocol; SQL lives only in this package."""
+"""Storage backends behind one protocol; SQL lives only in this package.
+
+``base`` is the protocol, ``common`` what the backends share that is not SQL, ``queries``
+and ``migrations`` load each backend's ``.sql`` files; ``sqlite/`` and ``postgres/`` are
+the backends, each with its store, its ``queries.sql`` and its ``migrations/``.
+"""
 
 from __future__ import annotations
 

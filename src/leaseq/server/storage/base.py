@@ -25,7 +25,7 @@ from leaseq.core.model import (
     WorkerInfo,
 )
 from leaseq.core.transitions import event_for
-from leaseq.errors import InvalidRequest, JobNotFound, LeaseqError
+from leaseq.errors import JobNotFound, LeaseqError
 
 
 @dataclass(slots=True)
@@ -62,16 +62,6 @@ def apply_commands(read: Mapping[str, JobRecord], commands: Sequence[Command], n
             current[job_id] = new
         applied.answers.append(new)
     return applied
-
-
-def cursor_seq(cursor: str | None) -> int | None:
-    """The row position a cursor stands for (None: from the start). Cursors are the
-    decimal ``seq`` of a row; anything else, or one past 64 bits, is refused."""
-    if cursor is None:
-        return None
-    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-        raise InvalidRequest(f"cursor: {cursor!r} is not a cursor this server gave out")
-    return int(cursor)
 
 
 class Storage(Protocol):

@@ -1,4 +1,4 @@
-"""Versioned schema migrations, one folder of ``NNNN_name.sql`` files per backend.
+"""Versioned schema migrations: each backend's ``migrations/`` folder of ``NNNN_name.sql``.
 
 Each backend applies the files above its recorded version inside a transaction it holds
 exclusively (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock), so several nodes
@@ -20,7 +20,7 @@ class Migration:
 
 def load(backend: str) -> list[Migration]:
     """The migrations of ``backend`` ("sqlite" or "postgres") in version order."""
-    folder = resources.files(f"leaseq.server.storage.migrations.{backend}")
+    folder = resources.files(f"leaseq.server.storage.{backend}.migrations")
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):

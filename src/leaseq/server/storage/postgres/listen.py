@@ -18,9 +18,12 @@ from typing import Any
 
 import psycopg
 
-from leaseq.server.storage.postgres_sql import CHANNEL
+from leaseq.server.storage import queries
 
 log = logging.getLogger("leaseq.server.storage.postgres")
+
+Q = queries.load("leaseq.server.storage.postgres")
+CHANNEL = Q["channel"]
 
 PROBE_S = 5.0
 """How long the listener waits for notifications before checking its connection: a TCP
@@ -77,12 +80,12 @@ class Listener:
             self._conninfo, autocommit=True, **self._kwargs
         )
         async with conn:
-            await conn.execute(f"LISTEN {CHANNEL}")
+            await conn.execute(Q["listen"])
             self._listening.set()
             while True:
                 async for notify in conn.notifies(timeout=PROBE_S):
                     self._deliver(notify.payload)
-                await conn.execute("SELECT 1")
+                await conn.execute(Q["ping"])
 
     def _deliver(self, queue: str) -> None:
         try:

@@ -33,7 +33,7 @@ CREATE INDEX jobs_scheduled ON jobs (queue, run_at) WHERE state = 'QUEUED';
 -- Counts by queue and state as an append-only ledger of deltas: every write inserts its
 -- own rows (no row is shared, so concurrent transitions never wait on each other), the
 -- sum per (queue, state) is the exact count in any snapshot, and housekeeping folds the
--- rows into one per (queue, state) now and then (see postgres_history.COMPACT).
+-- rows into one per (queue, state) now and then (see `compact` in postgres/queries.sql).
 CREATE TABLE job_counts (
     queue text   NOT NULL,
     state text   NOT NULL,

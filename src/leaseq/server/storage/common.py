@@ -1,0 +1,189 @@
+"""What both backends do alike that is not SQL: pure functions over records and rows.
+
+Planning an enqueue (ids, ``new_job``, idempotency keys), the order a claim answers in,
+the filter and pages of listings, and the mapping of a named row to a record. Rows are
+named (SQLite's and psycopg's connections both make named tuples), so nothing here, or
+in a backend, reads a column by its position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+from leaseq.core.model import (
+    Action,
+    EventListing,
+    EventRecord,
+    JobIds,
+    JobListing,
+    JobRecord,
+    JobState,
+    NewJob,
+)
+from leaseq.core.transitions import new_job
+from leaseq.errors import InvalidRequest
+
+IdempotencyKey = tuple[str, str | None]
+"""(queue, idempotency key): a key is unique within its queue."""
+
+
+Row = Any
+"""A row as the drivers make it: a named tuple, untyped. Each function below names the
+columns it reads."""
+
+
+def job_from_row(row: Row) -> JobRecord:
+    """The job in a row holding the columns of ``jobs``, named as ``JobRecord``'s fields
+    (and perhaps more, such as ``seq`` or ``now``)."""
+    return JobRecord(
+        row.id, row.queue, row.task, row.payload, JobState(row.state), row.priority,
+        row.attempts, row.max_tries, row.run_at, row.lease_owner, row.lease_token,
+        row.lease_expires_at, row.last_error, row.result, row.idempotency_key,
+        row.created_at, row.updated_at, row.leased_at,
+    )  # fmt: skip
+
+
+def event_from_row(row: Row) -> EventRecord:
+    """The event in a row of ``job_events``."""
+    return EventRecord(
+        row.job_id, row.at, Action(row.kind), JobState(row.state), row.worker_id, row.attempt,
+        row.error,
+    )  # fmt: skip
+
+
+# -- enqueue -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueuePlan:
+    """The jobs a batch of specs would insert: one per spec, except that a spec whose
+    idempotency key an earlier spec of the batch holds is answered by that spec's job."""
+
+    jobs: list[JobRecord]
+    slots: list[int]
+    """For each spec, the index in ``jobs`` of the job that answers it."""
+
+    @property
+    def keyed(self) -> list[JobRecord]:
+        """The jobs whose idempotency key may already be stored."""
+        return [job for job in self.jobs if job.idempotency_key is not None]
+
+    def answers(
+        self, inserted: Collection[str], existing: Mapping[IdempotencyKey, JobRecord]
+    ) -> list[tuple[JobRecord, bool]]:
+        """Each spec's answer, given the ids of the jobs the backend inserted and, for the
+        keys it found taken, the stored jobs that hold them: ``(job, created)``."""
+        out: list[tuple[JobRecord, bool]] = []
+        answered: set[int] = set()
+        for index in self.slots:
+            job = self.jobs[index]
+            if job.id in inserted:
+                out.append((job, index not in answered))
+            elif (held := existing.get((job.queue, job.idempotency_key))) is not None:
+                out.append((held, False))
+            else:  # a keyless job is never skipped
+                raise AssertionError(f"job {job.id} was neither inserted nor found by its key")
+            answered.add(index)
+        return out
+
+
+def plan_enqueue(specs: Sequence[NewJob], ids: JobIds, now: int) -> EnqueuePlan:
+    jobs: list[JobRecord] = []
+    slots: list[int] = []
+    first: dict[IdempotencyKey, int] = {}
+    for spec in specs:
+        if spec.idempotency_key is not None:
+            key = (spec.queue, spec.idempotency_key)
+            if key in first:
+                slots.append(first[key])
+                continue
+            first[key] = len(jobs)
+        slots.append(len(jobs))
+        jobs.append(new_job(spec, ids.new(now), now))
+    return EnqueuePlan(jobs, slots)
+
+
+# -- claim ---------------------------------------------------------------------------------
+
+
+class Ranked(Protocol):
+    """A row of a ready job with what poll order reads of it."""
+
+    seq: int
+    priority: int
+    run_at: int
+
+
+class PollOrder(NamedTuple):
+    """Where a ready job stands in poll order, ascending: highest priority first, then
+    the earliest ``run_at``, then enqueue order (``seq``)."""
+
+    minus_priority: int
+    run_at: int
+    seq: int
+
+
+def poll_order(row: Ranked) -> PollOrder:
+    """The sort key of a claim's rows, which each backend merges from several queues."""
+    return PollOrder(-row.priority, row.run_at, row.seq)
+
+
+# -- listings ------------------------------------------------------------------------------
+
+
+def cursor_seq(cursor: str | None) -> int | None:
+    """The row position a cursor stands for (None: from the start). Cursors are the
+    decimal ``seq`` of a row; anything else, or one past 64 bits, is refused."""
+    if cursor is None:
+        return None
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+        raise InvalidRequest(f"cursor: {cursor!r} is not a cursor this server gave out")
+    return int(cursor)
+
+
+def listing_filter(
+    state: JobState | None, queue: str | None, cursor: str | None, mark: str
+) -> tuple[str, list[object]]:
+    """The condition of a job listing (newest first, before ``cursor``) and its
+    parameters; ``mark`` is the backend's parameter marker."""
+    conditions = (
+        ("state = ", None if state is None else state.value),
+        ("queue = ", queue),
+        ("seq < ", cursor_seq(cursor)),
+    )
+    kept = [(sql, value) for sql, value in conditions if value is not None]
+    where = " AND ".join(f"{sql}{mark}" for sql, _ in kept) or "TRUE"
+    return where, [value for _, value in kept]
+
+
+def events_after(cursor: str | None) -> int:
+    """The ``seq`` an event page starts after (events have positive ``seq``)."""
+    after = cursor_seq(cursor)
+    return -1 if after is None else after
+
+
+def page(rows: Sequence[Row], limit: int) -> tuple[Sequence[Row], str | None]:
+    """A page from ``limit + 1`` rows fetched (each with its ``seq``): at most ``limit``
+    of them, and the cursor of the next page when the extra row shows there is one."""
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], str(rows[limit - 1].seq)
+
+
+def job_listing(rows: Sequence[Row], limit: int) -> JobListing:
+    """A page of job rows (fetched ``limit + 1``), newest first."""
+    kept, cursor = page(rows, limit)
+    return JobListing([job_from_row(r) for r in kept], cursor)
+
+
+def event_listing(rows: Sequence[Row], limit: int) -> EventListing:
+    """A page of event rows (fetched ``limit + 1``), oldest first."""
+    kept, cursor = page(rows, limit)
+    return EventListing([event_from_row(r) for r in kept], cursor)
+
+
+def oldest_age_s(oldest: int | None, now: int) -> float:
+    """How long the oldest ready job has waited (``oldest``: its ``run_at``)."""
+    return 0.0 if oldest is None or oldest > now else (now - oldest) / 1000

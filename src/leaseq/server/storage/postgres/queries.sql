@@ -1,0 +1,340 @@
+-- The named queries of the PostgreSQL backend (loaded by ``leaseq.server.storage.queries``).
+--
+-- Every statement that needs the time computes ``now`` once, in a materialised CTE
+-- (``{now_cte}``), from the database server's clock: the nodes' clocks may disagree, the
+-- database's is the one all of them share. Such a statement takes a ``now`` parameter,
+-- NULL but in tests (see ``now_ms``). Batches travel as arrays and come back through
+-- ``unnest``, so a batch of a thousand jobs is one round trip, not a thousand.
+
+-- name: now_ms
+-- The ``now`` of every statement that needs one: the database server's clock, shared by
+-- all nodes whatever their own clocks say. A statement that reads it takes a ``now``
+-- parameter, NULL in production; a test that injects a ``Clock`` passes its time
+-- instead, so leases expire and retries come due without sleeping. The parameter costs
+-- nothing measurable: ``now`` is computed once per statement either way.
+coalesce(%(now)s::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+
+-- name: now_cte
+t AS MATERIALIZED (SELECT {now_ms} AS now)
+
+-- name: columns
+-- The columns of ``JobRecord`` in field order, qualified so joins never make them
+-- ambiguous.
+jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.state, jobs.priority, jobs.attempts,
+jobs.max_tries, jobs.run_at, jobs.lease_owner, jobs.lease_token, jobs.lease_expires_at,
+jobs.last_error, jobs.result, jobs.idempotency_key, jobs.created_at, jobs.updated_at,
+jobs.leased_at
+
+-- name: channel
+-- The NOTIFY channel; the payload is the name of a queue that may have a ready job.
+leaseq_jobs
+
+-- name: listen
+LISTEN {channel}
+
+-- name: select_now
+SELECT {now_ms} AS now
+
+-- == jobs: claim, enqueue, the guarded write, expiry, purge ==============================
+
+-- name: claim
+-- A claim is one autocommit statement: it leases the jobs and records what the lease
+-- leaves behind (events, count deltas, the worker's last_seen) in the same round trip.
+-- It walks the ready index of each queue separately (LATERAL), locking at most n rows
+-- per queue and skipping rows another claim holds; the best n of those are leased. One
+-- ``queue = ANY(...)`` scan would instead sort every ready job of the queues: the index
+-- order holds only within one queue. The statement always answers one row at least, so
+-- the caller learns ``now`` even when nothing was ready. A lease is not durable: the
+-- statement commits without waiting for the WAL flush (``synchronous_commit`` off for
+-- this transaction only), as a lease lost to a crash of the database only means the job
+-- is delivered again; the next durable commit flushes the WAL up to and past it.
+WITH {now_cte},
+soft AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
+picked AS (
+    SELECT c.seq FROM t, unnest(%(queues)s::text[]) AS q(name),
+    LATERAL (
+        SELECT jobs.seq, jobs.priority, jobs.run_at FROM jobs
+        WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at <= t.now
+        ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
+        LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
+    ) AS c
+    ORDER BY c.priority DESC, c.run_at, c.seq
+    LIMIT %(n)s
+),
+claimed AS (
+    UPDATE jobs SET state = 'LEASED', attempts = jobs.attempts + 1, lease_owner = %(owner)s,
+        lease_token = replace(gen_random_uuid()::text, '-', ''),
+        lease_expires_at = t.now + %(lease_ms)s, updated_at = t.now, leased_at = t.now
+    FROM picked, t
+    WHERE jobs.seq = picked.seq
+    RETURNING jobs.seq, {columns}
+),
+-- The 'leased' event of each job, in poll order. transitions.event_for(Action.LEASED,
+-- None, job) is the source of truth, mirrored here: kind 'leased', state 'LEASED', the
+-- new owner and attempt count, no error, at the lease's updated_at.
+ev AS (
+    INSERT INTO job_events (job_id, at, kind, state, worker_id, attempt, error)
+    SELECT claimed.id, claimed.updated_at, 'leased', 'LEASED', claimed.lease_owner,
+           claimed.attempts, NULL
+    FROM claimed ORDER BY claimed.priority DESC, claimed.run_at, claimed.seq
+),
+cnt AS (
+    INSERT INTO job_counts (queue, state, n)
+    SELECT claimed.queue, d.state, d.n * count(*)
+    FROM claimed, (VALUES ('QUEUED', -1), ('LEASED', 1)) AS d(state, n)
+    GROUP BY claimed.queue, d.state, d.n
+),
+-- The owner is seen whether or not it got a job: this branch reads t, not claimed. A
+-- lease adds nothing to done or failed (transitions.worker_tally).
+seen AS (
+    INSERT INTO workers AS w (worker_id, last_seen_at) SELECT %(owner)s, t.now FROM t
+    ON CONFLICT (worker_id) DO UPDATE SET
+        last_seen_at = greatest(w.last_seen_at, excluded.last_seen_at)
+)
+SELECT t.now, claimed.* FROM t CROSS JOIN soft LEFT JOIN claimed ON TRUE
+
+-- name: insert_jobs
+-- Rows of a batch inserted in order, so ``seq`` keeps the enqueue order, with their
+-- events and count deltas; a key already taken (committed, or committed by a concurrent
+-- insert we waited for) is skipped, leaves no event, and is looked up afterwards. The
+-- NOTIFY commits with the rows or not at all.
+WITH ins AS (
+    INSERT INTO jobs (id, queue, task, payload, state, priority, attempts, max_tries, run_at,
+                      idempotency_key, created_at, updated_at)
+    SELECT v.id, v.queue, v.task, v.payload, 'QUEUED', v.priority, 0, v.max_tries, v.run_at,
+           v.key, %(now)s, %(now)s
+    FROM unnest(%(id)s::text[], %(queue)s::text[], %(task)s::text[], %(payload)s::text[],
+                %(priority)s::int[], %(max_tries)s::int[], %(run_at)s::bigint[],
+                %(key)s::text[]) WITH ORDINALITY
+         AS v(id, queue, task, payload, priority, max_tries, run_at, key, ord)
+    ORDER BY v.ord
+    ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING jobs.seq, jobs.id, jobs.queue, jobs.state, jobs.attempts, jobs.updated_at
+),
+-- The 'enqueued' event of each job inserted. transitions.event_for(Action.ENQUEUED,
+-- None, job) is the source of truth, mirrored here (cheaper than sending the events of
+-- a thousand-job batch as arrays and joining them back): kind 'enqueued', the new state,
+-- no worker, the attempt count (0), no error, at the job's updated_at.
+ev AS (
+    INSERT INTO job_events (job_id, at, kind, state, worker_id, attempt, error)
+    SELECT ins.id, ins.updated_at, 'enqueued', ins.state, NULL, ins.attempts, NULL
+    FROM ins ORDER BY ins.seq
+),
+cnt AS (
+    INSERT INTO job_counts (queue, state, n)
+    SELECT ins.queue, ins.state, count(*) FROM ins GROUP BY ins.queue, ins.state
+)
+SELECT ins.id, pg_notify('{channel}', ins.queue) FROM ins
+
+-- name: jobs_by_keys
+SELECT {columns} FROM jobs
+JOIN unnest(%s::text[], %s::text[]) AS k(queue, key)
+  ON jobs.queue = k.queue AND jobs.idempotency_key = k.key
+
+-- name: lock_by_ids
+-- Locks in id order, so two batches touching the same jobs cannot deadlock.
+WITH {now_cte}
+SELECT t.now, {columns} FROM jobs, t WHERE jobs.id = ANY(%(ids)s::text[])
+ORDER BY jobs.id FOR UPDATE OF jobs
+
+-- name: lock_expired
+WITH {now_cte}
+SELECT t.now, {columns} FROM jobs, t
+WHERE jobs.state = 'LEASED' AND jobs.lease_expires_at <= t.now
+ORDER BY jobs.lease_expires_at LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
+
+-- name: side_effects
+-- CTEs that record the transitions of the rows a write statement changed.
+--
+-- ``upd`` is an earlier CTE returning ``id, queue, state, old_state`` for each job row
+-- the statement wrote (``old_state`` NULL for a new job). The events come as arrays
+-- (``events.params``) and only those of written jobs are stored: a row that the write's
+-- guard refused leaves no event, tally or count. Worker rows are upserted in worker_id
+-- order: two batches that touch the same workers lock them in the same order and cannot
+-- deadlock. What an event says and how it counts for its worker is decided by the pure
+-- functions of ``leaseq.core.transitions``; this only batches and stores.
+e AS (
+    SELECT e.* FROM unnest(%(e_job)s::text[], %(e_at)s::bigint[], %(e_kind)s::text[],
+                           %(e_state)s::text[], %(e_worker)s::text[], %(e_attempt)s::int[],
+                           %(e_error)s::text[], %(e_seen)s::bigint[], %(e_done)s::bigint[],
+                           %(e_failed)s::bigint[]) WITH ORDINALITY
+         AS e(job_id, at, kind, state, worker_id, attempt, error, seen, done, failed, ord)
+    WHERE e.job_id IN (SELECT upd.id FROM upd)
+),
+ev AS (
+    INSERT INTO job_events (job_id, at, kind, state, worker_id, attempt, error)
+    SELECT e.job_id, e.at, e.kind, e.state, e.worker_id, e.attempt, e.error FROM e
+    ORDER BY e.ord
+),
+tally AS (
+    INSERT INTO workers AS w (worker_id, last_seen_at, done, failed)
+    SELECT e.worker_id, max(e.seen), sum(e.done), sum(e.failed) FROM e
+    WHERE e.worker_id IS NOT NULL
+    GROUP BY e.worker_id HAVING (max(e.seen), sum(e.done), sum(e.failed)) <> (0, 0, 0)
+    ORDER BY e.worker_id
+    ON CONFLICT (worker_id) DO UPDATE SET
+        last_seen_at = greatest(w.last_seen_at, excluded.last_seen_at),
+        done = w.done + excluded.done, failed = w.failed + excluded.failed
+),
+counts AS (
+    INSERT INTO job_counts (queue, state, n)
+    SELECT upd.queue, d.state, sum(d.n) FROM upd,
+    LATERAL (VALUES (upd.old_state, -1), (upd.state, 1)) AS d(state, n)
+    WHERE d.state IS NOT NULL AND upd.old_state IS DISTINCT FROM upd.state
+    GROUP BY upd.queue, d.state HAVING sum(d.n) <> 0
+)
+
+-- name: write
+-- The guarded write of rule results: each row only if it still has the state and token
+-- the rule saw, with the events, tallies and count deltas of the rows written. Jobs that
+-- became QUEUED wake the long polls of every node.
+WITH upd AS (
+    UPDATE jobs SET state = v.state, attempts = v.attempts, run_at = v.run_at,
+        lease_owner = v.lease_owner, lease_token = v.lease_token,
+        lease_expires_at = v.lease_expires_at, last_error = v.last_error,
+        result = v.result, updated_at = v.updated_at, leased_at = v.leased_at
+    FROM unnest(%(id)s::text[], %(state)s::text[], %(attempts)s::int[], %(run_at)s::bigint[],
+                %(lease_owner)s::text[], %(lease_token)s::text[],
+                %(lease_expires_at)s::bigint[], %(last_error)s::text[], %(result)s::text[],
+                %(updated_at)s::bigint[], %(leased_at)s::bigint[], %(old_state)s::text[],
+                %(old_token)s::text[])
+         AS v(id, state, attempts, run_at, lease_owner, lease_token, lease_expires_at,
+              last_error, result, updated_at, leased_at, old_state, old_token)
+    WHERE jobs.id = v.id AND jobs.state = v.old_state
+      AND jobs.lease_token IS NOT DISTINCT FROM v.old_token
+    RETURNING jobs.id, jobs.queue, jobs.state, v.old_state
+),
+{side_effects}
+SELECT upd.id, CASE WHEN upd.state = 'QUEUED' THEN pg_notify('{channel}', upd.queue) END AS notified
+FROM upd
+
+-- name: purge
+-- One statement: the jobs, their history and their counts go together. Workers not seen
+-- for as long go too; one that a concurrent write holds is being seen, so it is skipped.
+WITH {now_cte},
+gone AS (
+    DELETE FROM jobs WHERE seq IN (
+        SELECT jobs.seq FROM jobs, t
+        WHERE jobs.state IN ('DONE', 'CANCELLED') AND jobs.updated_at < t.now - %(age)s
+        LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
+    )
+    RETURNING jobs.id, jobs.queue, jobs.state
+),
+history AS (DELETE FROM job_events WHERE job_id IN (SELECT id FROM gone)),
+counts AS (
+    INSERT INTO job_counts (queue, state, n)
+    SELECT queue, state, -count(*) FROM gone GROUP BY queue, state
+),
+idle AS (
+    DELETE FROM workers WHERE worker_id IN (
+        SELECT workers.worker_id FROM workers, t WHERE workers.last_seen_at < t.now - %(age)s
+        FOR UPDATE OF workers SKIP LOCKED
+    )
+)
+SELECT count(*) FROM gone
+
+-- == reads of jobs =======================================================================
+
+-- name: get_job
+SELECT {columns} FROM jobs WHERE id = %s
+
+-- name: list_jobs
+-- {where}: the listing's filter (``common.listing_filter``).
+SELECT seq, {columns} FROM jobs WHERE {where} ORDER BY seq DESC LIMIT %s
+
+-- name: next_ready
+-- One indexed min per named queue; the scalar subquery keeps each an index probe.
+WITH {now_cte}
+SELECT (
+    SELECT min(f.first) FROM unnest(%(queues)s::text[]) AS q(name), LATERAL (
+        SELECT min(jobs.run_at) AS first FROM jobs
+        WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at > t.now
+    ) AS f
+) - t.now AS ready_in
+FROM t
+
+-- == dead letters ========================================================================
+
+-- name: dead_ids
+SELECT id FROM jobs WHERE state = 'DEAD' AND queue = %s
+  AND seq > coalesce((SELECT seq FROM jobs WHERE id = %s), 0)
+ORDER BY seq LIMIT %s
+
+-- name: dead_groups
+-- DEAD jobs grouped by error, walking the jobs_dead partial index only.
+SELECT g.last_error, g.n, ARRAY(
+    SELECT jobs.id FROM jobs
+    WHERE jobs.state = 'DEAD' AND jobs.queue = %(queue)s
+      AND (jobs.last_error = g.last_error OR (jobs.last_error IS NULL AND g.last_error IS NULL))
+    ORDER BY jobs.seq LIMIT %(ids)s
+) AS ids
+FROM (
+    SELECT last_error, count(*) AS n FROM jobs WHERE state = 'DEAD' AND queue = %(queue)s
+    GROUP BY last_error ORDER BY count(*) DESC, last_error LIMIT %(groups)s
+) AS g
+ORDER BY g.n DESC, g.last_error
+
+-- == events ==============================================================================
+
+-- name: events
+SELECT seq, job_id, at, kind, state, worker_id, attempt, error FROM job_events
+WHERE job_id = %s AND seq > %s ORDER BY seq LIMIT %s
+
+-- == workers =============================================================================
+
+-- name: workers
+-- Recently seen workers with the jobs they hold (one jobs_held probe each).
+SELECT w.worker_id, w.last_seen_at, w.done, w.failed, ARRAY(
+    SELECT jobs.id FROM jobs WHERE jobs.state = 'LEASED' AND jobs.lease_owner = w.worker_id
+    ORDER BY jobs.seq LIMIT 1000
+) AS held
+FROM workers AS w
+WHERE w.last_seen_at >= {now_ms} - %(within)s
+ORDER BY w.last_seen_at DESC LIMIT %(limit)s
+
+-- name: count_workers
+SELECT count(*) FROM workers WHERE last_seen_at >= {now_ms} - %(within)s
+
+-- == counts ==============================================================================
+
+-- name: stats
+-- Counts are the sums of the job_counts ledger; the oldest ready job of each queue is one
+-- probe of jobs_scheduled (the lateral runs only on the QUEUED row of each queue).
+WITH {now_cte},
+c AS (SELECT queue, state, sum(n)::bigint AS n FROM job_counts GROUP BY queue, state)
+SELECT c.queue, c.state, c.n, o.oldest, t.now
+FROM c CROSS JOIN t
+CROSS JOIN LATERAL (
+    SELECT min(jobs.run_at) AS oldest FROM jobs
+    WHERE c.state = 'QUEUED' AND jobs.state = 'QUEUED' AND jobs.queue = c.queue
+) AS o
+
+-- name: compact
+-- Folds the ledger into one row per (queue, state), if no other node is at it (the
+-- advisory lock 0x6C6561736563, "leasec" in ASCII: one compaction at a time). The rows
+-- deleted are those of this snapshot; deltas committed meanwhile stay and still add up.
+WITH go AS (SELECT pg_try_advisory_xact_lock(119182682449251) AS ok),
+gone AS (DELETE FROM job_counts WHERE (SELECT ok FROM go) RETURNING queue, state, n)
+INSERT INTO job_counts (queue, state, n)
+SELECT queue, state, sum(n) FROM gone GROUP BY queue, state
+
+-- == the store ===========================================================================
+
+-- name: ping
+SELECT 1
+
+-- name: migrations_table
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+
+-- name: lock_migrations
+SELECT pg_advisory_xact_lock(%s)
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) FROM schema_migrations
+
+-- name: record_migration
+INSERT INTO schema_migrations (version, name) VALUES (%s, %s)

@@ -1,0 +1,166 @@
+"""The PostgreSQL backend: several server nodes share one database.
+
+Nodes coordinate only through the database. A claim is one ``UPDATE ... FOR UPDATE SKIP
+LOCKED`` statement, so concurrent claims on any node never take the same job; command
+writes lock their rows, apply the commands in Python and write guarded on the state and
+token they read. Time is the database server's (``clock_timestamp()``), never a node's,
+so leases mean the same thing on every node whatever their clocks say; only tests
+replace it, with a ``Clock`` whose time every statement then takes as a parameter.
+Writes that make jobs ready send a NOTIFY in the same transaction; ``listen`` turns those
+into wake-ups of long polls on the other nodes.
+
+The statements are in ``queries.sql``; ``jobs``, ``events``, ``workers``, ``counts`` and
+``dead`` run them on a pooled connection (``connection``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+from leaseq.core import model
+from leaseq.core.clock import Clock
+from leaseq.core.commands import Command
+from leaseq.errors import LeaseqError
+from leaseq.server.storage import queries
+from leaseq.server.storage.postgres import counts, dead, events, jobs, workers
+from leaseq.server.storage.postgres.connection import (
+    LISTEN_KWARGS,
+    POOL_TIMEOUT_S,
+    Conn,
+    Pool,
+    first,
+    open_pool,
+    run,
+)
+from leaseq.server.storage.postgres.listen import Listener
+
+T = TypeVar("T")
+Wakeup = Callable[[list[str]], None]
+
+Q = queries.load("leaseq.server.storage.postgres")
+
+
+class PostgresStorage:
+    recheck_s: float | None = 2.0
+
+    def __init__(self, url: str, clock: Clock | None = None) -> None:
+        """``clock`` is for tests (a ``FakeClock`` to expire leases without sleeping);
+        without one, as in production, every ``now`` is the database server's."""
+        self._url = url
+        self._clock = clock
+        self._ids = model.JobIds()
+        self._pool: Pool | None = None
+        self._wakeup: Wakeup | None = None
+        self._listener: Listener | None = None
+
+    def set_wakeup(self, callback: Wakeup) -> None:
+        self._wakeup = callback
+        if self._pool is not None and self._listener is None:
+            self._listener = Listener(self._url, LISTEN_KWARGS, callback)
+            self._listener.start()
+
+    async def open(self) -> None:
+        self._pool = await open_pool(self._url)
+        if self._wakeup is not None:
+            self._listener = Listener(self._url, LISTEN_KWARGS, self._wakeup)
+            self._listener.start()
+            await self._listener.wait_listening(POOL_TIMEOUT_S)
+
+    async def close(self) -> None:
+        """Operations in flight hold their connection until they finish; the pool closes
+        each one as it comes back."""
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def _now(self) -> int | None:
+        """The ``now`` parameter of the statements that read the time: NULL means the
+        database's clock (``now_ms`` in ``queries.sql``)."""
+        return None if self._clock is None else self._clock.now_ms()
+
+    async def _run(self, op: Callable[[Conn], Awaitable[T]]) -> T:
+        return await run(self._pool, op)
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def enqueue(self, specs: Sequence[model.NewJob]) -> list[tuple[model.JobRecord, bool]]:
+        if not specs:
+            return []
+        return await self._run(lambda conn: jobs.enqueue(conn, specs, self._ids, self._now()))
+
+    async def claim(
+        self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
+    ) -> list[model.JobRecord]:
+        if max_jobs <= 0 or not queues:
+            return []
+        params = {
+            "queues": list(dict.fromkeys(queues)),  # a queue named twice would lock twice
+            "n": max_jobs,
+            "owner": owner,
+            "lease_ms": lease_ms,
+            "now": self._now(),
+        }
+        return await self._run(lambda conn: jobs.claim(conn, params))
+
+    async def modify(self, commands: Sequence[Command]) -> list[model.JobRecord | LeaseqError]:
+        if not commands:
+            return []
+        return await self._run(lambda conn: jobs.modify(conn, commands, self._now()))
+
+    async def expire_leases(self, limit: int) -> list[model.JobRecord]:
+        expired = await self._run(lambda conn: jobs.expire(conn, limit, self._now()))
+        if len(expired) < limit:  # the reaper's pass is over: fold the count ledger
+            await self._run(counts.compact)
+        return expired
+
+    async def purge(self, finished_before_ms: int, limit: int) -> int:
+        purged = await self._run(
+            lambda conn: jobs.purge(conn, finished_before_ms, limit, self._now())
+        )
+        # The reaper's calls on every node compact each tick, and so does ``stats``; a
+        # node that finds another at it skips, so the ledger stays a few rows per
+        # (queue, state) plus a tick of deltas.
+        await self._run(counts.compact)
+        return purged
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> model.JobRecord | None:
+        return await self._run(lambda conn: jobs.get(conn, job_id))
+
+    async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
+        return await self._run(lambda conn: dead.ids(conn, queue, after, limit))
+
+    async def list_jobs(
+        self, state: model.JobState | None, queue: str | None, limit: int, cursor: str | None
+    ) -> model.JobListing:
+        query, params = jobs.listing(state, queue, limit, cursor)
+        return await self._run(lambda conn: jobs.list_jobs(conn, query, params, limit))
+
+    async def stats(self) -> dict[str, model.QueueCounts]:
+        await self._run(counts.compact)
+        return await self._run(lambda conn: counts.stats(conn, self._now()))
+
+    async def next_ready_in(self, queues: Sequence[str]) -> float | None:
+        return await self._run(lambda conn: counts.next_ready_in(conn, queues, self._now()))
+
+    async def events(self, job_id: str, limit: int, cursor: str | None) -> model.EventListing:
+        return await self._run(lambda conn: events.page(conn, job_id, limit, cursor))
+
+    async def workers(self, seen_within_ms: int, limit: int) -> list[model.WorkerInfo]:
+        return await self._run(lambda conn: workers.seen(conn, seen_within_ms, limit, self._now()))
+
+    async def count_workers(self, seen_within_ms: int) -> int:
+        return await self._run(lambda conn: workers.count(conn, seen_within_ms, self._now()))
+
+    async def dead_groups(
+        self, queue: str, groups: int, ids_per_group: int
+    ) -> list[model.DeadGroup]:
+        return await self._run(lambda conn: dead.groups(conn, queue, groups, ids_per_group))
+
+    async def ping(self) -> None:
+        await self._run(lambda conn: first(conn, Q["ping"]))

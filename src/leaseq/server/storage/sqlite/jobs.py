@@ -1,0 +1,187 @@
+"""The ``jobs`` table on SQLite: enqueue, claim, the guarded write behind ``modify``,
+lease expiry, purge, and the reads of jobs.
+
+The writes run on the writer's connection inside the writer's transaction and never
+commit; each records its events (``events``) and count changes (``counts``) in the same
+transaction, so they commit together with the rows or not at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+from leaseq.core.commands import Command, Expire
+from leaseq.core.model import Action, JobIds, JobListing, JobRecord, JobState, NewJob
+from leaseq.core.transitions import event_for
+from leaseq.errors import LeaseLost, LeaseqError
+from leaseq.server.storage import common, queries
+from leaseq.server.storage.base import apply_commands
+from leaseq.server.storage.sqlite import counts, events, workers
+
+Q = queries.load("leaseq.server.storage.sqlite")
+
+_MUTABLE = (
+    "state", "attempts", "run_at", "lease_owner", "lease_token", "lease_expires_at",
+    "last_error", "result", "updated_at", "leased_at",
+)  # fmt: skip
+"""The columns a transition may change; the others are written once, by the insert."""
+
+_IDS_PER_READ = 500
+"""Ids per ``IN`` list, well under SQLite's limit of bound parameters."""
+
+
+def job_values(job: JobRecord) -> tuple[object, ...]:
+    """The parameters of ``insert_job``: the job's fields in column order."""
+    return (
+        job.id, job.queue, job.task, job.payload, job.state.value, job.priority,
+        job.attempts, job.max_tries, job.run_at, job.lease_owner, job.lease_token,
+        job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
+        job.created_at, job.updated_at, job.leased_at,
+    )  # fmt: skip
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+def enqueue(
+    conn: sqlite3.Connection, specs: Sequence[NewJob], ids: JobIds, now: int
+) -> list[tuple[JobRecord, bool]]:
+    plan = common.plan_enqueue(specs, ids, now)
+    existing: dict[common.IdempotencyKey, JobRecord] = {}
+    for job in plan.keyed:
+        row = conn.execute(Q["job_by_key"], (job.queue, job.idempotency_key)).fetchone()
+        if row is not None:
+            existing[job.queue, job.idempotency_key] = common.job_from_row(row)
+    created = [j for j in plan.jobs if (j.queue, j.idempotency_key) not in existing]
+    # One executemany: SQLite's loop over the rows, not Python's.
+    conn.executemany(Q["insert_job"], [job_values(j) for j in created])
+    events.record(conn, [event_for(Action.ENQUEUED, None, j) for j in created])
+    counts.add(conn, Counter((j.queue, JobState.QUEUED.value) for j in created))
+    return plan.answers({j.id for j in created}, existing)
+
+
+def claim(
+    conn: sqlite3.Connection, queues: Sequence[str], owner: str, n: int, lease_ms: int, now: int
+) -> list[JobRecord]:
+    workers.touch(conn, owner, now)
+    candidates = [row for queue in queues for row in conn.execute(Q["ready"], (queue, now, n))]
+    if not candidates:
+        return []
+    # Each queue's rows arrive in poll order; merging the per-queue heads keeps the
+    # work proportional to n times the number of queues, whatever the store holds.
+    candidates.sort(key=common.poll_order)
+    order = {row.seq: i for i, row in enumerate(candidates[:n])}
+    lease = queries.fill(Q["lease"], seqs=_marks(len(order)))
+    rows = conn.execute(lease, (owner, now + lease_ms, now, now, *order)).fetchall()
+    rows.sort(key=lambda row: order[row.seq])
+    jobs = [common.job_from_row(row) for row in rows]
+    events.record(conn, [event_for(Action.LEASED, None, j) for j in jobs])
+    deltas: Counter[tuple[str, str]] = Counter()
+    for job in jobs:
+        deltas[job.queue, JobState.QUEUED.value] -= 1
+        deltas[job.queue, JobState.LEASED.value] += 1
+    counts.add(conn, deltas)
+    return jobs
+
+
+def modify(
+    conn: sqlite3.Connection, commands: Sequence[Command], now: int
+) -> list[JobRecord | LeaseqError]:
+    ids = list({c.job_id for c in commands})
+    current: dict[str, JobRecord] = {}
+    for start in range(0, len(ids), _IDS_PER_READ):
+        chunk = ids[start : start + _IDS_PER_READ]
+        rows = conn.execute(queries.fill(Q["jobs_by_ids"], ids=_marks(len(chunk))), chunk)
+        current.update((row.id, common.job_from_row(row)) for row in rows)
+    return transition(conn, current, commands, now)
+
+
+def expire(conn: sqlite3.Connection, limit: int, now: int) -> list[JobRecord]:
+    current = {row.id: common.job_from_row(row) for row in conn.execute(Q["expired"], (now, limit))}
+    expiries = [Expire(job_id) for job_id in current]
+    return [j for j in transition(conn, current, expiries, now) if isinstance(j, JobRecord)]
+
+
+def purge(conn: sqlite3.Connection, cutoff: int, limit: int) -> int:
+    rows = conn.execute(Q["purge_jobs"], (cutoff, limit)).fetchall()
+    events.purge(conn, [row.id for row in rows])
+    workers.purge(conn, cutoff)
+    deltas: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        deltas[row.queue, row.state] -= 1
+    counts.add(conn, deltas)
+    return len(rows)
+
+
+def transition(
+    conn: sqlite3.Connection, current: dict[str, JobRecord], commands: Sequence[Command], now: int
+) -> list[JobRecord | LeaseqError]:
+    """Applies the commands (``apply_commands``), then writes every changed job with its
+    events and count changes."""
+    applied = apply_commands(current, commands, now)
+    writes = applied.writes
+    deltas: Counter[tuple[str, str]] = Counter()
+    for old, new in writes.values():
+        if old.state is not new.state:
+            deltas[new.queue, old.state.value] -= 1
+            deltas[new.queue, new.state.value] += 1
+    counts.add(conn, deltas)
+    if _write(conn, writes.values()) != len(writes):  # cannot happen under one writer: a fence
+        raise LeaseLost("a job changed underneath the writer; nothing was applied")
+    events.record(conn, applied.events)
+    return applied.answers
+
+
+@functools.lru_cache(maxsize=128)
+def _update_sql(columns: tuple[str, ...]) -> str:
+    """``update_job`` setting just these columns."""
+    return queries.fill(Q["update_job"], sets=", ".join(f"{c} = ?" for c in columns))
+
+
+def _write(conn: sqlite3.Connection, writes: Iterable[tuple[JobRecord, JobRecord]]) -> int:
+    """Writes each (as read, as it must be stored) pair guarded on what was read, one
+    ``executemany`` per set of changed columns; returns the rows written."""
+    groups: dict[tuple[str, ...], list[tuple[object, ...]]] = defaultdict(list)
+    for old, new in writes:
+        columns = tuple(c for c in _MUTABLE if getattr(old, c) != getattr(new, c))
+        values = [getattr(new, c) for c in columns]
+        groups[columns].append((*values, old.id, old.state.value, old.lease_token))
+    # A transition may leave every column as it was (a heartbeat in the same millisecond
+    # as its lease): nothing to write, and an empty SET would not even parse.
+    unchanged = len(groups.pop((), ()))
+    return unchanged + sum(
+        conn.executemany(_update_sql(cols), rows).rowcount for cols, rows in groups.items()
+    )
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+def get(conn: sqlite3.Connection, job_id: str) -> JobRecord | None:
+    row = conn.execute(Q["get_job"], (job_id,)).fetchone()
+    return None if row is None else common.job_from_row(row)
+
+
+def list_jobs(
+    conn: sqlite3.Connection,
+    state: JobState | None,
+    queue: str | None,
+    limit: int,
+    cursor: str | None,
+) -> JobListing:
+    where, params = common.listing_filter(state, queue, cursor, "?")
+    query = queries.fill(Q["list_jobs"], where=where)
+    return common.job_listing(conn.execute(query, (*params, limit + 1)).fetchall(), limit)
+
+
+def next_ready_in(conn: sqlite3.Connection, queues: Sequence[str], now: int) -> float | None:
+    firsts = [conn.execute(Q["first_scheduled"], (q, now)).fetchone().first for q in queues]
+    pending = [f for f in firsts if f is not None]
+    return (min(pending) - now) / 1000 if pending else None

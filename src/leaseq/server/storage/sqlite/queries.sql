@@ -1,0 +1,138 @@
+-- The named queries of the SQLite backend (loaded by ``leaseq.server.storage.queries``).
+-- Parameters are positional (``?``); ``{columns}`` is the block of that name, and any
+-- other ``{hole}`` is filled at run time by the module that runs the query.
+
+-- name: columns
+-- The columns of ``JobRecord``, in field order.
+id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,
+lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,
+updated_at, leased_at
+
+-- == jobs: enqueue, claim, the guarded write, expiry, purge, reads ======================
+
+-- name: insert_job
+INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- name: job_by_key
+SELECT {columns} FROM jobs WHERE queue = ? AND idempotency_key = ?
+
+-- name: ready
+-- The head of one queue's ready jobs, in poll order; a claim merges the heads of the
+-- queues it names.
+SELECT seq, priority, run_at FROM jobs INDEXED BY jobs_ready
+WHERE state = 'QUEUED' AND queue = ? AND run_at <= ?
+ORDER BY priority DESC, run_at, seq LIMIT ?
+
+-- name: lease
+-- {seqs}: one ``?`` per job taken.
+UPDATE jobs SET state = 'LEASED', attempts = attempts + 1, lease_owner = ?,
+lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, updated_at = ?,
+leased_at = ? WHERE seq IN ({seqs})
+RETURNING seq, {columns}
+
+-- name: jobs_by_ids
+-- {ids}: one ``?`` per id.
+SELECT {columns} FROM jobs WHERE id IN ({ids})
+
+-- name: update_job
+-- {sets}: ``column = ?`` for just the columns the write changes. SQLite rewrites an
+-- index entry when the statement sets one of its columns, so naming only what changed
+-- spares most of the indexes on ``jobs`` (an ack touches four columns, a heartbeat two).
+UPDATE jobs SET {sets} WHERE id = ? AND state = ? AND lease_token IS ?
+
+-- name: expired
+SELECT {columns} FROM jobs WHERE state = 'LEASED' AND lease_expires_at <= ?
+ORDER BY lease_expires_at LIMIT ?
+
+-- name: purge_jobs
+DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_finished
+WHERE state IN ('DONE', 'CANCELLED') AND updated_at < ? LIMIT ?)
+RETURNING id, queue, state
+
+-- name: get_job
+SELECT {columns} FROM jobs WHERE id = ?
+
+-- name: list_jobs
+-- {where}: the listing's filter (``common.listing_filter``).
+SELECT seq, {columns} FROM jobs WHERE {where} ORDER BY seq DESC LIMIT ?
+
+-- name: first_scheduled
+SELECT min(run_at) AS first FROM jobs INDEXED BY jobs_scheduled
+WHERE state = 'QUEUED' AND queue = ? AND run_at > ?
+
+-- == dead letters ========================================================================
+
+-- name: dead_ids
+SELECT id FROM jobs WHERE state = 'DEAD' AND queue = ?
+AND seq > coalesce((SELECT seq FROM jobs WHERE id = ?), 0)
+ORDER BY seq LIMIT ?
+
+-- name: dead_groups
+SELECT last_error, count(*) AS n FROM jobs INDEXED BY jobs_dead
+WHERE state = 'DEAD' AND queue = ? GROUP BY last_error ORDER BY count(*) DESC LIMIT ?
+
+-- name: dead_group_ids
+SELECT id FROM jobs INDEXED BY jobs_dead
+WHERE state = 'DEAD' AND queue = ? AND last_error IS ? LIMIT ?
+
+-- == events ==============================================================================
+
+-- name: insert_event
+INSERT INTO job_events (job_id, at, kind, state, worker_id, attempt, error)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+
+-- name: events
+SELECT seq, job_id, at, kind, state, worker_id, attempt, error FROM job_events
+WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?
+
+-- name: purge_events
+DELETE FROM job_events WHERE job_id = ?
+
+-- == workers =============================================================================
+
+-- name: tally_worker
+INSERT INTO workers (worker_id, last_seen_at, done, failed) VALUES (?, ?, ?, ?)
+ON CONFLICT (worker_id) DO UPDATE SET last_seen_at = max(last_seen_at,
+excluded.last_seen_at), done = done + excluded.done, failed = failed + excluded.failed
+
+-- name: workers
+SELECT worker_id, last_seen_at, done, failed FROM workers WHERE last_seen_at >= ?
+ORDER BY last_seen_at DESC LIMIT ?
+
+-- name: held_jobs
+SELECT id FROM jobs INDEXED BY jobs_held WHERE state = 'LEASED' AND lease_owner = ?
+LIMIT 1000
+
+-- name: count_workers
+SELECT count(*) FROM workers WHERE last_seen_at >= ?
+
+-- name: purge_workers
+DELETE FROM workers WHERE last_seen_at < ?
+
+-- == counts ==============================================================================
+
+-- name: add_count
+INSERT INTO queue_counts (queue, state, n) VALUES (?, ?, ?)
+ON CONFLICT (queue, state) DO UPDATE SET n = n + excluded.n
+
+-- name: queue_counts
+SELECT queue, state, n FROM queue_counts
+
+-- name: oldest_queued
+SELECT min(run_at) AS oldest FROM jobs INDEXED BY jobs_scheduled
+WHERE state = 'QUEUED' AND queue = ?
+
+-- == the store ===========================================================================
+
+-- name: ping
+SELECT 1
+
+-- name: migrations_table
+CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,
+name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) FROM schema_migrations
+
+-- name: record_migration
+INSERT INTO schema_migrations (version, name) VALUES (?, ?)
