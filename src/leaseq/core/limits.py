@@ -50,3 +50,15 @@ def lease_problem(lease_seconds: float) -> str | None:
     if MIN_LEASE_S <= lease_seconds <= MAX_LEASE_S:
         return None
     return f"lease_seconds must be between {MIN_LEASE_S:g} and {MAX_LEASE_S:g}"
+
+
+MAX_QUEUE_CONCURRENCY = 1_000_000
+"""The largest ``concurrency`` or ``key_concurrency`` a queue may be given."""
+
+MAX_RATE_COUNT = 1_000_000
+"""The largest ``rate_limit.count``."""
+
+MAX_RATE_WINDOW_S = 86400.0
+"""The longest ``rate_limit.per_s`` window: a day."""
+
+MAX_CONCURRENCY_KEY_CHARS = 200

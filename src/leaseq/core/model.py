@@ -51,6 +51,8 @@ class NewJob(msgspec.Struct, frozen=True):
     delay_ms: int = 0
     run_at: int | None = None
     idempotency_key: str | None = None
+    concurrency_key: str | None = None
+    """Jobs sharing a key are limited together by their queue's ``key_concurrency``."""
 
 
 class JobRecord(msgspec.Struct, frozen=True):
@@ -79,6 +81,8 @@ class JobRecord(msgspec.Struct, frozen=True):
     updated_at: int
     leased_at: int | None = None
     """When the current or last lease began; the run-time metric is measured from it."""
+    concurrency_key: str | None = None
+    """See ``NewJob.concurrency_key``."""
 
 
 class Action(StrEnum):

@@ -37,6 +37,7 @@ def new_job(spec: NewJob, job_id: str, now: int) -> JobRecord:
         idempotency_key=spec.idempotency_key,
         created_at=now,
         updated_at=now,
+        concurrency_key=spec.concurrency_key,
     )
 
 
