@@ -87,3 +87,23 @@ def test_the_public_names_still_resolve() -> None:
     assert leaseq.Client.__module__ == "leaseq.client.sync"
     assert leaseq.App.__module__ == "leaseq.client.tasks"
     assert set(leaseq.__all__) <= set(dir(leaseq))
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 40
+
+
+def test_modules_and_functions_stay_small() -> None:
+    """The size budgets of DESIGN.md: a module over 400 lines or a function over 40 is
+    the sign that something has two jobs."""
+    over = []
+    for path in sorted(ROOT.rglob("*.py")):
+        text = path.read_text()
+        if (lines := text.count("\n")) > MAX_MODULE_LINES:
+            over.append(f"{path.relative_to(ROOT)}: {lines} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    over.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {length}")
+    assert over == []
