@@ -6,6 +6,7 @@
      ├── InvalidRequest          the request itself is wrong
      │    └── PayloadTooLarge    the body is over --max-body
      ├── JobNotFound             no job has that id
+     ├── ScheduleNotFound        no schedule has that name
      ├── Conflict                the job is not in a state that allows this
      │    ├── LeaseLost          the caller's lease token is no longer current
      │    └── InvalidTransition  e.g. cancel of a LEASED job
@@ -50,6 +51,10 @@ class PayloadTooLarge(InvalidRequest):
 
 class JobNotFound(LeaseqError):
     code = "job_not_found"
+
+
+class ScheduleNotFound(LeaseqError):
+    code = "schedule_not_found"
 
 
 class Conflict(LeaseqError):
@@ -112,6 +117,7 @@ ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
         InvalidRequest,
         PayloadTooLarge,
         JobNotFound,
+        ScheduleNotFound,
         Conflict,
         LeaseLost,
         InvalidTransition,

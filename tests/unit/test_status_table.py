@@ -12,6 +12,7 @@ EXPECTED = {
     errors.InvalidRequest: 422,
     errors.PayloadTooLarge: 413,
     errors.JobNotFound: 404,
+    errors.ScheduleNotFound: 404,
     errors.Conflict: 409,
     errors.LeaseLost: 409,
     errors.InvalidTransition: 409,

@@ -39,6 +39,16 @@ class JobState(StrEnum):
     the retention purge."""
 
 
+class IdempotencyScope(StrEnum):
+    """How long a job holds its ``idempotency_key`` in its queue."""
+
+    STORED = "stored"
+    """While the job is kept (until the retention purge): the default."""
+    ACTIVE = "active"
+    """Only while the job is QUEUED or LEASED: once it is finished (DONE, DEAD or
+    CANCELLED) the key is free again, for unique-while-active jobs."""
+
+
 class NewJob(msgspec.Struct, frozen=True):
     """What a producer asks for; validated at the edge before it gets here. A Struct,
     like ``JobRecord``: a batch enqueue builds a thousand of them."""
@@ -53,6 +63,7 @@ class NewJob(msgspec.Struct, frozen=True):
     idempotency_key: str | None = None
     concurrency_key: str | None = None
     """Jobs sharing a key are limited together by their queue's ``key_concurrency``."""
+    idempotency_scope: IdempotencyScope = IdempotencyScope.STORED
 
 
 class JobRecord(msgspec.Struct, frozen=True):
@@ -83,6 +94,7 @@ class JobRecord(msgspec.Struct, frozen=True):
     """When the current or last lease began; the run-time metric is measured from it."""
     concurrency_key: str | None = None
     """See ``NewJob.concurrency_key``."""
+    idempotency_scope: IdempotencyScope = IdempotencyScope.STORED
 
 
 class Action(StrEnum):

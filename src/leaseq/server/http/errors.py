@@ -24,6 +24,7 @@ from leaseq.errors import (
     PayloadTooLarge,
     QueueFull,
     RateLimited,
+    ScheduleNotFound,
     ServerUnavailable,
     StorageFull,
     StorageUnavailable,
@@ -40,6 +41,7 @@ STATUS: dict[type[LeaseqError], int] = {
     InvalidRequest: 422,
     PayloadTooLarge: 413,
     JobNotFound: 404,
+    ScheduleNotFound: 404,
     Conflict: 409,  # and so LeaseLost, InvalidTransition
     Unauthorized: 401,
     Forbidden: 403,
