@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
+from leaseq.core.model import NewJob
 from leaseq.errors import InvalidRequest
 
 ALIASES = {
@@ -124,6 +125,40 @@ class Due:
     skipped: int
     """Earlier slots not run (the node was down); recorded in the history, not replayed.
     ``MAX_SKIPPED_COUNTED`` means at least that many."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSpec:
+    """What a PUT of a schedule asks for. ``job`` is the template every slot's job is
+    made from (its ``idempotency_key`` is set per slot: ``slot_key``). ``paused`` None
+    keeps a replaced schedule's pause as it was (a new one starts unpaused), so a worker
+    that upserts its app's schedules at start never unpauses one an operator paused."""
+
+    name: str
+    cadence: Cadence
+    job: NewJob
+    paused: bool | None = None
+    overlap: Overlap = Overlap.ALLOW
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """A schedule as stored. Times are epoch milliseconds."""
+
+    name: str
+    cadence: Cadence
+    job: NewJob
+    paused: bool
+    overlap: Overlap
+    next_run_at: int | None
+    """The next slot it will take (None while paused)."""
+    last_run_at: int | None
+    """The last slot taken (the slot's time, not when it was taken)."""
+    last_job_id: str | None
+    since: int
+    """Slots at or before this are never taken: when it was created or last resumed."""
+    created_at: int
+    updated_at: int
 
 
 def zone(name: str) -> ZoneInfo:
