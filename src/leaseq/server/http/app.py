@@ -23,6 +23,7 @@ from leaseq.server.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.server.http.middleware import RequestTimer
 from leaseq.server.http.openapi import SWAGGER_HTML, Endpoint, document
 from leaseq.server.http.routes import Context, RouteHandler
+from leaseq.server.http.sameorigin import CrossSiteGuard, SitePolicy
 from leaseq.server.reaper import Reaper
 from leaseq.server.service import QueueService
 
@@ -81,8 +82,15 @@ def create_app(service: QueueService, settings: Settings) -> Starlette:
         routes=_routes(Context(service, settings.max_body), settings),
         exception_handlers=HANDLERS,
         lifespan=_lifespan(service, Reaper(service)),
-        middleware=[Middleware(RequestTimer, observe=service.observe_request)],
+        middleware=[
+            Middleware(RequestTimer, observe=service.observe_request),
+            Middleware(CrossSiteGuard, policy=_site_policy(settings)),
+        ],
     )
+
+
+def _site_policy(settings: Settings) -> SitePolicy:
+    return SitePolicy.of(settings.host, settings.allowed_hosts, settings.allow_origins)
 
 
 def _lifespan(
