@@ -146,4 +146,9 @@ async def _openapi_json(_: Request) -> Response:
 
 
 async def _docs(_: Request) -> Response:
-    return HTMLResponse(SWAGGER_HTML)
+    # Framing is refused as on the dashboard. Scripts are not restricted yet: the page
+    # runs Swagger UI from a CDN and an inline call of it, until the package serves it.
+    return HTMLResponse(SWAGGER_HTML, headers=DOCS_HEADERS)
+
+
+DOCS_HEADERS = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"}
