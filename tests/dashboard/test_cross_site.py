@@ -34,7 +34,8 @@ async (base) => {
   const job = window.targets.job, dead = window.targets.dead;
   const attempts = [
     ["enqueue", {body: JSON.stringify({payload: "from another site"})}],
-    ["enqueue", {body: "payload=x", headers: {"Content-Type": "application/x-www-form-urlencoded"}}],
+    ["enqueue", {body: "payload=x",
+                 headers: {"Content-Type": "application/x-www-form-urlencoded"}}],
     [`jobs/${job}/cancel`, {}],
     [`jobs/${job}/cancel`, {body: "{}"}],
     ["dead/requeue", {body: JSON.stringify({job_ids: [dead]})}],
