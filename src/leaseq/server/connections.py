@@ -114,6 +114,23 @@ class _Refusals:
             self.logged_at, self.count = now, 0
 
 
+class _DrainOnClose:
+    """The transport as one request's cycle sees it: its ``close`` drains instead while
+    the request's body is still arriving; everything else is the transport's."""
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any, drain: Any) -> None:
+        self._transport, self._cycle, self._drain = transport, cycle, drain
+
+    def close(self) -> None:
+        if self._cycle.more_body:
+            self._drain()
+        else:
+            self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the bounds of ``ConnectionLimits``."""
 
@@ -186,6 +203,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_headers = False
         self._cancel_header_timer()
         super().on_headers_complete()
+        if self.cycle is not None:
+            self._linger_if_unread()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -193,15 +212,24 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # timer starts with its first byte (idleness until then is uvicorn's keep-alive).
         self._in_headers, self._header_bytes, self._tail = True, 0, b""
 
-    def on_response_complete(self) -> None:
-        unread = self.cycle is not None and self.cycle.more_body
-        super().on_response_complete()
-        if unread and not self.transport.is_closing():
-            self._drain()
+    def _linger_if_unread(self) -> None:
+        """Makes an answer sent before the request's body was all read say
+        ``connection: close`` and, instead of closing at once, drain (``_drain``)."""
+        cycle = self.cycle
+        send = cycle.send
+
+        async def closing_send(message: Any) -> None:
+            if message["type"] == "http.response.start" and cycle.more_body:
+                cycle.keep_alive = False  # uvicorn then writes "connection: close"
+            await send(message)
+
+        cycle.send = closing_send  # type: ignore[method-assign]
+        cycle.transport = _DrainOnClose(self.transport, cycle, self._drain)  # type: ignore[assignment]
 
     def _drain(self) -> None:
         """Half-closes after the answer, then drops what the client still sends."""
-        self._unset_keepalive_if_required()
+        if self._drain_left is not None or self.transport.is_closing():
+            return
         self._drain_left = DRAIN_BYTES
         if self.transport.can_write_eof():
             self.transport.write_eof()  # the client reads the answer, then end of stream

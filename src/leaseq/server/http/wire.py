@@ -40,7 +40,13 @@ ErrorText = Annotated[str, Meta(max_length=limits.MAX_ERROR_CHARS, pattern=NO_NU
 Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
 UtcTime = Annotated[
     datetime,
-    Meta(tz=True, description=f"RFC 3339, in years {limits.MIN_YEAR}-{limits.MAX_YEAR} UTC"),
+    Meta(
+        tz=True,
+        description=f"RFC 3339, in years {limits.MIN_YEAR}-{limits.MAX_YEAR} UTC",
+        # The years as JSON Schema can say them; an offset that carries the first or the
+        # last day out of the range is refused too (``_utc_ms``).
+        extra_json_schema={"pattern": "^[1-9][0-9]{3}-"},
+    ),
 ]
 Limit = Annotated[int, Meta(ge=1, le=limits.MAX_BATCH)]
 Cursor = Annotated[
