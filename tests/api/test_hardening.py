@@ -138,11 +138,11 @@ def test_idle_keep_alive_connections_close(server_factory: MakeServer) -> None:
     server = server_factory("--keep-alive", "1")
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
         s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        first = s.recv(65536)
-        assert first.startswith(b"HTTP/1.1 200")
-        start = time.monotonic()
-        assert s.recv(65536) == b""  # closed by the server
-        assert 0.5 < time.monotonic() - start < 4
+        start, answer = time.monotonic(), b""
+        while chunk := s.recv(65536):  # until the server closes the idle connection
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"}"), answer
+        assert 0.5 < time.monotonic() - start < 4.5
 
 
 def test_connections_over_the_cap_get_503(server_factory: MakeServer) -> None:
@@ -195,19 +195,21 @@ def test_413_is_readable_by_a_client_still_sending(server: ServerProcess) -> Non
 @pytest.mark.parametrize(
     "content_type",
     ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-     "application/json; charset=latin-1", "application/jsonx", ""],
+     "application/json; charset=latin-1", "application/jsonx"],
 )  # fmt: skip
 @pytest.mark.parametrize("path", list(BODIES))
 def test_bodies_must_be_json(http: httpx.Client, path: str, content_type: str) -> None:
-    headers = {"Content-Type": content_type} if content_type else {}
+    headers = {"Content-Type": content_type}
     r = http.post(path, content=httpx.Response(200, json=BODIES[path]).content, headers=headers)
     _error(r, 415, "unsupported_media_type")
 
 
-def test_json_with_charset_and_bodyless_cancel_are_taken(http: httpx.Client) -> None:
+def test_json_with_charset_no_type_and_bodyless_cancel_are_taken(http: httpx.Client) -> None:
     headers = {"Content-Type": "Application/JSON; charset=UTF-8"}
     r = http.post("/enqueue", content=b'{"payload":1}', headers=headers)
     assert r.status_code == 201, r.text
+    bare = http.post("/enqueue", content=b'{"payload":1}')  # a script's bare body
+    assert bare.status_code == 201, bare.text
     job = r.json()["job"]["id"]
     assert http.post(f"/jobs/{job}/cancel").json()["job"]["state"] == "CANCELLED"
 

@@ -15,11 +15,12 @@ reach loopback too, so three checks keep browsers of other sites out:
   send one on every cross-origin request and on every POST, ``no-cors`` or not) that is
   not the server's own, by the ``Host`` it was sent to, is refused with 403
   ``forbidden_origin``, unless ``--allow-origin`` lists it. Programs send no ``Origin``.
-* **Content type**. A request body must be ``application/json`` (``; charset=utf-8``
-  allowed), else 415 ``unsupported_media_type``: a cross-site page may send
-  ``text/plain``, forms and multipart without asking, never JSON. A POST without a
-  body (``/jobs/{id}/cancel``) needs no content type, and carries none from the SDK; the
-  Origin check is what keeps a cross-site one out.
+* **Content type**. A request that names a content type must name ``application/json``
+  (``; charset=utf-8`` allowed), else 415 ``unsupported_media_type``: a cross-site page
+  may send ``text/plain``, forms and multipart without asking, never JSON. A request
+  naming none (``/jobs/{id}/cancel`` from the SDK, a script's bare body) is read as
+  JSON; a browser sends such a request only with an ``Origin``, which the check above
+  refuses.
 
 The statuses are those of the error classes in ``leaseq.server.http.errors.STATUS``.
 """
@@ -131,17 +132,15 @@ def _wanted(raw: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
     return found
 
 
-_READ = frozenset({b"host", b"origin", b"content-type", b"content-length", b"transfer-encoding"})
+_READ = frozenset({b"host", b"origin", b"content-type"})
 
 
 def _media_refusal(headers: dict[bytes, bytes]) -> LeaseqError | None:
+    """A body without a content type is read as JSON, as before: programs send such
+    bodies, and a browser never does without an ``Origin`` (a string body is sent as
+    ``text/plain``, a Blob's as none, both with the page's origin), which is checked."""
     content_type = headers.get(b"content-type")
-    if content_type is None:
-        has_body = headers.get(b"content-length", b"0").strip() not in (b"0", b"")
-        if has_body or b"transfer-encoding" in headers:
-            return UnsupportedMediaType("a request body must be sent as application/json")
-        return None
-    if _is_json(content_type.decode("latin-1")):
+    if content_type is None or _is_json(content_type.decode("latin-1")):
         return None
     return UnsupportedMediaType(
         f"the body must be application/json, not {content_type.decode('latin-1')[:100]!r}"
