@@ -4,7 +4,10 @@
 
     LeaseqError
      ├── InvalidRequest          the request itself is wrong
-     │    └── PayloadTooLarge    the body is over --max-body
+     │    ├── PayloadTooLarge    the body is over --max-body
+     │    ├── UnsupportedMediaType  a body that is not application/json
+     │    ├── HeadersTooLarge    the request line and headers are over --max-header-bytes
+     │    └── HeaderTimeout      the headers did not arrive within --header-timeout
      ├── JobNotFound             no job has that id
      ├── ScheduleNotFound        no schedule has that name
      ├── Conflict                the job is not in a state that allows this
@@ -12,9 +15,12 @@
      │    └── InvalidTransition  e.g. cancel of a LEASED job
      ├── Unauthorized            no valid bearer token
      ├── Forbidden               the token's role may not do this
+     │    ├── ForbiddenOrigin    a browser page of another origin sent the request
+     │    └── UnknownHost        a Host that is not one of the server's names
      ├── QueueFull               the queue is at --max-queue-depth
      ├── RateLimited             too many polls from one client
      └── ServerUnavailable       the server cannot be reached
+          ├── TooManyConnections the server is at --max-connections
           └── StorageUnavailable the store did not answer or refused the write
                ├── StorageFull     the store's disk is full; free space, then retry
                └── StorageReadOnly the store's filesystem turned read-only
@@ -49,6 +55,18 @@ class PayloadTooLarge(InvalidRequest):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(InvalidRequest):
+    code = "unsupported_media_type"
+
+
+class HeadersTooLarge(InvalidRequest):
+    code = "headers_too_large"
+
+
+class HeaderTimeout(InvalidRequest):
+    code = "header_timeout"
+
+
 class JobNotFound(LeaseqError):
     code = "job_not_found"
 
@@ -77,6 +95,20 @@ class Forbidden(LeaseqError):
     code = "forbidden"
 
 
+class ForbiddenOrigin(Forbidden):
+    """A browser sent the request for a page of another origin (cross-site request
+    forgery), whatever its credentials."""
+
+    code = "forbidden_origin"
+
+
+class UnknownHost(Forbidden):
+    """The ``Host`` names none of the server's names: on loopback, a DNS rebinding
+    attack gives the attacker's own name."""
+
+    code = "unknown_host"
+
+
 class QueueFull(LeaseqError):
     """A producer is told to back off rather than let the store grow without bound."""
 
@@ -89,6 +121,10 @@ class RateLimited(LeaseqError):
 
 class ServerUnavailable(LeaseqError):
     code = "server_unavailable"
+
+
+class TooManyConnections(ServerUnavailable):
+    code = "too_many_connections"
 
 
 class StorageUnavailable(ServerUnavailable):
@@ -116,6 +152,9 @@ ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
         LeaseqError,
         InvalidRequest,
         PayloadTooLarge,
+        UnsupportedMediaType,
+        HeadersTooLarge,
+        HeaderTimeout,
         JobNotFound,
         ScheduleNotFound,
         Conflict,
@@ -123,9 +162,12 @@ ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
         InvalidTransition,
         Unauthorized,
         Forbidden,
+        ForbiddenOrigin,
+        UnknownHost,
         QueueFull,
         RateLimited,
         ServerUnavailable,
+        TooManyConnections,
         StorageUnavailable,
         StorageFull,
         StorageReadOnly,

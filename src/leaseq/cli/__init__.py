@@ -45,6 +45,14 @@ _HELP = {
     "max_queue_depth": "Ready jobs per queue before enqueue gets 429; 0 = off.",
     "ssl_certfile": "TLS certificate (PEM).",
     "ssl_keyfile": "TLS private key (PEM).",
+    "max_header_bytes": "Largest request line plus headers, bytes (431 above).",
+    "header_timeout": "Seconds to send a request's headers (408 and closed after).",
+    "keep_alive": "Seconds an idle keep-alive connection stays open.",
+    "max_connections": "Open connections at once (503 above); 0 = the fd limit less a headroom.",
+    "allow_origin": "A browser origin (scheme://host[:port]) accepted besides the server's"
+    " own; repeat or comma-separate. '*' is refused.",
+    "allowed_host": "A Host name to answer for besides loopback names; given, Host is"
+    " checked on any address. Repeat or comma-separate.",
 }
 """The help of each ``serve`` flag, by parameter name (which is also its ``LEASEQ_`` name)."""
 
@@ -74,12 +82,15 @@ def serve(
     max_queue_depth: Annotated[int, _flag("max_queue_depth")] = _DEFAULTS.max_queue_depth,
     ssl_certfile: Annotated[str | None, _flag("ssl_certfile")] = _DEFAULTS.ssl_certfile,
     ssl_keyfile: Annotated[str | None, _flag("ssl_keyfile")] = _DEFAULTS.ssl_keyfile,
+    max_header_bytes: Annotated[int, _flag("max_header_bytes")] = _DEFAULTS.max_header_bytes,
+    header_timeout: Annotated[float, _flag("header_timeout")] = _DEFAULTS.header_timeout,
+    keep_alive: Annotated[float, _flag("keep_alive")] = _DEFAULTS.keep_alive,
+    max_connections: Annotated[int, _flag("max_connections")] = _DEFAULTS.max_connections,
+    allow_origin: Annotated[list[str] | None, _flag("allow_origin")] = None,
+    allowed_host: Annotated[list[str] | None, _flag("allowed_host")] = None,
 ) -> None:
     """Start the job server."""
-    # Every parameter is the Settings field of its name, except ``--token`` (one per
-    # flag) feeding ``tokens``; Settings validates them all at once.
-    fields = dict(ctx.params)
-    fields["tokens"] = tuple(fields.pop("token") or ())
+    fields = settings_fields(ctx.params)
     try:
         settings = Settings(**fields)
     except ValueError as exc:
@@ -87,6 +98,23 @@ def serve(
     from leaseq.server.run import serve as run
 
     run(settings)
+
+
+REPEATED = {"token": "tokens", "allow_origin": "allow_origins", "allowed_host": "allowed_hosts"}
+"""Repeatable flags (one value per flag) and the tuple field of Settings each feeds."""
+
+
+def settings_fields(params: dict[str, Any]) -> dict[str, Any]:
+    """``serve``'s parameters as Settings fields: every one is the field of its name,
+    except the repeatable flags of ``REPEATED``; Settings validates them all at once.
+    Origins and hosts may also be comma-separated (tokens split their own commas)."""
+    fields = dict(params)
+    for flag, field in REPEATED.items():
+        values = fields.pop(flag) or ()
+        if flag != "token":
+            values = [v.strip() for value in values for v in value.split(",") if v.strip()]
+        fields[field] = tuple(values)
+    return fields
 
 
 # The worker and the operator commands live in their own modules; registered after

@@ -206,7 +206,7 @@ class Worker:
         error = f"the worker could not read this job: {bad.error}"
         try:
             await self.client.fail(bad.job_id, bad.lease_token, error, retry=False)
-        except LeaseqError as exc:
+        except (LeaseqError, ValueError) as exc:  # the answer holds the same unreadable job
             log.warning("could not fail job %s: %s", bad.job_id, exc)
 
     async def _pause(self, seconds: float) -> None:

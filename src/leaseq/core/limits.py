@@ -62,3 +62,28 @@ MAX_RATE_WINDOW_S = 86400.0
 """The longest ``rate_limit.per_s`` window: a day."""
 
 MAX_CONCURRENCY_KEY_CHARS = 200
+
+MAX_JSON_DEPTH = 128
+"""Deepest nesting of arrays and objects in a request body, the envelope included (a
+batch's ``{"jobs": [{"payload": ...}]}`` spends three levels): serde_json's default.
+Deeper JSON is a 422 before it is decoded, so no body can exhaust the decoder's stack."""
+
+MIN_YEAR = 1000
+MAX_YEAR = 9999
+"""A ``run_at`` must fall within these years in UTC: RFC 3339 writes a year in exactly
+four digits, and every answer must stay RFC 3339 for the clients to read it."""
+
+MAX_HEADER_BYTES = 32 * 1024
+"""Request line plus headers of one request (nginx's 4 x 8 KiB large buffers); 431 above."""
+
+HEADER_TIMEOUT_S = 10.0
+"""From a connection's start, or a request's first byte, to the end of its headers; 408
+after it. A connection that says nothing at all is closed after this too."""
+
+KEEP_ALIVE_S = 5.0
+"""An idle keep-alive connection is closed after this many seconds."""
+
+FD_HEADROOM = 100
+"""File descriptors kept free of client sockets when the connection cap is automatic: the
+store (SQLite's file, WAL and shm, or PostgreSQL's pool of 16 plus a listener), log files,
+the event loop's own, and the sockets refused with a 503 while they drain."""

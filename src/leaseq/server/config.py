@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from leaseq.core import limits
 from leaseq.core.tokens import parse_tokens
+from leaseq.server.http.names import origin_key
 
 
 class Durability(StrEnum):
@@ -48,6 +49,21 @@ class Settings:
     """QUEUED jobs a queue may hold before enqueues get 429; 0 is no limit."""
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    max_header_bytes: int = limits.MAX_HEADER_BYTES
+    """Request line plus headers of one request; 431 above."""
+    header_timeout: float = limits.HEADER_TIMEOUT_S
+    """Seconds a connection has to send a request's headers (and a new connection its
+    first byte); 408 and closed after it."""
+    keep_alive: float = limits.KEEP_ALIVE_S
+    """Seconds an idle keep-alive connection stays open."""
+    max_connections: int = 0
+    """Open client connections at once (503 and closed above); 0 is automatic: the
+    file descriptor limit less ``limits.FD_HEADROOM``."""
+    allow_origins: tuple[str, ...] = ()
+    """Browser origins (``scheme://host[:port]``) accepted besides the server's own."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names the server answers for besides loopback ones; when given, ``Host`` is
+    checked on any listening address, not only on loopback."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -64,6 +80,10 @@ class Settings:
             (self.max_body >= 1024, "max_body must be at least 1024 bytes"),
             (self.poll_rate >= 0, "poll_rate must be >= 0"),
             (self.max_queue_depth >= 0, "max_queue_depth must be >= 0"),
+            (self.max_header_bytes >= 1024, "max_header_bytes must be at least 1024"),
+            (self.header_timeout > 0, "header_timeout must be > 0"),
+            (self.keep_alive > 0, "keep_alive must be > 0"),
+            (self.max_connections >= 0, "max_connections must be >= 0 (0 is automatic)"),
             (
                 (self.ssl_certfile is None) == (self.ssl_keyfile is None),
                 "ssl_certfile and ssl_keyfile go together",
@@ -80,8 +100,21 @@ class Settings:
             parse_tokens(self.tokens)
         except ValueError as exc:
             problems.append(str(exc))
+        problems.extend(_origin_problem(o) for o in self.allow_origins if _origin_problem(o))
+        problems.extend(
+            f"allowed_host {h!r} must be a bare host name" for h in self.allowed_hosts
+            if not h or any(c in h for c in "/:*@ ")
+        )  # fmt: skip
         return problems
 
     @property
     def lease_ms(self) -> int:
         return round(self.lease_seconds * 1000)
+
+
+def _origin_problem(origin: str) -> str:
+    if origin == "*":
+        return "allow_origin '*' is not allowed: name each origin (scheme://host[:port])"
+    if origin_key(origin) is None:
+        return f"allow_origin {origin!r} must be scheme://host[:port] (http or https, no path)"
+    return ""

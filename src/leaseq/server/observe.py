@@ -40,6 +40,12 @@ _COUNTED = {
 }
 
 
+_LEASE_ENDS = frozenset({Action.DONE, Action.FAILED, Action.RELEASED, Action.EXPIRED})
+
+MAX_REMEMBERED_LEASES = 100_000
+"""Leases whose worker is remembered for the log (about 150 bytes each, so 15 MB at most)."""
+
+
 class Observer:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -62,6 +68,10 @@ class Observer:
         self.run = Histogram("leaseq_job_run_seconds", "Lease to ack or fail", ["queue"],
                              buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
         self._children: dict[tuple[int, str], Any] = {}
+        self._holders: dict[str, str] = {}
+        """Job id -> the worker that leased it on this node, for the log line of the move
+        that ends the lease: a fail, a release or an expiry answers the job with its lease
+        already cleared, and "worker None" on a DEAD warning says nothing."""
         self.http = Histogram("leaseq_http_request_duration_seconds", "HTTP request duration",
                               ["method", "route"], registry=r)  # fmt: skip
 
@@ -74,6 +84,7 @@ class Observer:
         for job in jobs:
             kind = Action.DEAD if action is Action.FAILED and job.state is JobState.DEAD else action
             counts[kind, job.queue] = counts.get((kind, job.queue), 0) + 1
+            holder = self._holder(action, job)
             if job.leased_at is not None:
                 if kind is Action.LEASED:
                     seconds = max(job.leased_at - job.run_at, 0) / 1000
@@ -82,11 +93,10 @@ class Observer:
                     seconds = max(job.updated_at - job.leased_at, 0) / 1000
                     self._child(self.run, job.queue).observe(seconds)
             if kind is Action.EXPIRED or job.state is JobState.DEAD:
-                self._log(
-                    logging.WARNING if job.state is JobState.DEAD else logging.INFO, kind, job
-                )
+                level = logging.WARNING if job.state is JobState.DEAD else logging.INFO
+                self._log(level, kind, job, holder)
             elif debug:
-                self._log(logging.DEBUG, kind, job)
+                self._log(logging.DEBUG, kind, job, holder)
         for (kind, queue), n in counts.items():
             self._child(self.counters[kind], queue).inc(n)
 
@@ -98,13 +108,25 @@ class Observer:
             child = self._children[key] = metric.labels(queue)
         return child
 
-    def _log(self, level: int, kind: Action, job: JobRecord) -> None:
+    def _holder(self, action: Action, job: JobRecord) -> str | None:
+        """The worker of this transition: the job's lease owner, or the one remembered
+        from its lease when this move ended it (None for a job leased on another node)."""
+        if action is Action.LEASED and job.lease_owner is not None:
+            if len(self._holders) >= MAX_REMEMBERED_LEASES:  # forget the oldest
+                del self._holders[next(iter(self._holders))]
+            self._holders[job.id] = job.lease_owner
+            return job.lease_owner
+        if action in _LEASE_ENDS:
+            return self._holders.pop(job.id, None) or job.lease_owner
+        return job.lease_owner
+
+    def _log(self, level: int, kind: Action, job: JobRecord, holder: str | None) -> None:
         log.log(
             level,
             "job %s %s (queue %s, worker %s, attempt %d)%s",
-            job.id, kind.value, job.queue, job.lease_owner, job.attempts,
+            job.id, kind.value, job.queue, holder or "unknown", job.attempts,
             f": {job.last_error}" if job.state is JobState.DEAD and job.last_error else "",
-            extra={"job_id": job.id, "queue": job.queue, "worker": job.lease_owner,
+            extra={"job_id": job.id, "queue": job.queue, "worker": holder,
                    "attempt": job.attempts, "event": kind.value, "state": job.state.value},
         )  # fmt: skip
 

@@ -14,6 +14,7 @@ import uvicorn
 
 from leaseq.server import logs
 from leaseq.server.config import Settings
+from leaseq.server.connections import BoundedHttpToolsProtocol, ConnectionLimits, connection_cap
 from leaseq.server.http.app import create_app
 from leaseq.server.wiring import build_service
 
@@ -42,12 +43,18 @@ def serve(settings: Settings) -> None:
     logs.configure(settings.log_level, settings.log_format)
     service = build_service(settings)
     app = create_app(service, settings)
+    limits = ConnectionLimits(
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_s=settings.header_timeout,
+        max_connections=connection_cap(settings.max_connections),
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHttpToolsProtocol.with_limits(limits),
+        timeout_keep_alive=settings.keep_alive,  # type: ignore[arg-type]  # a float works
         log_level=settings.log_level,
         log_config=None,  # keep our root handler, so --log-format applies to uvicorn too
         ssl_certfile=settings.ssl_certfile,

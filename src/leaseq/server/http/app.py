@@ -23,6 +23,7 @@ from leaseq.server.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.server.http.middleware import RequestTimer
 from leaseq.server.http.openapi import SWAGGER_HTML, Endpoint, document
 from leaseq.server.http.routes import Context, RouteHandler
+from leaseq.server.http.sameorigin import CrossSiteGuard, SitePolicy
 from leaseq.server.reaper import Reaper
 from leaseq.server.service import QueueService
 
@@ -81,8 +82,15 @@ def create_app(service: QueueService, settings: Settings) -> Starlette:
         routes=_routes(Context(service, settings.max_body), settings),
         exception_handlers=HANDLERS,
         lifespan=_lifespan(service, Reaper(service)),
-        middleware=[Middleware(RequestTimer, observe=service.observe_request)],
+        middleware=[
+            Middleware(RequestTimer, observe=service.observe_request),
+            Middleware(CrossSiteGuard, policy=_site_policy(settings)),
+        ],
     )
+
+
+def _site_policy(settings: Settings) -> SitePolicy:
+    return SitePolicy.of(settings.host, settings.allowed_hosts, settings.allow_origins)
 
 
 def _lifespan(
@@ -138,4 +146,9 @@ async def _openapi_json(_: Request) -> Response:
 
 
 async def _docs(_: Request) -> Response:
-    return HTMLResponse(SWAGGER_HTML)
+    # Framing is refused as on the dashboard. Scripts are not restricted yet: the page
+    # runs Swagger UI from a CDN and an inline call of it, until the package serves it.
+    return HTMLResponse(SWAGGER_HTML, headers=DOCS_HEADERS)
+
+
+DOCS_HEADERS = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"}

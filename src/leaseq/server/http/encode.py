@@ -169,4 +169,11 @@ def rfc3339(ms: int) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _second(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    # Not strftime's %Y: glibc writes year 999 as "999", which is not RFC 3339. The API
+    # refuses times outside years 1000-9999, so only a store edited by hand can hold one
+    # here; it is written as it is (a 5-digit year), and the client refuses that one job.
+    t = time.gmtime(seconds)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    )

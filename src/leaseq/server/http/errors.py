@@ -18,6 +18,8 @@ from starlette.types import ExceptionHandler
 from leaseq.errors import (
     Conflict,
     Forbidden,
+    HeadersTooLarge,
+    HeaderTimeout,
     InvalidRequest,
     JobNotFound,
     LeaseqError,
@@ -29,6 +31,8 @@ from leaseq.errors import (
     StorageFull,
     StorageUnavailable,
     Unauthorized,
+    UnknownHost,
+    UnsupportedMediaType,
 )
 from leaseq.server.http.wire import ErrorBody, ErrorOut
 
@@ -40,14 +44,18 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_la
 STATUS: dict[type[LeaseqError], int] = {
     InvalidRequest: 422,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    HeadersTooLarge: 431,
+    HeaderTimeout: 408,
     JobNotFound: 404,
     ScheduleNotFound: 404,
     Conflict: 409,  # and so LeaseLost, InvalidTransition
     Unauthorized: 401,
-    Forbidden: 403,
+    Forbidden: 403,  # and so ForbiddenOrigin
+    UnknownHost: 421,
     QueueFull: 429,
     RateLimited: 429,
-    ServerUnavailable: 503,
+    ServerUnavailable: 503,  # and so TooManyConnections
     StorageUnavailable: 503,  # and so StorageReadOnly
     StorageFull: 507,
 }

@@ -11,7 +11,7 @@ from domain values in ``encode``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
 import msgspec
@@ -20,6 +20,7 @@ from msgspec import Meta, Struct, field
 from leaseq.core import limits
 from leaseq.core.commands import Ack
 from leaseq.core.model import Action, JobState, NewJob
+from leaseq.errors import InvalidRequest
 from leaseq.server.service import Renewal
 
 QueueName = Annotated[
@@ -37,7 +38,16 @@ Token = Annotated[str, Meta(min_length=1, max_length=limits.MAX_NAME_CHARS)]
 LeaseSeconds = Annotated[float, Meta(ge=limits.MIN_LEASE_S, le=limits.MAX_LEASE_S)]
 ErrorText = Annotated[str, Meta(max_length=limits.MAX_ERROR_CHARS, pattern=NO_NUL)]
 Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
-UtcTime = Annotated[datetime, Meta(tz=True)]
+UtcTime = Annotated[
+    datetime,
+    Meta(
+        tz=True,
+        description=f"RFC 3339, in years {limits.MIN_YEAR}-{limits.MAX_YEAR} UTC",
+        # The years as JSON Schema can say them; an offset that carries the first or the
+        # last day out of the range is refused too (``_utc_ms``).
+        extra_json_schema={"pattern": "^[1-9][0-9]{3}-"},
+    ),
+]
 Limit = Annotated[int, Meta(ge=1, le=limits.MAX_BATCH)]
 Cursor = Annotated[
     str, Meta(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")
@@ -75,9 +85,10 @@ class JobSpecIn(_In):
             raise ValueError("give `delay` or `run_at`, not both")
 
     def to_domain(self) -> list[NewJob]:
-        return [self.to_new_job()]
+        return [self.to_new_job("$")]
 
-    def to_new_job(self) -> NewJob:
+    def to_new_job(self, at: str) -> NewJob:
+        """The job; ``at`` is where this spec sits in the body, for the error message."""
         return NewJob(
             payload=msgspec.json.encode(self.payload).decode(),
             queue=self.queue,
@@ -85,7 +96,7 @@ class JobSpecIn(_In):
             priority=self.priority,
             max_tries=self.max_tries,
             delay_ms=round((self.delay or 0) * 1000),
-            run_at=None if self.run_at is None else round(self.run_at.timestamp() * 1000),
+            run_at=None if self.run_at is None else _utc_ms(self.run_at, f"{at}.run_at"),
             idempotency_key=self.idempotency_key,
         )
 
@@ -94,7 +105,23 @@ class EnqueueBatchIn(_In):
     jobs: Annotated[list[JobSpecIn], Meta(min_length=1, max_length=MAX_BATCH)]
 
     def to_domain(self) -> list[NewJob]:
-        return [spec.to_new_job() for spec in self.jobs]
+        return [spec.to_new_job(f"$.jobs[{i}]") for i, spec in enumerate(self.jobs)]
+
+
+def _utc_ms(at: datetime, path: str) -> int:
+    """Milliseconds since the epoch of a time in years ``MIN_YEAR``-``MAX_YEAR`` UTC; any
+    other is refused, since no answer could write it in RFC 3339 (a 5-digit year), and a
+    client would then fail to read every poll that leases the job."""
+    ms = round(at.timestamp() * 1000)
+    if not _MIN_MS <= ms <= _MAX_MS:
+        raise InvalidRequest(
+            f"Expected a time in years {limits.MIN_YEAR}-{limits.MAX_YEAR} UTC - at `{path}`"
+        )
+    return ms
+
+
+_MIN_MS = round(datetime(limits.MIN_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_MAX_MS = round(datetime(limits.MAX_YEAR, 12, 31, 23, 59, 59, 999000, UTC).timestamp() * 1000)
 
 
 class PollIn(_In):
