@@ -4,6 +4,7 @@ and structured log lines. One object, owned by the app, so there is no global re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from prometheus_client import (
 )
 
 from leaseq.core.model import Action, JobRecord, JobState, QueueCounts
+from leaseq.core.schedules import Taken
 
 log = logging.getLogger("leaseq.jobs")
 _Metric = TypeVar("_Metric", Counter, Histogram)
@@ -64,6 +66,22 @@ class Observer:
         self._children: dict[tuple[int, str], Any] = {}
         self.http = Histogram("leaseq_http_request_duration_seconds", "HTTP request duration",
                               ["method", "route"], registry=r)  # fmt: skip
+        self.schedule_lag = Gauge(
+            "leaseq_schedule_lag_seconds",
+            "How late the schedule's last slot was taken (by this node), after the slot's time",
+            ["schedule"], registry=r,
+        )  # fmt: skip
+        self.schedule_runs = Counter(
+            "leaseq_schedule_runs",
+            "Jobs enqueued by the schedule (slots and triggers) by this node",
+            ["schedule"], registry=r,
+        )  # fmt: skip
+        self.schedule_skipped = Counter(
+            "leaseq_schedule_skipped",
+            "Slots of the schedule not run, by this node's passes: missed while no node ran"
+            " (downtime) or while the previous job was still active (overlap)",
+            ["schedule", "reason"], registry=r,
+        )  # fmt: skip
 
     def transitioned(self, action: Action, jobs: Iterable[JobRecord]) -> None:
         """Counts and logs jobs that just went through ``action`` (after commit). A poll
@@ -107,6 +125,32 @@ class Observer:
             extra={"job_id": job.id, "queue": job.queue, "worker": job.lease_owner,
                    "attempt": job.attempts, "event": kind.value, "state": job.state.value},
         )  # fmt: skip
+
+    def slots_taken(self, taken: Iterable[Taken]) -> None:
+        """Counts a scheduler pass's slots: the lag of each, its job or its overlap
+        skip, and the slots missed before it."""
+        for t in taken:
+            self.schedule_lag.labels(t.name).set(max(t.at - t.slot_ms, 0) / 1000)
+            if t.job is not None:
+                self.schedule_runs.labels(t.name).inc()
+            else:
+                self.schedule_skipped.labels(t.name, "overlap").inc()
+            if t.skipped:
+                self.schedule_skipped.labels(t.name, "downtime").inc(t.skipped)
+
+    def schedule_triggered(self, name: str) -> None:
+        self.schedule_runs.labels(name).inc()
+
+    def schedule_deleted(self, name: str) -> None:
+        """Drops the deleted schedule's series, so a gauge does not outlive it."""
+        for metric, labels in (
+            (self.schedule_lag, [(name,)]),
+            (self.schedule_runs, [(name,)]),
+            (self.schedule_skipped, [(name, "downtime"), (name, "overlap")]),
+        ):
+            for values in labels:
+                with contextlib.suppress(KeyError):
+                    metric.remove(*values)
 
     def request_timed(self, method: str, route: str, seconds: float) -> None:
         self.http.labels(method, route).observe(seconds)
