@@ -64,6 +64,7 @@ class Observer:
         self.run = Histogram("leaseq_job_run_seconds", "Lease to ack or fail", ["queue"],
                              buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
         self._children: dict[tuple[int, str], Any] = {}
+        self._schedule_children: dict[tuple[str, ...], tuple[Any, Any]] = {}
         self.http = Histogram("leaseq_http_request_duration_seconds", "HTTP request duration",
                               ["method", "route"], registry=r)  # fmt: skip
         self.schedule_lag = Gauge(
@@ -128,29 +129,33 @@ class Observer:
 
     def slots_taken(self, taken: Iterable[Taken]) -> None:
         """Counts a scheduler pass's slots: the lag of each, its job or its overlap
-        skip, and the slots missed before it."""
+        skip, and the slots missed before it. A pass may take a thousand slots, so the
+        labelled children are cached (prometheus_client locks on every lookup)."""
         for t in taken:
-            self.schedule_lag.labels(t.name).set(max(t.at - t.slot_ms, 0) / 1000)
+            self._by_schedule(self.schedule_lag, t.name).set(max(t.at - t.slot_ms, 0) / 1000)
             if t.job is not None:
-                self.schedule_runs.labels(t.name).inc()
+                self._by_schedule(self.schedule_runs, t.name).inc()
             else:
-                self.schedule_skipped.labels(t.name, "overlap").inc()
+                self._by_schedule(self.schedule_skipped, t.name, "overlap").inc()
             if t.skipped:
-                self.schedule_skipped.labels(t.name, "downtime").inc(t.skipped)
+                self._by_schedule(self.schedule_skipped, t.name, "downtime").inc(t.skipped)
 
     def schedule_triggered(self, name: str) -> None:
-        self.schedule_runs.labels(name).inc()
+        self._by_schedule(self.schedule_runs, name).inc()
 
     def schedule_deleted(self, name: str) -> None:
         """Drops the deleted schedule's series, so a gauge does not outlive it."""
-        for metric, labels in (
-            (self.schedule_lag, [(name,)]),
-            (self.schedule_runs, [(name,)]),
-            (self.schedule_skipped, [(name, "downtime"), (name, "overlap")]),
-        ):
-            for values in labels:
-                with contextlib.suppress(KeyError):
-                    metric.remove(*values)
+        for key in [k for k in self._schedule_children if k[1] == name]:
+            metric = self._schedule_children.pop(key)[0]
+            with contextlib.suppress(KeyError):
+                metric.remove(*key[1:])
+
+    def _by_schedule(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        found = self._schedule_children.get(key)
+        if found is None:
+            found = self._schedule_children[key] = (metric, metric.labels(*labels))
+        return found[1]
 
     def request_timed(self, method: str, route: str, seconds: float) -> None:
         self.http.labels(method, route).observe(seconds)
