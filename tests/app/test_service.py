@@ -15,7 +15,10 @@ from collections.abc import Sequence
 import pytest
 
 from leaseq.core.model import JobRecord, JobState, NewJob
+from leaseq.core.schedules import Cadence, Overlap, ScheduleSpec
+from leaseq.errors import ScheduleNotFound
 from leaseq.server import service as service_module
+from leaseq.server.reaper import Reaper
 from leaseq.server.service import QueueService
 from tests.app.conftest import Service
 
@@ -147,3 +150,66 @@ async def test_requeue_of_a_whole_queue_walks_it_in_chunks(
     assert len(requeued) == 7
     (other,) = (await service.list_jobs(None, "other", 100, None)).jobs
     assert other.state is JobState.DEAD
+
+
+# -- schedules -----------------------------------------------------------------------------
+
+
+def _every(name: str = "tick", **kw: object) -> ScheduleSpec:
+    job = NewJob(payload='"x"', queue="q")
+    return ScheduleSpec(name, Cadence(every_ms=1000), job, **kw)  # type: ignore[arg-type]
+
+
+async def test_a_slots_job_wakes_a_waiting_poll(svc: Service) -> None:
+    await svc.service.put_schedule(_every())
+    poll = await _waiting_poll(svc, "w")
+    svc.clock.advance(1)
+    (taken,) = await svc.service.run_schedules(100)
+    (leased,) = await _woken(poll)
+    assert taken.job is not None and leased.id == taken.job.id
+
+
+async def test_the_reaper_pass_takes_due_slots(svc: Service) -> None:
+    await svc.service.put_schedule(_every())
+    svc.clock.advance(1)
+    await Reaper(svc.service).run_once()
+    (job,) = (await svc.service.list_jobs(None, "q", 10, None)).jobs
+    assert (job.idempotency_key or "").startswith("schedule:tick:")
+
+
+async def test_schedule_methods_and_not_found(svc: Service) -> None:
+    service = svc.service
+    record, created = await service.put_schedule(_every("b"))
+    assert created and await service.schedule("b") == record
+    await service.put_schedule(_every("a"))
+    assert [s.name for s in await service.schedules()] == ["a", "b"]
+    assert (await service.pause_schedule("b")).paused is True
+    assert (await service.resume_schedule("b")).paused is False
+    job = await service.trigger_schedule("b")
+    assert (await service.schedule("b")).last_job_id == job.id
+    (run,) = await service.schedule_runs("b", 10)
+    assert run.job_id == job.id
+    assert (await service.delete_schedule("b")).name == "b"
+    for call in (service.schedule, service.delete_schedule, service.trigger_schedule,
+                 service.pause_schedule, service.resume_schedule):  # fmt: skip
+        with pytest.raises(ScheduleNotFound):
+            await call("b")
+    with pytest.raises(ScheduleNotFound):
+        await service.schedule_runs("b", 10)
+
+
+async def test_schedule_metrics(svc: Service) -> None:
+    service = svc.service
+    await service.put_schedule(_every(overlap=Overlap.SKIP))
+    svc.clock.advance(1.25)
+    await service.run_schedules(100)  # a job, 0.25 s late
+    svc.clock.advance(5)
+    await service.run_schedules(100)  # 4 missed, the latest skipped for overlap
+    await service.trigger_schedule("tick")
+    text = (await service.metrics()).decode()
+    assert 'leaseq_schedule_lag_seconds{schedule="tick"} 0.25' in text
+    assert 'leaseq_schedule_runs_total{schedule="tick"} 2.0' in text
+    assert 'leaseq_schedule_skipped_total{reason="overlap",schedule="tick"} 1.0' in text
+    assert 'leaseq_schedule_skipped_total{reason="downtime",schedule="tick"} 4.0' in text
+    await service.delete_schedule("tick")
+    assert 'schedule="tick"' not in (await service.metrics()).decode()

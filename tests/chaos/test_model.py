@@ -1,7 +1,8 @@
 """5. Model-based test: Hypothesis drives a store (SQLite, and PostgreSQL when
 ``LEASEQ_TEST_POSTGRES_URL`` is set) and a plain-Python model of the job lifecycle with
 the same operations, and after every step the store must hold exactly what the model
-says.
+says. Idempotency keys come in both scopes: ``stored`` (taken while the job is kept)
+and ``active`` (taken only while it is QUEUED or LEASED, given back when it finishes).
 
 Time comes from a ``FakeClock`` the machine advances, so lease expiry and retry delays
 are exercised without sleeping; PostgreSQL takes it as a parameter of its statements
@@ -35,7 +36,7 @@ from hypothesis.stateful import (
 from leaseq.core.backoff import Backoff
 from leaseq.core.clock import FakeClock
 from leaseq.core.commands import Ack, Command, Fail, Heartbeat, Release
-from leaseq.core.model import JobRecord, JobState, NewJob, QueueCounts
+from leaseq.core.model import IdempotencyScope, JobRecord, JobState, NewJob, QueueCounts
 from leaseq.errors import LeaseLost
 from leaseq.server.config import Durability
 from leaseq.server.storage import Storage
@@ -45,6 +46,8 @@ from tests.support.postgres import base_url, fresh_database
 
 BACKOFF = Backoff(base_s=1.0, cap_s=4.0)
 KEYS = st.sampled_from([None, None, "a", "b", "c", "d"])
+SCOPES = st.sampled_from(list(IdempotencyScope))
+ACTIVE = (JobState.QUEUED, JobState.LEASED)
 
 
 class Backend(Protocol):
@@ -103,6 +106,15 @@ class ModelJob:
     done_token: str | None = None
     done_at: int | None = None
     old_tokens: list[str] = field(default_factory=list)
+    scope: IdempotencyScope = IdempotencyScope.STORED
+
+    @property
+    def holds_key(self) -> bool:
+        """Whether its key is taken: while it is kept, or (scope ``active``) only while
+        it is QUEUED or LEASED."""
+        return self.key is not None and (
+            self.scope is IdempotencyScope.STORED or self.state in ACTIVE
+        )
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -145,17 +157,20 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule(
         specs=st.lists(
-            st.tuples(KEYS, st.integers(0, 1), st.integers(1, 3), st.sampled_from([0, 0, 1500])),
+            st.tuples(
+                KEYS, st.integers(0, 1), st.integers(1, 3), st.sampled_from([0, 0, 1500]), SCOPES
+            ),
             min_size=1,
             max_size=3,
         )
     )
-    def enqueue(self, specs: list[tuple[str | None, int, int, int]]) -> None:
+    def enqueue(self, specs: list[tuple[str | None, int, int, int, IdempotencyScope]]) -> None:
         now = self.clock.now_ms()
-        batch = [NewJob("{}", priority=p, max_tries=t, delay_ms=d, idempotency_key=k)
-                 for k, p, t, d in specs]  # fmt: skip
+        batch = [NewJob("{}", priority=p, max_tries=t, delay_ms=d, idempotency_key=k,
+                        idempotency_scope=scope)
+                 for k, p, t, d, scope in specs]  # fmt: skip
         results = self.run(self.store.enqueue(batch))
-        by_key = {j.key: j for j in self.jobs.values() if j.key is not None}
+        by_key = {j.key: j for j in self.jobs.values() if j.holds_key}
         for spec, (job, created) in zip(batch, results, strict=True):
             known = by_key.get(spec.idempotency_key) if spec.idempotency_key else None
             assert created is (known is None), (spec, created)
@@ -163,7 +178,8 @@ class LifecycleMachine(RuleBasedStateMachine):
                 assert job.id == known.id
                 continue
             model = ModelJob(job.id, spec.idempotency_key, spec.priority, self.seq,
-                             spec.max_tries, now + spec.delay_ms)  # fmt: skip
+                             spec.max_tries, now + spec.delay_ms,
+                             scope=spec.idempotency_scope)  # fmt: skip
             self.seq += 1
             self.jobs[job.id] = model
             if model.key is not None:
@@ -306,9 +322,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert stored.keys() == self.jobs.keys()
         for job_id, m in self.jobs.items():
             j = stored[job_id]
-            seen = (j.state, j.attempts, j.lease_token, j.lease_expires_at, j.run_at)
+            seen = (j.state, j.attempts, j.lease_token, j.lease_expires_at, j.run_at,
+                    j.idempotency_key, j.idempotency_scope)  # fmt: skip
             want = (m.state, m.attempts, m.done_token if m.state is JobState.DONE else m.token,
-                    m.expires_at, m.run_at)  # fmt: skip
+                    m.expires_at, m.run_at, m.key if m.holds_key else None, m.scope)  # fmt: skip
             assert seen == want, (job_id, seen, want)
 
 

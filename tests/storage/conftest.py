@@ -8,8 +8,8 @@ tested in ``test_postgres``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -25,22 +25,28 @@ from tests.support.postgres import base_url, fresh_database
 class Store:
     storage: Storage
     clock: FakeClock
+    make: Callable[[FakeClock], Storage] = field(repr=False)
+    """Another storage object on the same store (another node), on its own clock."""
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
+
+    def set_time(self, ms: int) -> None:
+        self.clock.advance((ms - self.clock.now_ms()) / 1000)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     clock = FakeClock()
     if request.param == "sqlite":
-        storage: Storage = SQLiteStorage(str(tmp_path / "conformance.db"), clock)
+        path = str(tmp_path / "conformance.db")
+        storage: Storage = SQLiteStorage(path, clock)
         await storage.open()
-        yield Store(storage, clock)
+        yield Store(storage, clock, lambda c: SQLiteStorage(path, c))
         await storage.close()
         return
     with fresh_database(base_url()) as url:
         storage = PostgresStorage(url, clock)
         await storage.open()
-        yield Store(storage, clock)
+        yield Store(storage, clock, lambda c: PostgresStorage(url, c))
         await storage.close()

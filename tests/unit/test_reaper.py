@@ -31,6 +31,9 @@ class FlakyService:
     async def purge_finished(self, limit: int) -> int:
         return 0
 
+    async def run_schedules(self, limit: int) -> list[Any]:
+        return []
+
 
 async def _run_until(service: FlakyService, passes: int) -> None:
     reaper = Reaper(service)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from msgspec.structs import replace
 
 from leaseq.core.backoff import Backoff
-from leaseq.core.model import Action, EventRecord, JobRecord, JobState, NewJob
+from leaseq.core.model import Action, EventRecord, IdempotencyScope, JobRecord, JobState, NewJob
 from leaseq.errors import InvalidTransition, LeaseLost
 
 LEASE_EXPIRED = "lease expired"
@@ -38,6 +38,7 @@ def new_job(spec: NewJob, job_id: str, now: int) -> JobRecord:
         created_at=now,
         updated_at=now,
         concurrency_key=spec.concurrency_key,
+        idempotency_scope=spec.idempotency_scope,
     )
 
 
@@ -75,7 +76,9 @@ def ack(job: JobRecord, token: str, result: str | None, now: int) -> JobRecord:
     if job.state is JobState.DONE and job.lease_token == token:
         return job
     _require_lease(job, token)
-    return replace(job, state=JobState.DONE, result=result, lease_expires_at=None, updated_at=now)
+    return _finished(
+        replace(job, state=JobState.DONE, result=result, lease_expires_at=None, updated_at=now)
+    )
 
 
 def fail(
@@ -90,7 +93,7 @@ def fail(
             last_error=error,
             run_at=now + backoff.delay_ms(job.attempts),
         )
-    return replace(_unleased(job, now), state=JobState.DEAD, last_error=error)
+    return _finished(replace(_unleased(job, now), state=JobState.DEAD, last_error=error))
 
 
 def heartbeat(job: JobRecord, token: str, lease_ms: int, now: int) -> JobRecord:
@@ -114,7 +117,9 @@ def expire(job: JobRecord, now: int) -> JobRecord:
     if job.state is not JobState.LEASED or (job.lease_expires_at or 0) > now:
         raise InvalidTransition(f"job {job.id} holds no expired lease")
     if job.attempts >= job.max_tries:
-        return replace(_unleased(job, now), state=JobState.DEAD, last_error=LEASE_EXPIRED)
+        return _finished(
+            replace(_unleased(job, now), state=JobState.DEAD, last_error=LEASE_EXPIRED)
+        )
     return replace(_unleased(job, now), state=JobState.QUEUED, last_error=LEASE_EXPIRED, run_at=now)
 
 
@@ -129,7 +134,17 @@ def cancel(job: JobRecord, now: int) -> JobRecord:
     """QUEUED or DEAD -> CANCELLED. A LEASED job is refused: its worker holds it."""
     if job.state not in (JobState.QUEUED, JobState.DEAD):
         raise InvalidTransition(f"job {job.id} is {job.state} and cannot be cancelled")
-    return replace(job, state=JobState.CANCELLED, updated_at=now)
+    return _finished(replace(job, state=JobState.CANCELLED, updated_at=now))
+
+
+def _finished(job: JobRecord) -> JobRecord:
+    """A job that reached DONE, DEAD or CANCELLED gives its idempotency key back when
+    it held it only while active (``IdempotencyScope.ACTIVE``): the key is cleared in
+    the same guarded write, so the unique index on (queue, key) frees it with no rule of
+    its own, and a requeue of the DEAD job later takes no key it could collide on."""
+    if job.idempotency_scope is IdempotencyScope.ACTIVE and job.idempotency_key is not None:
+        return replace(job, idempotency_key=None)
+    return job
 
 
 def _unleased(job: JobRecord, now: int) -> JobRecord:

@@ -4,6 +4,7 @@ and structured log lines. One object, owned by the app, so there is no global re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from prometheus_client import (
 )
 
 from leaseq.core.model import Action, JobRecord, JobState, QueueCounts
+from leaseq.core.schedules import Taken
 
 log = logging.getLogger("leaseq.jobs")
 _Metric = TypeVar("_Metric", Counter, Histogram)
@@ -72,8 +74,29 @@ class Observer:
         """Job id -> the worker that leased it on this node, for the log line of the move
         that ends the lease: a fail, a release or an expiry answers the job with its lease
         already cleared, and "worker None" on a DEAD warning says nothing."""
+        self._schedule_children: dict[tuple[str, ...], tuple[Any, Any]] = {}
         self.http = Histogram("leaseq_http_request_duration_seconds", "HTTP request duration",
                               ["method", "route"], registry=r)  # fmt: skip
+        self._add_schedule_metrics()
+
+    def _add_schedule_metrics(self) -> None:
+        r = self.registry
+        self.schedule_lag = Gauge(
+            "leaseq_schedule_lag_seconds",
+            "How late the schedule's last slot was taken (by this node), after the slot's time",
+            ["schedule"], registry=r,
+        )  # fmt: skip
+        self.schedule_runs = Counter(
+            "leaseq_schedule_runs",
+            "Jobs enqueued by the schedule (slots and triggers) by this node",
+            ["schedule"], registry=r,
+        )  # fmt: skip
+        self.schedule_skipped = Counter(
+            "leaseq_schedule_skipped",
+            "Slots of the schedule not run, by this node's passes: missed while no node ran"
+            " (downtime) or while the previous job was still active (overlap)",
+            ["schedule", "reason"], registry=r,
+        )  # fmt: skip
 
     def transitioned(self, action: Action, jobs: Iterable[JobRecord]) -> None:
         """Counts and logs jobs that just went through ``action`` (after commit). A poll
@@ -129,6 +152,36 @@ class Observer:
             extra={"job_id": job.id, "queue": job.queue, "worker": holder,
                    "attempt": job.attempts, "event": kind.value, "state": job.state.value},
         )  # fmt: skip
+
+    def slots_taken(self, taken: Iterable[Taken]) -> None:
+        """Counts a scheduler pass's slots: the lag of each, its job or its overlap
+        skip, and the slots missed before it. A pass may take a thousand slots, so the
+        labelled children are cached (prometheus_client locks on every lookup)."""
+        for t in taken:
+            self._by_schedule(self.schedule_lag, t.name).set(max(t.at - t.slot_ms, 0) / 1000)
+            if t.job is not None:
+                self._by_schedule(self.schedule_runs, t.name).inc()
+            else:
+                self._by_schedule(self.schedule_skipped, t.name, "overlap").inc()
+            if t.skipped:
+                self._by_schedule(self.schedule_skipped, t.name, "downtime").inc(t.skipped)
+
+    def schedule_triggered(self, name: str) -> None:
+        self._by_schedule(self.schedule_runs, name).inc()
+
+    def schedule_deleted(self, name: str) -> None:
+        """Drops the deleted schedule's series, so a gauge does not outlive it."""
+        for key in [k for k in self._schedule_children if k[1] == name]:
+            metric = self._schedule_children.pop(key)[0]
+            with contextlib.suppress(KeyError):
+                metric.remove(*key[1:])
+
+    def _by_schedule(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        found = self._schedule_children.get(key)
+        if found is None:
+            found = self._schedule_children[key] = (metric, metric.labels(*labels))
+        return found[1]
 
     def request_timed(self, method: str, route: str, seconds: float) -> None:
         self.http.labels(method, route).observe(seconds)

@@ -1,4 +1,5 @@
-"""The periodic housekeeping task: expired leases back to the queue, old jobs purged."""
+"""The periodic housekeeping task: expired leases back to the queue, old jobs purged, and
+the due slots of schedules taken (every node runs it; the store takes each slot once)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ class Reaper:
 
     async def run_once(self) -> int:
         """One pass; returns how many leases it expired. Loops while full batches come
-        back, so a backlog is cleared in one tick without unbounded single statements."""
+        back, so a backlog is cleared in one tick without unbounded single statements.
+        Schedules come last: a scheduler step that fails does not hold up lease expiry."""
         expired_total = 0
         while True:
             expired = await self._service.expire_leases(BATCH)
@@ -40,6 +42,8 @@ class Reaper:
             if len(expired) < BATCH:
                 break
         while await self._service.purge_finished(BATCH) == BATCH:
+            pass
+        while len(await self._service.run_schedules(BATCH)) == BATCH:
             pass
         return expired_total
 

@@ -28,10 +28,12 @@ from leaseq.core.model import (
     QueueCounts,
     WorkerInfo,
 )
+from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.errors import JobNotFound, LeaseqError, QueueFull, StorageUnavailable
 from leaseq.server.config import Settings
 from leaseq.server.notifier import Notifier
 from leaseq.server.observe import Observer
+from leaseq.server.schedules import Schedules
 from leaseq.server.storage import Storage
 
 log = logging.getLogger("leaseq.server.service")
@@ -75,6 +77,7 @@ class QueueService:
         # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
         storage.set_wakeup(self._notifier.notify)
         self._observer = Observer()
+        self._schedules = Schedules(storage, self._notifier, self._observer)
         self._depths: dict[str, int] = {}
         self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
@@ -289,6 +292,44 @@ class QueueService:
         if self.settings.retention <= 0:
             return 0
         return await self._storage.purge(round(self.settings.retention * 1000), limit)
+
+    # -- schedules (``server.schedules``) ------------------------------------------------
+
+    async def put_schedule(self, spec: ScheduleSpec) -> tuple[ScheduleRecord, bool]:
+        """Creates (``True``) or replaces the schedule; a replacement keeps its run
+        history, slot guard and, unless ``spec.paused`` says, its pause."""
+        return await self._schedules.put(spec)
+
+    async def schedules(self) -> list[ScheduleRecord]:
+        """Every schedule, by name."""
+        return await self._schedules.listing()
+
+    async def schedule(self, name: str) -> ScheduleRecord:
+        """Raises ``ScheduleNotFound``."""
+        return await self._schedules.get(name)
+
+    async def delete_schedule(self, name: str) -> ScheduleRecord:
+        """The schedule as it was; its jobs stay. Raises ``ScheduleNotFound``."""
+        return await self._schedules.delete(name)
+
+    async def trigger_schedule(self, name: str) -> JobRecord:
+        """One job of the schedule now, outside the slots. Raises ``ScheduleNotFound``."""
+        return await self._schedules.trigger(name)
+
+    async def pause_schedule(self, name: str) -> ScheduleRecord:
+        return await self._schedules.set_paused(name, True)
+
+    async def resume_schedule(self, name: str) -> ScheduleRecord:
+        """The slots missed while paused are not replayed."""
+        return await self._schedules.set_paused(name, False)
+
+    async def schedule_runs(self, name: str, limit: int) -> list[ScheduleRun]:
+        """The schedule's run history, newest first. Raises ``ScheduleNotFound``."""
+        return await self._schedules.runs(name, limit)
+
+    async def run_schedules(self, limit: int) -> list[Taken]:
+        """One reaper step: the due slots of up to ``limit`` schedules taken."""
+        return await self._schedules.run(limit)
 
     async def _modify_one(self, command: Command) -> JobRecord:
         return _only(await self._storage.modify([command]))

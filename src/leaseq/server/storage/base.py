@@ -24,6 +24,7 @@ from leaseq.core.model import (
     QueueCounts,
     WorkerInfo,
 )
+from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.core.transitions import event_for
 from leaseq.errors import JobNotFound, LeaseqError
 
@@ -116,8 +117,8 @@ class Storage(Protocol):
 
     async def purge(self, finished_before_ms: int, limit: int) -> int:
         """Deletes up to ``limit`` DONE or CANCELLED jobs (with their events) last updated
-        more than ``finished_before_ms`` ago, and workers not seen for as long; returns
-        how many jobs."""
+        more than ``finished_before_ms`` ago, and workers not seen and schedule runs
+        taken as long ago (up to ``limit`` of those too); returns how many jobs."""
         ...
 
     async def get(self, job_id: str) -> JobRecord | None: ...
@@ -168,4 +169,54 @@ class Storage(Protocol):
         ``open()``. A store shared by several server nodes (PostgreSQL) must call it;
         SQLite is written by one process only, whose service already notifies its own
         long polls, so its implementation does nothing."""
+        ...
+
+    # -- schedules -----------------------------------------------------------------------
+
+    async def put_schedule(self, spec: ScheduleSpec) -> tuple[ScheduleRecord, bool]:
+        """Creates the schedule (``True``) or replaces the one of that name (``False``),
+        as ``schedules.placed`` says at the store's ``now``: a replacement keeps its
+        slot guard, last job, run history and (unless the spec says) its pause, and
+        ``next_run_at`` is recomputed. Two nodes creating one name at once: one creates
+        it, the other replaces it."""
+        ...
+
+    async def get_schedule(self, name: str) -> ScheduleRecord | None: ...
+
+    async def list_schedules(self) -> list[ScheduleRecord]:
+        """Every schedule, by name."""
+        ...
+
+    async def delete_schedule(self, name: str) -> ScheduleRecord | None:
+        """Deletes the schedule and its run history; returns it as it was (None: there
+        was none). Its jobs stay."""
+        ...
+
+    async def set_schedule_paused(self, name: str, paused: bool) -> ScheduleRecord | None:
+        """Pauses (``next_run_at`` None, nothing enqueued) or resumes (``since = now``:
+        the slots missed while paused are not replayed) as ``schedules.paused_as``;
+        None when there is no such schedule."""
+        ...
+
+    async def trigger_schedule(self, name: str) -> JobRecord | None:
+        """Enqueues one job of the schedule now, outside the slots: its own key
+        (``schedules.manual_key``), a ``manual`` run, ``last_job_id`` set, the slot guard
+        unmoved. None when there is no such schedule."""
+        ...
+
+    async def take_due_slots(self, limit: int) -> list[Taken]:
+        """The scheduler's pass: for up to ``limit`` unpaused schedules whose
+        ``next_run_at`` has come, applies ``schedules.step`` at the store's ``now`` and
+        writes, in one transaction per pass, each slot's job (key ``slot_key``, with its
+        ``enqueued`` event, waking long polls as any enqueue), the slot guard moved from
+        the slot it read, the new ``next_run_at`` and the slot's run (``skipped`` counting
+        the slots missed after downtime). However many nodes run passes at once, and
+        whatever their clocks, a slot is taken once and has at most one job. Cost is
+        bounded by the ``next_run_at`` index of unpaused schedules: a pass with nothing
+        due reads no schedule row."""
+        ...
+
+    async def schedule_runs(self, name: str, limit: int) -> list[ScheduleRun]:
+        """The schedule's run history, newest first (empty for an unknown schedule). Runs
+        older than the retention go with ``purge``."""
         ...

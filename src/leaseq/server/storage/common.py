@@ -16,6 +16,7 @@ from leaseq.core.model import (
     Action,
     EventListing,
     EventRecord,
+    IdempotencyScope,
     JobIds,
     JobListing,
     JobRecord,
@@ -42,6 +43,7 @@ def job_from_row(row: Row) -> JobRecord:
         row.attempts, row.max_tries, row.run_at, row.lease_owner, row.lease_token,
         row.lease_expires_at, row.last_error, row.result, row.idempotency_key,
         row.created_at, row.updated_at, row.leased_at,
+        idempotency_scope=IdempotencyScope(row.idempotency_scope),
     )  # fmt: skip
 
 

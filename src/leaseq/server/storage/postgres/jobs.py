@@ -61,6 +61,7 @@ async def insert(conn: Conn, jobs: list[JobRecord], now: int) -> Pending:
         "max_tries": [j.max_tries for j in jobs],
         "run_at": [j.run_at for j in jobs],
         "key": [j.idempotency_key for j in jobs],
+        "scope": [j.idempotency_scope.value for j in jobs],
     }
     return Pending(await conn.execute(Q["insert_jobs"], params), {j.id for j in jobs})
 
@@ -156,6 +157,7 @@ async def write(
         "leased_at": [new.leased_at for _, new in changed],
         "old_state": [old.state.value for old, _ in changed],
         "old_token": [old.lease_token for old, _ in changed],
+        "idempotency_key": [new.idempotency_key for _, new in changed],
     }
     return Pending(await conn.execute(Q["write"], params), {new.id for _, new in changed})
 

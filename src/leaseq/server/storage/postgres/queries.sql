@@ -23,7 +23,7 @@ t AS MATERIALIZED (SELECT {now_ms} AS now)
 jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.state, jobs.priority, jobs.attempts,
 jobs.max_tries, jobs.run_at, jobs.lease_owner, jobs.lease_token, jobs.lease_expires_at,
 jobs.last_error, jobs.result, jobs.idempotency_key, jobs.created_at, jobs.updated_at,
-jobs.leased_at
+jobs.leased_at, jobs.idempotency_scope
 
 -- name: channel
 -- The NOTIFY channel; the payload is the name of a queue that may have a ready job.
@@ -100,13 +100,13 @@ SELECT t.now, claimed.* FROM t CROSS JOIN soft LEFT JOIN claimed ON TRUE
 -- NOTIFY commits with the rows or not at all.
 WITH ins AS (
     INSERT INTO jobs (id, queue, task, payload, state, priority, attempts, max_tries, run_at,
-                      idempotency_key, created_at, updated_at)
+                      idempotency_key, created_at, updated_at, idempotency_scope)
     SELECT v.id, v.queue, v.task, v.payload, 'QUEUED', v.priority, 0, v.max_tries, v.run_at,
-           v.key, %(now)s, %(now)s
+           v.key, %(now)s, %(now)s, v.scope
     FROM unnest(%(id)s::text[], %(queue)s::text[], %(task)s::text[], %(payload)s::text[],
                 %(priority)s::int[], %(max_tries)s::int[], %(run_at)s::bigint[],
-                %(key)s::text[]) WITH ORDINALITY
-         AS v(id, queue, task, payload, priority, max_tries, run_at, key, ord)
+                %(key)s::text[], %(scope)s::text[]) WITH ORDINALITY
+         AS v(id, queue, task, payload, priority, max_tries, run_at, key, scope, ord)
     ORDER BY v.ord
     ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING jobs.seq, jobs.id, jobs.queue, jobs.state, jobs.attempts, jobs.updated_at
@@ -192,14 +192,16 @@ WITH upd AS (
     UPDATE jobs SET state = v.state, attempts = v.attempts, run_at = v.run_at,
         lease_owner = v.lease_owner, lease_token = v.lease_token,
         lease_expires_at = v.lease_expires_at, last_error = v.last_error,
-        result = v.result, updated_at = v.updated_at, leased_at = v.leased_at
+        result = v.result, updated_at = v.updated_at, leased_at = v.leased_at,
+        idempotency_key = v.idempotency_key
     FROM unnest(%(id)s::text[], %(state)s::text[], %(attempts)s::int[], %(run_at)s::bigint[],
                 %(lease_owner)s::text[], %(lease_token)s::text[],
                 %(lease_expires_at)s::bigint[], %(last_error)s::text[], %(result)s::text[],
                 %(updated_at)s::bigint[], %(leased_at)s::bigint[], %(old_state)s::text[],
-                %(old_token)s::text[])
+                %(old_token)s::text[], %(idempotency_key)s::text[])
          AS v(id, state, attempts, run_at, lease_owner, lease_token, lease_expires_at,
-              last_error, result, updated_at, leased_at, old_state, old_token)
+              last_error, result, updated_at, leased_at, old_state, old_token,
+              idempotency_key)
     WHERE jobs.id = v.id AND jobs.state = v.old_state
       AND jobs.lease_token IS NOT DISTINCT FROM v.old_token
     RETURNING jobs.id, jobs.queue, jobs.state, v.old_state
@@ -338,3 +340,111 @@ SELECT coalesce(max(version), 0) FROM schema_migrations
 
 -- name: record_migration
 INSERT INTO schema_migrations (version, name) VALUES (%s, %s)
+
+-- == schedules ===========================================================================
+-- Named parameters: ``scheduling.schedule_params`` and, as arrays, ``step_params``.
+
+-- name: schedule_columns
+schedules.name, schedules.cron, schedules.every_ms, schedules.timezone, schedules.job,
+schedules.paused, schedules.overlap, schedules.next_run_at, schedules.last_slot,
+schedules.last_job_id, schedules.since, schedules.created_at, schedules.updated_at
+
+-- name: get_schedule
+SELECT {schedule_columns} FROM schedules WHERE name = %(name)s
+
+-- name: lock_schedule
+SELECT {schedule_columns} FROM schedules WHERE name = %(name)s FOR UPDATE
+
+-- name: list_schedules
+SELECT {schedule_columns} FROM schedules ORDER BY name
+
+-- name: insert_schedule
+-- A PUT of a new name. Two nodes creating the same one race here; the loser inserts
+-- nothing and runs its PUT again, as a replacement.
+INSERT INTO schedules (name, cron, every_ms, timezone, job, paused, overlap, next_run_at,
+                       last_slot, last_job_id, since, created_at, updated_at)
+VALUES (%(name)s, %(cron)s, %(every_ms)s, %(timezone)s, %(job)s, %(paused)s, %(overlap)s,
+        %(next_run_at)s, %(last_slot)s, %(last_job_id)s, %(since)s, %(created_at)s,
+        %(updated_at)s)
+ON CONFLICT (name) DO NOTHING
+RETURNING name AS id
+
+-- name: update_schedule
+-- A replacement, pause or resume of a row this transaction locked (``lock_schedule``).
+UPDATE schedules SET cron = %(cron)s, every_ms = %(every_ms)s, timezone = %(timezone)s,
+    job = %(job)s, paused = %(paused)s, overlap = %(overlap)s,
+    next_run_at = %(next_run_at)s, last_slot = %(last_slot)s, since = %(since)s,
+    updated_at = %(updated_at)s
+WHERE name = %(name)s
+
+-- name: delete_schedule
+WITH gone AS (DELETE FROM schedules WHERE name = %(name)s RETURNING {schedule_columns}),
+runs AS (DELETE FROM schedule_runs WHERE schedule IN (SELECT name FROM gone))
+SELECT * FROM gone
+
+-- name: any_due_schedule
+-- The probe before a pass: most passes find nothing due and open no transaction.
+WITH {now_cte}
+SELECT EXISTS (
+    SELECT 1 FROM schedules, t WHERE NOT schedules.paused AND schedules.next_run_at <= t.now
+) AS due
+
+-- name: lock_due_schedules
+-- The due rows of unpaused schedules (the schedules_due index), locked for this pass;
+-- rows another node's pass holds are skipped, and a row whose pass committed meanwhile is
+-- re-read by PostgreSQL and no longer due (its next_run_at moved). With the state of each
+-- one's last job, for overlap skip.
+WITH {now_cte}
+SELECT t.now, {schedule_columns}, jobs.state AS last_state
+FROM t CROSS JOIN schedules LEFT JOIN jobs ON jobs.id = schedules.last_job_id
+WHERE NOT schedules.paused AND schedules.next_run_at <= t.now
+ORDER BY schedules.next_run_at LIMIT %(n)s
+FOR UPDATE OF schedules SKIP LOCKED
+
+-- name: take_slots
+-- The guarded write of a pass, after its jobs' insert in the same transaction: each slot
+-- guard moves only from the slot the pass read (under the row lock it cannot have moved;
+-- the guard is the fence), last_job_id names whichever job holds the slot's key (the one
+-- just inserted, or one that already held it), and each slot leaves a line in the runs.
+WITH v AS (
+    SELECT * FROM unnest(%(name)s::text[], %(seen)s::bigint[], %(slot)s::bigint[],
+                         %(next_run_at)s::bigint[], %(queue)s::text[], %(key)s::text[],
+                         %(skipped)s::int[], %(outcome)s::text[])
+         AS v(name, seen, slot, next_run_at, queue, key, skipped, outcome)
+),
+upd AS (
+    UPDATE schedules SET last_slot = v.slot, next_run_at = v.next_run_at,
+        last_job_id = coalesce(
+            (SELECT jobs.id FROM jobs
+             WHERE jobs.queue = v.queue AND jobs.idempotency_key = v.key),
+            schedules.last_job_id)
+    FROM v
+    WHERE schedules.name = v.name AND schedules.last_slot IS NOT DISTINCT FROM v.seen
+    RETURNING schedules.name, schedules.last_job_id
+),
+runs AS (
+    INSERT INTO schedule_runs (schedule, slot, at, job_id, skipped, outcome)
+    SELECT upd.name, v.slot, %(now)s, CASE WHEN v.key IS NOT NULL THEN upd.last_job_id END,
+           v.skipped, v.outcome
+    FROM upd JOIN v ON v.name = upd.name
+    WHERE v.outcome IS NOT NULL
+)
+SELECT upd.name AS id, upd.last_job_id FROM upd
+
+-- name: schedule_triggered
+WITH upd AS (
+    UPDATE schedules SET last_job_id = %(job_id)s WHERE name = %(name)s RETURNING name
+)
+INSERT INTO schedule_runs (schedule, slot, at, job_id, skipped, outcome)
+SELECT upd.name, NULL, %(at)s, %(job_id)s, 0, 'manual' FROM upd
+
+-- name: schedule_runs
+SELECT schedule, slot, at, job_id, skipped, outcome FROM schedule_runs
+WHERE schedule = %(name)s ORDER BY seq DESC LIMIT %(n)s
+
+-- name: purge_schedule_runs
+WITH {now_cte}
+DELETE FROM schedule_runs WHERE seq IN (
+    SELECT schedule_runs.seq FROM schedule_runs, t WHERE schedule_runs.at < t.now - %(age)s
+    LIMIT %(n)s
+)

@@ -21,9 +21,10 @@ from typing import TypeVar
 from leaseq.core import model
 from leaseq.core.clock import Clock
 from leaseq.core.commands import Command
+from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.errors import LeaseqError
 from leaseq.server.storage import queries
-from leaseq.server.storage.postgres import counts, dead, events, jobs, workers
+from leaseq.server.storage.postgres import counts, dead, events, jobs, schedules, workers
 from leaseq.server.storage.postgres.connection import (
     LISTEN_KWARGS,
     POOL_TIMEOUT_S,
@@ -121,6 +122,9 @@ class PostgresStorage:
         purged = await self._run(
             lambda conn: jobs.purge(conn, finished_before_ms, limit, self._now())
         )
+        await self._run(
+            lambda conn: schedules.purge_runs(conn, finished_before_ms, limit, self._now())
+        )
         # The reaper's calls on every node compact each tick, and so does ``stats``; a
         # node that finds another at it skips, so the ledger stays a few rows per
         # (queue, state) plus a tick of deltas.
@@ -164,3 +168,32 @@ class PostgresStorage:
 
     async def ping(self) -> None:
         await self._run(lambda conn: first(conn, Q["ping"]))
+
+    # -- schedules ---------------------------------------------------------------------
+
+    async def put_schedule(self, spec: ScheduleSpec) -> tuple[ScheduleRecord, bool]:
+        return await self._run(lambda conn: schedules.put(conn, spec, self._now()))
+
+    async def get_schedule(self, name: str) -> ScheduleRecord | None:
+        return await self._run(lambda conn: schedules.get(conn, name))
+
+    async def list_schedules(self) -> list[ScheduleRecord]:
+        return await self._run(schedules.listing)
+
+    async def delete_schedule(self, name: str) -> ScheduleRecord | None:
+        return await self._run(lambda conn: schedules.delete(conn, name))
+
+    async def set_schedule_paused(self, name: str, paused: bool) -> ScheduleRecord | None:
+        return await self._run(lambda conn: schedules.set_paused(conn, name, paused, self._now()))
+
+    async def trigger_schedule(self, name: str) -> model.JobRecord | None:
+        return await self._run(lambda conn: schedules.trigger(conn, name, self._ids, self._now()))
+
+    async def take_due_slots(self, limit: int) -> list[Taken]:
+        # One autocommit probe answers the usual pass (nothing due) without a transaction.
+        if not await self._run(lambda conn: schedules.any_due(conn, self._now())):
+            return []
+        return await self._run(lambda conn: schedules.take(conn, limit, self._ids, self._now()))
+
+    async def schedule_runs(self, name: str, limit: int) -> list[ScheduleRun]:
+        return await self._run(lambda conn: schedules.runs(conn, name, limit))

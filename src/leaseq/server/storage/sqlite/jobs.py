@@ -25,9 +25,10 @@ Q = queries.load("leaseq.server.storage.sqlite")
 
 _MUTABLE = (
     "state", "attempts", "run_at", "lease_owner", "lease_token", "lease_expires_at",
-    "last_error", "result", "updated_at", "leased_at",
+    "last_error", "result", "updated_at", "leased_at", "idempotency_key",
 )  # fmt: skip
-"""The columns a transition may change; the others are written once, by the insert."""
+"""The columns a transition may change; the others are written once, by the insert.
+(``idempotency_key``: a job held it only while active and has finished.)"""
 
 _IDS_PER_READ = 500
 """Ids per ``IN`` list, well under SQLite's limit of bound parameters."""
@@ -39,7 +40,7 @@ def job_values(job: JobRecord) -> tuple[object, ...]:
         job.id, job.queue, job.task, job.payload, job.state.value, job.priority,
         job.attempts, job.max_tries, job.run_at, job.lease_owner, job.lease_token,
         job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
-        job.created_at, job.updated_at, job.leased_at,
+        job.created_at, job.updated_at, job.leased_at, job.idempotency_scope.value,
     )  # fmt: skip
 
 

@@ -6,12 +6,12 @@
 -- The columns of ``JobRecord``, in field order.
 id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,
 lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,
-updated_at, leased_at
+updated_at, leased_at, idempotency_scope
 
 -- == jobs: enqueue, claim, the guarded write, expiry, purge, reads ======================
 
 -- name: insert_job
-INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: job_by_key
 SELECT {columns} FROM jobs WHERE queue = ? AND idempotency_key = ?
@@ -136,3 +136,71 @@ SELECT coalesce(max(version), 0) FROM schema_migrations
 
 -- name: record_migration
 INSERT INTO schema_migrations (version, name) VALUES (?, ?)
+
+-- == schedules ===========================================================================
+-- Named parameters (``:name``): ``scheduling.schedule_params`` and ``step_params``.
+
+-- name: schedule_columns
+schedules.name, schedules.cron, schedules.every_ms, schedules.timezone, schedules.job,
+schedules.paused, schedules.overlap, schedules.next_run_at, schedules.last_slot,
+schedules.last_job_id, schedules.since, schedules.created_at, schedules.updated_at
+
+-- name: get_schedule
+SELECT {schedule_columns} FROM schedules WHERE name = ?
+
+-- name: list_schedules
+SELECT {schedule_columns} FROM schedules ORDER BY name
+
+-- name: upsert_schedule
+INSERT INTO schedules (name, cron, every_ms, timezone, job, paused, overlap, next_run_at,
+                       last_slot, last_job_id, since, created_at, updated_at)
+VALUES (:name, :cron, :every_ms, :timezone, :job, :paused, :overlap, :next_run_at,
+        :last_slot, :last_job_id, :since, :created_at, :updated_at)
+ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, every_ms = excluded.every_ms,
+    timezone = excluded.timezone, job = excluded.job, paused = excluded.paused,
+    overlap = excluded.overlap, next_run_at = excluded.next_run_at,
+    last_slot = excluded.last_slot, last_job_id = excluded.last_job_id,
+    since = excluded.since, updated_at = excluded.updated_at
+
+-- name: delete_schedule
+DELETE FROM schedules WHERE name = ? RETURNING {schedule_columns}
+
+-- name: delete_schedule_runs
+DELETE FROM schedule_runs WHERE schedule = ?
+
+-- name: any_due_schedule
+-- The reader's probe before a pass: most passes find nothing due and never queue behind
+-- the writer.
+SELECT 1 AS due FROM schedules INDEXED BY schedules_due
+WHERE paused = 0 AND next_run_at <= ? LIMIT 1
+
+-- name: due_schedules
+-- The due rows of unpaused schedules, oldest slot first, with the state of each one's
+-- last job (overlap skip).
+SELECT {schedule_columns}, jobs.state AS last_state
+FROM schedules INDEXED BY schedules_due LEFT JOIN jobs ON jobs.id = schedules.last_job_id
+WHERE schedules.paused = 0 AND schedules.next_run_at <= ?
+ORDER BY schedules.next_run_at LIMIT ?
+
+-- name: take_slot
+-- The slot guard: moves only from the slot the pass read. The writer's one transaction
+-- already serialises passes, and a second store on the file waits on BEGIN IMMEDIATE and
+-- then reads the moved guard; the guard is the fence should either ever fail.
+UPDATE schedules SET last_slot = :slot, next_run_at = :next_run_at,
+    last_job_id = coalesce(:job_id, last_job_id)
+WHERE name = :name AND last_slot IS :seen
+
+-- name: set_last_job
+UPDATE schedules SET last_job_id = :job_id WHERE name = :name
+
+-- name: insert_schedule_run
+INSERT INTO schedule_runs (schedule, slot, at, job_id, skipped, outcome)
+VALUES (:name, :slot, :at, :job_id, :skipped, :outcome)
+
+-- name: schedule_runs
+SELECT schedule, slot, at, job_id, skipped, outcome FROM schedule_runs
+WHERE schedule = ? ORDER BY seq DESC LIMIT ?
+
+-- name: purge_schedule_runs
+DELETE FROM schedule_runs WHERE seq IN (SELECT seq FROM schedule_runs
+WHERE at < ? LIMIT ?)

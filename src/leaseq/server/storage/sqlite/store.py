@@ -20,10 +20,11 @@ from typing import Any
 from leaseq.core import model
 from leaseq.core.clock import Clock
 from leaseq.core.commands import Command
+from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.errors import LeaseqError
 from leaseq.server.config import Durability
 from leaseq.server.storage import migrations, queries
-from leaseq.server.storage.sqlite import counts, dead, events, jobs, workers
+from leaseq.server.storage.sqlite import counts, dead, events, jobs, schedules, workers
 from leaseq.server.storage.sqlite.thread import ConnectionThread
 
 Q = queries.load("leaseq.server.storage.sqlite")
@@ -89,9 +90,12 @@ class SQLiteStorage:
         return await self._writer.run(lambda conn: jobs.expire(conn, limit, self._now()))
 
     async def purge(self, finished_before_ms: int, limit: int) -> int:
-        return await self._writer.run(
-            lambda conn: jobs.purge(conn, self._now() - finished_before_ms, limit)
-        )
+        def purge(conn: sqlite3.Connection) -> int:
+            cutoff = self._now() - finished_before_ms
+            schedules.purge_runs(conn, cutoff, limit)
+            return jobs.purge(conn, cutoff, limit)
+
+        return await self._writer.run(purge)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -139,6 +143,41 @@ class SQLiteStorage:
 
     def _now(self) -> int:
         return self._clock.now_ms()
+
+    # -- schedules ---------------------------------------------------------------------
+
+    async def put_schedule(self, spec: ScheduleSpec) -> tuple[ScheduleRecord, bool]:
+        return await self._writer.run(lambda conn: schedules.put(conn, spec, self._now()))
+
+    async def get_schedule(self, name: str) -> ScheduleRecord | None:
+        return await self._reader.run(lambda conn: schedules.get(conn, name))
+
+    async def list_schedules(self) -> list[ScheduleRecord]:
+        return await self._reader.run(schedules.listing)
+
+    async def delete_schedule(self, name: str) -> ScheduleRecord | None:
+        return await self._writer.run(lambda conn: schedules.delete(conn, name))
+
+    async def set_schedule_paused(self, name: str, paused: bool) -> ScheduleRecord | None:
+        return await self._writer.run(
+            lambda conn: schedules.set_paused(conn, name, paused, self._now())
+        )
+
+    async def trigger_schedule(self, name: str) -> model.JobRecord | None:
+        return await self._writer.run(
+            lambda conn: schedules.trigger(conn, name, self._ids, self._now())
+        )
+
+    async def take_due_slots(self, limit: int) -> list[Taken]:
+        # The reader answers the usual pass (nothing due) without queueing on the writer.
+        if not await self._reader.run(lambda conn: schedules.any_due(conn, self._now())):
+            return []
+        return await self._writer.run(
+            lambda conn: schedules.take(conn, limit, self._ids, self._now())
+        )
+
+    async def schedule_runs(self, name: str, limit: int) -> list[ScheduleRun]:
+        return await self._reader.run(lambda conn: schedules.runs(conn, name, limit))
 
 
 def _named_rows() -> Callable[[sqlite3.Cursor, tuple[Any, ...]], Any]:
