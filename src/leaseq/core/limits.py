@@ -62,3 +62,17 @@ MAX_RATE_WINDOW_S = 86400.0
 """The longest ``rate_limit.per_s`` window: a day."""
 
 MAX_CONCURRENCY_KEY_CHARS = 200
+
+MAX_SCHEDULE_NAME_CHARS = 128
+"""Longest schedule name. A slot's job key is ``schedule:{name}:{slot}``, which must fit
+in ``MAX_NAME_CHARS`` with its 34 other characters."""
+
+SCHEDULE_NAME_PATTERN = rf"^[A-Za-z0-9_.:-]{{1,{MAX_SCHEDULE_NAME_CHARS}}}$"
+"""Schedule names are spelt like queue names: they appear in URLs, keys and metrics."""
+
+MIN_EVERY_S = 1.0
+MAX_EVERY_S = 366 * 86400.0
+"""An ``every`` schedule is due between every second and once a year; longer periods are
+a cron expression's business."""
+
+MAX_CRON_CHARS = 256

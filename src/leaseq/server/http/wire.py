@@ -19,7 +19,7 @@ from msgspec import Meta, Struct, field
 
 from leaseq.core import limits
 from leaseq.core.commands import Ack
-from leaseq.core.model import Action, JobState, NewJob
+from leaseq.core.model import Action, IdempotencyScope, JobState, NewJob
 from leaseq.server.service import Renewal
 
 QueueName = Annotated[
@@ -67,6 +67,8 @@ class JobSpecIn(_In):
     delay: Annotated[float, Meta(ge=0, le=limits.MAX_DELAY_S)] | None = None
     run_at: UtcTime | None = None
     idempotency_key: Name | None = None
+    idempotency_scope: IdempotencyScope = IdempotencyScope.STORED
+    """``active``: the key is taken only while the job is QUEUED or LEASED."""
 
     AT_MOST_ONE = ("delay", "run_at")
 
@@ -87,6 +89,7 @@ class JobSpecIn(_In):
             delay_ms=round((self.delay or 0) * 1000),
             run_at=None if self.run_at is None else round(self.run_at.timestamp() * 1000),
             idempotency_key=self.idempotency_key,
+            idempotency_scope=self.idempotency_scope,
         )
 
 
@@ -223,6 +226,7 @@ class JobOut(Struct, kw_only=True):
     idempotency_key: str | None
     created_at: str
     updated_at: str
+    idempotency_scope: IdempotencyScope
 
 
 class LeasedJobOut(JobOut, kw_only=True):
