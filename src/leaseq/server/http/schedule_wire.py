@@ -68,7 +68,7 @@ class ScheduleJobIn(JobSpecIn):
         "delay": None,
         "run_at": None,
         "idempotency_key": None,
-        "idempotency_scope": IdempotencyScope.STORED,
+        "idempotency_scope": IdempotencyScope.STORED.value,
     }
     """Fields a slot sets (its job is due at the slot; its key is ``schedule:{name}:
     {slot}``), refused unless left at their default; the OpenAPI document says so."""

@@ -12,7 +12,7 @@ from domain values in ``encode``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta, Struct, field
@@ -67,7 +67,9 @@ class JobSpecIn(_In):
     delay: Annotated[float, Meta(ge=0, le=limits.MAX_DELAY_S)] | None = None
     run_at: UtcTime | None = None
     idempotency_key: Name | None = None
-    idempotency_scope: IdempotencyScope = IdempotencyScope.STORED
+    # A Literal, not the enum: the schema stays inline, so JobSpecIn's component is a
+    # whole schema on its own (tests/app/test_bad_input.py validates with it alone).
+    idempotency_scope: Literal["stored", "active"] = "stored"
     """``active``: the key is taken only while the job is QUEUED or LEASED."""
 
     AT_MOST_ONE = ("delay", "run_at")
@@ -89,7 +91,7 @@ class JobSpecIn(_In):
             delay_ms=round((self.delay or 0) * 1000),
             run_at=None if self.run_at is None else round(self.run_at.timestamp() * 1000),
             idempotency_key=self.idempotency_key,
-            idempotency_scope=self.idempotency_scope,
+            idempotency_scope=IdempotencyScope(self.idempotency_scope),
         )
 
 
