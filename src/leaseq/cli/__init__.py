@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from leaseq.cli import ops as cli_ops
+from leaseq.cli import schedules as cli_schedules
 from leaseq.cli import worker as cli_worker
 from leaseq.cli.options import opt
 from leaseq.server.config import Durability, LogFormat, Settings
@@ -121,6 +122,7 @@ def settings_fields(params: dict[str, Any]) -> dict[str, Any]:
 # ``serve`` so the help lists the server first.
 cli_worker.register(app)
 cli_ops.register(app)
+cli_schedules.register(app)
 
 
 @app.command()

@@ -28,13 +28,14 @@ from leaseq.errors import (
     LeaseqError,
     QueueFull,
     RateLimited,
+    ScheduleNotFound,
     ServerUnavailable,
     Unauthorized,
 )
 
 EXIT_CODES = (
     "Exit codes: 0 ok; 1 refused by the server (invalid request or conflict); 2 usage "
-    "error; 3 job not found; 4 server unavailable; 5 other server error."
+    "error; 3 job or schedule not found; 4 server unavailable; 5 other server error."
 )
 # An operator wants an answer in seconds, not a worker's patient retries.
 CLI_RETRY = RetryPolicy(max_seconds=2.0)
@@ -50,7 +51,7 @@ Queue = Annotated[str | None, typer.Option(help="Only this queue.")]
 
 
 def exit_code(exc: LeaseqError) -> int:
-    if isinstance(exc, JobNotFound):
+    if isinstance(exc, JobNotFound | ScheduleNotFound):
         return 3
     if isinstance(exc, ServerUnavailable):
         return 4

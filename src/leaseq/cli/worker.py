@@ -76,6 +76,16 @@ def run(app: App, config: WorkerConfig, url: str | None = None) -> None:
 _DEFAULTS = WorkerConfig()
 """Where the command reads its defaults: each is written once, in ``WorkerConfig``."""
 
+PutSchedules = Annotated[
+    bool,
+    typer.Option(
+        "--schedules/--no-schedules",
+        envvar="LEASEQ_PUT_SCHEDULES",
+        show_envvar=True,
+        help="Put the app's declared schedules on the server at start.",
+    ),
+]
+
 
 def worker(
     app_path: Annotated[str, typer.Argument(metavar="MODULE:APP", help="e.g. myapp:app")],
@@ -91,10 +101,12 @@ def worker(
         float, opt("poll_wait", f"Long-poll wait, seconds (<={limits.MAX_POLL_WAIT_S:g}).")
     ] = _DEFAULTS.poll_wait,
     url: Annotated[str | None, opt("url", "Server URL; default: the App's.")] = None,
+    put_schedules: PutSchedules = _DEFAULTS.put_schedules,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
 ) -> None:
     """Run the tasks of MODULE:APP. SIGTERM or Ctrl-C stops polling, lets running jobs
-    finish within --grace, releases the rest and exits 0; a second signal releases at once."""
+    finish within --grace, releases the rest and exits 0; a second signal releases at once.
+    At start it puts the app's schedules on the server, never unpausing a paused one."""
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request at INFO; that is -vv material.
@@ -103,7 +115,7 @@ def worker(
         config = WorkerConfig(
             queues=tuple(q.strip() for q in queues.split(",") if q.strip()),
             concurrency=concurrency, lease_seconds=lease_seconds, grace=grace,
-            poll_wait=poll_wait,
+            poll_wait=poll_wait, put_schedules=put_schedules,
         )  # fmt: skip
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc

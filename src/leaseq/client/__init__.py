@@ -19,6 +19,8 @@ from leaseq.client.models import (
     Page,
     PollAnswer,
     QueueStats,
+    Schedule,
+    ScheduleJob,
     Undecodable,
 )
 from leaseq.client.sync import Client
@@ -39,5 +41,7 @@ __all__ = [
     "PollAnswer",
     "QueueStats",
     "RetryPolicy",
+    "Schedule",
+    "ScheduleJob",
     "Undecodable",
 ]

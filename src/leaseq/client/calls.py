@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 from urllib.parse import quote
 
 import msgspec
@@ -27,6 +27,7 @@ from leaseq.client.models import (
     Page,
     PollAnswer,
     QueueStats,
+    Schedule,
     Undecodable,
 )
 from leaseq.core.model import JobState
@@ -45,6 +46,7 @@ class EnqueueOptions(TypedDict, total=False):
     delay: float
     run_at: datetime
     idempotency_key: str
+    idempotency_scope: Literal["stored", "active"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,14 @@ class _RequeueOut(msgspec.Struct):
 
 class _StatsOut(msgspec.Struct):
     queues: dict[str, QueueStats]
+
+
+class _ScheduleEnvelope(msgspec.Struct):
+    schedule: Schedule
+
+
+class _SchedulesOut(msgspec.Struct):
+    schedules: list[Schedule]
 
 
 def _one_job(content: bytes) -> Job:
@@ -298,3 +308,65 @@ def stats() -> Call[dict[str, QueueStats]]:
 
 def health() -> Call[Health]:
     return Call("GET", "/health", lambda c: msgspec.json.decode(c, type=Health), safe=True)
+
+
+# -- schedules ---------------------------------------------------------------------------
+
+
+def cadence(cron: str | None, every: float | None, timezone: str = "UTC") -> dict[str, Any]:
+    """The cadence part of a schedule's body: exactly one of ``cron`` (with its time zone)
+    and ``every``; the server answers a 422 naming the field for anything else."""
+    if (cron is None) == (every is None):
+        raise InvalidRequest("give exactly one of `cron` or `every`")
+    if cron is not None:
+        return {"cron": cron, "timezone": timezone}
+    return {"every": every, "timezone": timezone}
+
+
+def _one_schedule(content: bytes) -> Schedule:
+    return msgspec.json.decode(content, type=_ScheduleEnvelope).schedule
+
+
+def _schedule_path(name: str, action: str = "") -> str:
+    return f"/schedules/{quote(name, safe='')}{action}"
+
+
+def put_schedule(
+    name: str,
+    cadence: dict[str, Any],
+    job: JobSpec,
+    paused: bool | None,
+    overlap: str,
+) -> Call[Schedule]:
+    """``cadence`` is ``{"cron": ..., "timezone": ...}`` or ``{"every": ...}``. ``paused``
+    None is left out, so a replaced schedule keeps its pause. A PUT says the whole
+    schedule, so repeating it is harmless: safe."""
+    body: dict[str, Any] = {**cadence, "job": job, "overlap": overlap}
+    if paused is not None:
+        body["paused"] = paused
+    return Call("PUT", _schedule_path(name), _one_schedule, body, safe=True)
+
+
+def schedules() -> Call[list[Schedule]]:
+    parse = lambda c: msgspec.json.decode(c, type=_SchedulesOut).schedules  # noqa: E731
+    return Call("GET", "/schedules", parse, safe=True)
+
+
+def schedule(name: str) -> Call[Schedule]:
+    return Call("GET", _schedule_path(name), _one_schedule, safe=True)
+
+
+def delete_schedule(name: str) -> Call[Schedule]:
+    return Call("DELETE", _schedule_path(name), _one_schedule)
+
+
+def trigger_schedule(name: str) -> Call[Job]:
+    return Call("POST", _schedule_path(name, "/trigger"), _one_job)
+
+
+def pause_schedule(name: str) -> Call[Schedule]:
+    return Call("POST", _schedule_path(name, "/pause"), _one_schedule, safe=True)
+
+
+def resume_schedule(name: str) -> Call[Schedule]:
+    return Call("POST", _schedule_path(name, "/resume"), _one_schedule, safe=True)

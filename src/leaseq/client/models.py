@@ -1,8 +1,10 @@
 """The client's typed view of the wire JSON: ``Job``, ``Page``, ``Event``, ``EventPage``,
-``QueueStats`` and ``Health`` as the server answers, ``JobSpec`` and ``AckSpec`` as sent.
+``QueueStats``, ``Health`` and ``Schedule`` as the server answers, ``JobSpec`` and
+``AckSpec`` as sent.
 
 These are not the server's records (``leaseq.core.model.JobRecord``, ``EventRecord``,
-``JobListing``, ``EventListing``, ``QueueCounts``), and have their own names on purpose:
+``JobListing``, ``EventListing``, ``QueueCounts``, ``leaseq.core.schedules.
+ScheduleRecord``), and have their own names on purpose:
 a record keeps integer milliseconds and raw JSON text for the server's hot path, while a
 client wants decoded payloads and ``datetime`` values. Unknown fields in an answer are
 ignored, so an older client keeps working against a newer server that adds fields.
@@ -40,6 +42,8 @@ class Job(msgspec.Struct, kw_only=True, frozen=True):
     created_at: datetime
     updated_at: datetime
     lease_token: str | None = None
+    idempotency_scope: str = "stored"
+    """``stored`` or ``active``; a server older than the field means ``stored``."""
 
 
 class Page(msgspec.Struct, frozen=True):
@@ -99,6 +103,37 @@ class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_f
     delay: float | None = None
     run_at: datetime | None = None
     idempotency_key: str | None = None
+    idempotency_scope: str | None = None
+    """``active``: the key is taken only while the job is QUEUED or LEASED."""
+
+
+class ScheduleJob(msgspec.Struct, kw_only=True, frozen=True):
+    """The job each slot of a schedule enqueues."""
+
+    payload: Any
+    queue: str
+    task: str | None
+    priority: int
+    max_tries: int
+
+
+class Schedule(msgspec.Struct, kw_only=True, frozen=True):
+    """A schedule as the server shows it: ``cron`` (in ``timezone``) or ``every``
+    seconds, the other None. ``last_run_at`` is the last slot taken (the slot's time),
+    ``next_run_at`` the next one (None while paused)."""
+
+    name: str
+    cron: str | None
+    every: float | None
+    timezone: str
+    job: ScheduleJob
+    paused: bool
+    overlap: str
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    last_job_id: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class AckSpec(msgspec.Struct, omit_defaults=True):

@@ -16,7 +16,7 @@ import tenacity
 
 from leaseq.client import calls
 from leaseq.client.base import ClientBase, RetryPolicy
-from leaseq.client.calls import Call, EnqueueOptions
+from leaseq.client.calls import Call, EnqueueOptions, cadence
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
@@ -27,6 +27,7 @@ from leaseq.client.models import (
     Page,
     PollAnswer,
     QueueStats,
+    Schedule,
 )
 from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
@@ -173,3 +174,43 @@ class Client(ClientBase):
 
     def health(self) -> Health:
         return self.send(calls.health())
+
+    # -- schedules -----------------------------------------------------------------------
+
+    def put_schedule(
+        self,
+        name: str,
+        *,
+        cron: str | None = None,
+        every: float | None = None,
+        timezone: str = "UTC",
+        job: JobSpec,
+        paused: bool | None = None,
+        overlap: str = "allow",
+    ) -> Schedule:
+        """Creates or replaces schedule ``name``: ``cron`` in ``timezone``, or ``every``
+        seconds. ``paused`` None keeps a replaced schedule's pause as it was."""
+        return self.send(
+            calls.put_schedule(name, cadence(cron, every, timezone), job, paused, overlap)
+        )
+
+    def schedules(self) -> list[Schedule]:
+        return self.send(calls.schedules())
+
+    def schedule(self, name: str) -> Schedule:
+        return self.send(calls.schedule(name))
+
+    def delete_schedule(self, name: str) -> Schedule:
+        """Deletes it; answers the schedule as it was."""
+        return self.send(calls.delete_schedule(name))
+
+    def trigger_schedule(self, name: str) -> Job:
+        """Enqueues one run of the schedule's job now, outside its slots."""
+        return self.send(calls.trigger_schedule(name))
+
+    def pause_schedule(self, name: str) -> Schedule:
+        return self.send(calls.pause_schedule(name))
+
+    def resume_schedule(self, name: str) -> Schedule:
+        """Resumes it from now: the slots missed while paused are not replayed."""
+        return self.send(calls.resume_schedule(name))

@@ -3,21 +3,39 @@
 A job made by ``Task.enqueue`` carries the task's name in ``task`` and the call in
 ``payload`` as ``{"args": [...], "kwargs": {...}}``. That shape is the whole contract, so a
 producer in any language can enqueue work for a Python worker over plain HTTP.
+
+An app also declares schedules (``@app.task(cron=...)``, ``app.schedule(...)``): the
+server enqueues their jobs, and ``leaseq worker`` puts them there at start. A declared
+schedule never says ``paused``, so every worker may put it again without unpausing one
+an operator paused.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, TypeVar, Unpack
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, Unpack
 
-from leaseq.client import Client, EnqueueOptions, Job, JobSpec
+from msgspec.structs import replace
+
+from leaseq.client import Client, EnqueueOptions, Job, JobSpec, Schedule, calls
+from leaseq.client.calls import Call
 from leaseq.core import limits
+from leaseq.core.schedules import Cadence
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+Overlap = Literal["allow", "skip"]
+
+SET_BY_SLOT = frozenset({"delay", "run_at", "idempotency_key", "idempotency_scope"})
+"""Options a schedule's slot decides for its job (when it runs, its key)."""
+
+_SCHEDULE_NAME = re.compile(limits.SCHEDULE_NAME_PATTERN)
 
 
 class Permanent(Exception):
@@ -95,6 +113,35 @@ class Task(Generic[P, R]):
         return jobs
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduleDef:
+    """A schedule an app declares: its name, when (``cron`` in ``timezone``, or
+    ``every`` seconds) and the job each slot enqueues. Checked when declared, with the
+    rules the server applies, so a bad expression fails at import, not on a server."""
+
+    name: str
+    job: JobSpec
+    cron: str | None = None
+    every: float | None = None
+    timezone: str = "UTC"
+    overlap: Overlap = "allow"
+
+    def __post_init__(self) -> None:
+        if not _SCHEDULE_NAME.match(self.name):
+            raise ValueError(
+                f"{self.name!r} is not a schedule name (1-{limits.MAX_SCHEDULE_NAME_CHARS}"
+                " of A-Z a-z 0-9 _ . : -); give app.schedule() a name"
+            )
+        every_ms = None if self.every is None else round(self.every * 1000)
+        Cadence(cron=self.cron, every_ms=every_ms, timezone=self.timezone)
+
+    def call(self) -> Call[Schedule]:
+        """The PUT that creates or replaces it, for either client's ``send``; ``paused``
+        left out, so a replaced schedule keeps its pause."""
+        cadence = calls.cadence(self.cron, self.every, self.timezone)
+        return calls.put_schedule(self.name, cadence, self.job, None, self.overlap)
+
+
 class App:
     """A set of tasks and the server they are enqueued to (``LEASEQ_URL`` by default)."""
 
@@ -102,6 +149,7 @@ class App:
         self.url = url
         self.token = token
         self.tasks: dict[str, Task[Any, Any]] = {}
+        self.schedules: dict[str, ScheduleDef] = {}
         self._client: Client | None = None
 
     @property
@@ -125,10 +173,19 @@ class App:
         self.close()
 
     def task(
-        self, *, name: str | None = None, **options: Unpack[EnqueueOptions]
+        self,
+        *,
+        name: str | None = None,
+        cron: str | None = None,
+        every: float | None = None,
+        timezone: str = "UTC",
+        overlap: Overlap = "allow",
+        **options: Unpack[EnqueueOptions],
     ) -> Callable[[Callable[P, R]], Task[P, R]]:
         """Registers ``fn`` under ``name`` (default: the function's name, short so other
-        languages can name it too); ``options`` are the defaults of its jobs."""
+        languages can name it too); ``options`` are the defaults of its jobs. With
+        ``cron`` (in ``timezone``) or ``every`` seconds, it also declares a schedule of
+        the same name that calls the task with no arguments."""
 
         def register(f: Callable[P, R]) -> Task[P, R]:
             task_name = name or f.__name__
@@ -136,6 +193,42 @@ class App:
                 raise ValueError(f"a task named {task_name!r} is already registered")
             task = Task(self, f, task_name, options)
             self.tasks[task_name] = task
+            if cron is not None or every is not None:
+                self.schedule(task_name, task, cron=cron, every=every, timezone=timezone,
+                              overlap=overlap)  # fmt: skip
             return task
 
         return register
+
+    def schedule(
+        self,
+        name: str,
+        task: Task[..., Any],
+        /,
+        *,
+        cron: str | None = None,
+        every: float | None = None,
+        timezone: str = "UTC",
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        overlap: Overlap = "allow",
+        **options: Unpack[EnqueueOptions],
+    ) -> ScheduleDef:
+        """Declares schedule ``name``: ``task(*args, **kwargs)`` at each slot, with the
+        task's job options and ``options`` over them (``leaseq worker`` puts it)."""
+        refused = sorted(SET_BY_SLOT & set(options))
+        if refused:
+            raise ValueError(f"a schedule's slot sets {', '.join(refused)}; remove them")
+        if name in self.schedules:
+            raise ValueError(f"a schedule named {name!r} is already declared")
+        # The task's own defaults may say when or how uniquely to enqueue: not here.
+        spec = task.spec(Invocation(tuple(args), dict(kwargs or {})), **options)
+        job = replace(spec, delay=None, run_at=None, idempotency_key=None, idempotency_scope=None)
+        declared = ScheduleDef(name, job, cron, every, timezone, overlap)
+        self.schedules[name] = declared
+        return declared
+
+    def put_schedules(self) -> list[Schedule]:
+        """Creates or replaces every declared schedule, keeping each one's pause (what
+        ``leaseq worker`` does at start)."""
+        return [self.client.send(declared.call()) for declared in self.schedules.values()]

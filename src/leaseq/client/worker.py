@@ -8,6 +8,8 @@ tasks on the loop, so a slow task never stalls heartbeats. Three loops share the
   beats may be lost before a lease runs out;
 - the report loop sends outcomes, acks batched when several are ready.
 
+At start it also puts the app's declared schedules on the server (``put_declared``).
+
 A job whose heartbeat says ``lease_lost`` belongs to someone else now: its outcome is
 dropped, so a stale worker can never overwrite the result of the job's new owner.
 """
@@ -29,6 +31,7 @@ from typing import Any
 import msgspec
 
 from leaseq.client import AckSpec, AsyncClient, Job, PollAnswer, RetryPolicy, Undecodable
+from leaseq.client.schedules import put_declared
 from leaseq.client.tasks import App, Invocation, Permanent
 from leaseq.core import limits
 from leaseq.errors import LeaseLost, LeaseqError
@@ -55,6 +58,8 @@ class WorkerConfig:
     grace: float = 30.0
     poll_wait: float = 10.0
     worker_id: str = field(default_factory=default_worker_id)
+    put_schedules: bool = True
+    """Put the app's declared schedules on the server at start."""
 
     def __post_init__(self) -> None:
         checks = [
@@ -154,6 +159,9 @@ class Worker:
         """Works until ``stop()``, then drains, hands back what is left and returns."""
         beats = asyncio.create_task(self._heartbeat_loop())
         reports = asyncio.create_task(self._report_loop())
+        schedules = asyncio.create_task(
+            put_declared(self.client, self.app, self._stopping, self.config.put_schedules)
+        )
         try:
             await self._poll_loop()
             await self._drain()
@@ -161,7 +169,8 @@ class Worker:
             self._outbox.put_nowait(None)
             await reports
             beats.cancel()
-            await asyncio.gather(beats, return_exceptions=True)
+            schedules.cancel()
+            await asyncio.gather(beats, schedules, return_exceptions=True)
             self._pool.shutdown(wait=False, cancel_futures=True)
             await self.client.aclose()
 

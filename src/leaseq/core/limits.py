@@ -87,3 +87,17 @@ FD_HEADROOM = 100
 """File descriptors kept free of client sockets when the connection cap is automatic: the
 store (SQLite's file, WAL and shm, or PostgreSQL's pool of 16 plus a listener), log files,
 the event loop's own, and the sockets refused with a 503 while they drain."""
+
+MAX_SCHEDULE_NAME_CHARS = 128
+"""Longest schedule name. A slot's job key is ``schedule:{name}:{slot}``, which must fit
+in ``MAX_NAME_CHARS`` with its 34 other characters."""
+
+SCHEDULE_NAME_PATTERN = rf"^[A-Za-z0-9_.:-]{{1,{MAX_SCHEDULE_NAME_CHARS}}}$"
+"""Schedule names are spelt like queue names: they appear in URLs, keys and metrics."""
+
+MIN_EVERY_S = 1.0
+MAX_EVERY_S = 366 * 86400.0
+"""An ``every`` schedule is due between every second and once a year; longer periods are
+a cron expression's business."""
+
+MAX_CRON_CHARS = 256

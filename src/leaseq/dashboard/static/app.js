@@ -9,6 +9,7 @@ import { deadLetters } from "./pages/dead.js";
 import { jobPage } from "./pages/job.js";
 import { jobList } from "./pages/jobs.js";
 import { overview } from "./pages/overview.js";
+import { schedules } from "./pages/schedules.js";
 import { workers } from "./pages/workers.js";
 
 let leaveView = null; // stops the page being left from following the samples
@@ -23,7 +24,8 @@ const safeDecode = (part) => {
 
 /** Marks the header link of the section the route belongs to (none for a job). */
 function markNav(parts) {
-  const section = parts[0] === "job" ? "" : parts[0] === "workers" ? "workers" : "overview";
+  const own = { job: "", workers: "workers", schedules: "schedules" };
+  const section = Object.hasOwn(own, parts[0]) ? own[parts[0]] : "overview";
   for (const a of document.querySelectorAll("nav a[data-nav]")) {
     a.classList.toggle("current", a.dataset.nav === section);
   }
@@ -35,6 +37,7 @@ async function render(root, [page, arg, sub, state]) {
   else if (page === "queue" && sub === "jobs" && STATES.includes(state)) await jobList(root, arg, state);
   else if (page === "job" && arg) await jobPage(root, arg);
   else if (page === "workers") await workers(root);
+  else if (page === "schedules") await schedules(root);
   else return overview(root);
   return null;
 }

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from leaseq.core.tokens import Role, parse_tokens
 from leaseq.dashboard import dashboard_routes
 from leaseq.server.config import Settings
-from leaseq.server.http import routes, wire
+from leaseq.server.http import routes, schedule_routes, schedule_wire, wire
 from leaseq.server.http.errors import HANDLERS
 from leaseq.server.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.server.http.middleware import RequestTimer
@@ -30,6 +30,7 @@ from leaseq.server.service import QueueService
 _JOB = {200: wire.JobEnvelope}
 _ONE_OR_MANY = (wire.JobEnvelope, wire.JobsEnvelope)
 _ONE_OR_BATCH = {200: (wire.JobEnvelope, wire.BatchOut)}
+_SCHEDULE = schedule_wire.ScheduleEnvelope
 ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
     (Endpoint("POST", "/enqueue", "Enqueue one job or a batch (all or nothing)",
               (wire.JobSpecIn, wire.EnqueueBatchIn),
@@ -68,6 +69,22 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
               responses={200: wire.StatsOut}), routes.stats),
     (Endpoint("GET", "/health", "Liveness of the server and its store",
               responses={200: wire.HealthOut}, role=None), routes.health),
+    (Endpoint("PUT", "/schedules/{name}", "Create or replace a schedule (history and pause kept)",
+              (schedule_wire.ScheduleIn,), responses={201: _SCHEDULE, 200: _SCHEDULE},
+              role=Role.ADMIN), schedule_routes.put_schedule),
+    (Endpoint("GET", "/schedules", "Every schedule, by name",
+              responses={200: schedule_wire.SchedulesOut}), schedule_routes.list_schedules),
+    (Endpoint("GET", "/schedules/{name}", "One schedule", responses={200: _SCHEDULE}),
+     schedule_routes.get_schedule),
+    (Endpoint("DELETE", "/schedules/{name}", "Delete a schedule; answers it as it was",
+              responses={200: _SCHEDULE}, role=Role.ADMIN), schedule_routes.delete_schedule),
+    (Endpoint("POST", "/schedules/{name}/trigger", "Enqueue one run now, outside the slots",
+              responses={201: wire.JobEnvelope}, role=Role.ADMIN),
+     schedule_routes.trigger_schedule),
+    (Endpoint("POST", "/schedules/{name}/pause", "Pause a schedule: its slots enqueue nothing",
+              responses={200: _SCHEDULE}, role=Role.ADMIN), schedule_routes.pause_schedule),
+    (Endpoint("POST", "/schedules/{name}/resume", "Resume; the slots missed are not replayed",
+              responses={200: _SCHEDULE}, role=Role.ADMIN), schedule_routes.resume_schedule),
 ]  # fmt: skip
 
 

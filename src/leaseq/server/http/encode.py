@@ -156,6 +156,7 @@ def _job_fields(job: JobRecord) -> dict[str, Any]:
         "idempotency_key": job.idempotency_key,
         "created_at": rfc3339(job.created_at),
         "updated_at": rfc3339(job.updated_at),
+        "idempotency_scope": job.idempotency_scope,
     }
 
 

@@ -11,12 +11,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import msgspec.inspect as mi
 
 from leaseq import __version__
+from leaseq.core import limits
 from leaseq.core.tokens import Role
 from leaseq.server.http.wire import ErrorOut
 
 REF = "#/components/schemas/{name}"
+
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "name": {"type": "string", "pattern": limits.SCHEDULE_NAME_PATTERN},
+}
+"""Path parameters that have a rule (a schedule's name); any other is a plain string."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ def document(endpoints: list[Endpoint]) -> dict[str, Any]:
     types = list(dict.fromkeys(types))
     refs, components = msgspec.json.schema_components(types, ref_template=REF)
     ref_of = dict(zip(types, refs, strict=True))
-    for t in types:
+    for t in _nested_structs(types):
         _field_rules(t, components[t.__name__])
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
@@ -93,12 +100,46 @@ def _field_rules(kind: type, schema: dict[str, Any]) -> None:
         schema["oneOf"] = [
             {"required": [name], "properties": {name: _not_null(props[name])}} for name in exactly
         ]
+    _set_by_server(kind, props)
     at_most: tuple[str, ...] = getattr(kind, "AT_MOST_ONE", ())
     if at_most:
         schema["anyOf"] = [
             {"properties": {name: {"type": "null"} for name in at_most if name != given}}
             for given in at_most
         ]
+
+
+def _set_by_server(kind: type, props: dict[str, Any]) -> None:
+    """Fields a request inherits but must leave at their default (``SET_BY_SLOT``) may
+    only be that default, or absent."""
+    fixed: dict[str, Any] = getattr(kind, "SET_BY_SLOT", {})
+    for name, default in fixed.items():
+        props[name] = {"type": "null"} if default is None else {"enum": [default]}
+
+
+def _nested_structs(types: list[type]) -> list[type]:
+    """``types`` and every Struct inside them, once each: a rule between fields holds on a
+    nested request too (a schedule's ``job``)."""
+    found: dict[type, None] = {}
+
+    def walk(t: mi.Type) -> None:
+        if isinstance(t, mi.StructType):
+            if t.cls in found:
+                return
+            found[t.cls] = None
+            for f in t.fields:
+                walk(f.type)
+        elif isinstance(t, mi.Metadata):
+            walk(t.type)
+        elif isinstance(t, mi.UnionType):
+            for member in t.types:
+                walk(member)
+        elif isinstance(t, mi.ListType | mi.DictType):
+            walk(t.item_type if isinstance(t, mi.ListType) else t.value_type)
+
+    for info in mi.multi_type_info(types):
+        walk(info)
+    return list(found)
 
 
 def _not_null(prop: dict[str, Any]) -> Any:
@@ -122,7 +163,12 @@ def _operation_id(e: Endpoint) -> str:
 
 def _parameters(e: Endpoint) -> list[dict[str, Any]]:
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": PATH_PARAMETERS.get(name, {"type": "string"}),
+        }
         for name in _path_names(e.path)
     ]
     if e.query is not None:

@@ -12,14 +12,14 @@ from domain values in ``encode``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta, Struct, field
 
 from leaseq.core import limits
 from leaseq.core.commands import Ack
-from leaseq.core.model import Action, JobState, NewJob
+from leaseq.core.model import Action, IdempotencyScope, JobState, NewJob
 from leaseq.errors import InvalidRequest
 from leaseq.server.service import Renewal
 
@@ -77,6 +77,10 @@ class JobSpecIn(_In):
     delay: Annotated[float, Meta(ge=0, le=limits.MAX_DELAY_S)] | None = None
     run_at: UtcTime | None = None
     idempotency_key: Name | None = None
+    # A Literal, not the enum: the schema stays inline, so JobSpecIn's component is a
+    # whole schema on its own (tests/app/test_bad_input.py validates with it alone).
+    idempotency_scope: Literal["stored", "active"] = "stored"
+    """``active``: the key is taken only while the job is QUEUED or LEASED."""
 
     AT_MOST_ONE = ("delay", "run_at")
 
@@ -98,6 +102,7 @@ class JobSpecIn(_In):
             delay_ms=round((self.delay or 0) * 1000),
             run_at=None if self.run_at is None else _utc_ms(self.run_at, f"{at}.run_at"),
             idempotency_key=self.idempotency_key,
+            idempotency_scope=IdempotencyScope(self.idempotency_scope),
         )
 
 
@@ -250,6 +255,7 @@ class JobOut(Struct, kw_only=True):
     idempotency_key: str | None
     created_at: str
     updated_at: str
+    idempotency_scope: IdempotencyScope
 
 
 class LeasedJobOut(JobOut, kw_only=True):
