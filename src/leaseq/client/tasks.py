@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, ParamSpec, TypeVar, Unpack
 
-from leaseq.client import Client, EnqueueOptions, Job, JobSpec
+from leaseq.client import Client, EnqueueOptions, Job, JobSpec, RetryPolicy
 from leaseq.core import limits
 
 P = ParamSpec("P")
@@ -98,9 +98,12 @@ class Task(Generic[P, R]):
 class App:
     """A set of tasks and the server they are enqueued to (``LEASEQ_URL`` by default)."""
 
-    def __init__(self, url: str | None = None, token: str | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, token: str | None = None, *, retry: RetryPolicy | None = None
+    ) -> None:
         self.url = url
         self.token = token
+        self.retry = retry
         self.tasks: dict[str, Task[Any, Any]] = {}
         self._client: Client | None = None
 
@@ -108,7 +111,7 @@ class App:
     def client(self) -> Client:
         """The producer's client, made on first use so importing an app opens nothing."""
         if self._client is None:
-            self._client = Client(self.url, self.token)
+            self._client = Client(self.url, self.token, retry=self.retry)
         return self._client
 
     def close(self) -> None:
