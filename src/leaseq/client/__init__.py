@@ -20,6 +20,7 @@ from leaseq.client.models import (
     PollAnswer,
     QueueStats,
     Undecodable,
+    WorkerSeen,
 )
 from leaseq.client.sync import Client
 
@@ -40,4 +41,5 @@ __all__ = [
     "QueueStats",
     "RetryPolicy",
     "Undecodable",
+    "WorkerSeen",
 ]

@@ -37,6 +37,7 @@ from leaseq.client.models import (
     Page,
     PollAnswer,
     QueueStats,
+    WorkerSeen,
 )
 from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
@@ -183,3 +184,9 @@ class AsyncClient(ClientBase):
 
     async def health(self) -> Health:
         return await self.send(calls.health())
+
+    async def workers(
+        self, *, within: float | None = None, limit: int = DEFAULT_PAGE
+    ) -> list[WorkerSeen]:
+        """Workers seen in the last ``within`` seconds (the server's default: 5 minutes)."""
+        return await self.send(calls.workers(within, limit))

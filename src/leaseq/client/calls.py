@@ -28,6 +28,7 @@ from leaseq.client.models import (
     PollAnswer,
     QueueStats,
     Undecodable,
+    WorkerSeen,
 )
 from leaseq.core.model import JobState
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
@@ -298,3 +299,15 @@ def stats() -> Call[dict[str, QueueStats]]:
 
 def health() -> Call[Health]:
     return Call("GET", "/health", lambda c: msgspec.json.decode(c, type=Health), safe=True)
+
+
+class _WorkersOut(msgspec.Struct):
+    workers: list[WorkerSeen]
+
+
+def workers(within: float | None, limit: int) -> Call[list[WorkerSeen]]:
+    params = {"limit": str(limit)} | ({} if within is None else {"within": str(within)})
+    return Call(
+        "GET", "/workers", lambda c: msgspec.json.decode(c, type=_WorkersOut).workers,
+        params=params, safe=True,
+    )  # fmt: skip

@@ -27,6 +27,7 @@ from leaseq.client.models import (
     Page,
     PollAnswer,
     QueueStats,
+    WorkerSeen,
 )
 from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
@@ -173,3 +174,9 @@ class Client(ClientBase):
 
     def health(self) -> Health:
         return self.send(calls.health())
+
+    def workers(
+        self, *, within: float | None = None, limit: int = DEFAULT_PAGE
+    ) -> list[WorkerSeen]:
+        """Workers seen in the last ``within`` seconds (the server's default: 5 minutes)."""
+        return self.send(calls.workers(within, limit))
