@@ -11,17 +11,17 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from leaseq.core.tokens import Role, parse_tokens
 from leaseq.dashboard import dashboard_routes
 from leaseq.server.config import Settings
-from leaseq.server.http import routes, wire
+from leaseq.server.http import apidocs, routes, wire
 from leaseq.server.http.errors import HANDLERS
 from leaseq.server.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.server.http.middleware import RequestTimer
-from leaseq.server.http.openapi import SWAGGER_HTML, Endpoint, document
+from leaseq.server.http.openapi import Endpoint, document
 from leaseq.server.http.routes import Context, RouteHandler
 from leaseq.server.reaper import Reaper
 from leaseq.server.service import QueueService
@@ -116,8 +116,11 @@ def _routes(ctx: Context, settings: Settings) -> list[BaseRoute]:
         *table,
         Route("/metrics", require(Role.READ, tokens, _bind(ctx, routes.metrics)),
               include_in_schema=False),
-        Route("/openapi.json", _openapi_json, include_in_schema=False),
-        Route("/docs", _docs, include_in_schema=False),
+        # The description is a read like the others; /docs is a static page (apidocs).
+        Route("/openapi.json", require(Role.READ, tokens, _openapi_json),
+              include_in_schema=False),
+        Route("/docs", _docs, methods=["GET"], include_in_schema=False),
+        *apidocs.asset_routes(),
         *dashboard_routes(),
     ]  # fmt: skip
 
@@ -138,4 +141,4 @@ async def _openapi_json(_: Request) -> Response:
 
 
 async def _docs(_: Request) -> Response:
-    return HTMLResponse(SWAGGER_HTML)
+    return apidocs.page()
