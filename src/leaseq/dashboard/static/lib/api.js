@@ -18,7 +18,7 @@ export class ApiError extends Error {
 
 // -- Token -----------------------------------------------------------------------------
 
-// The roles of leaseq.core.tokens.Role (tests/dashboard/test_docs_and_tokens.py checks).
+// The roles of leaseq.core.tokens.Role (tests/unit/test_dashboard_roles.py checks).
 const ROLES = ["read", "producer", "worker", "admin"];
 
 /**
