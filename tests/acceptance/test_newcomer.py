@@ -72,7 +72,7 @@ def _env(port: int) -> dict[str, str]:
 @pytest.fixture
 def first_line(clone: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     """Line 1 in the background, in its own process group so all of it can be stopped."""
-    serve, _ = readme_commands()
+    serve, _ = readme_commands(clone)
     port = free_port()
     log = clone / "serve.log"
     with log.open("wb") as out:
@@ -111,7 +111,7 @@ def test_a_fresh_clone_runs_the_readme_then_the_walkthrough(
 ) -> None:
     proc, url, log = first_line
     _wait_healthy(proc, url, log)
-    _, tests = readme_commands()
+    _, tests = readme_commands(clone)
     second = subprocess.run(
         ["bash", "-c", tests], cwd=clone, env=_env(0), stdin=subprocess.DEVNULL,
         capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,

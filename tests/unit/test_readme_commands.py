@@ -8,9 +8,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def readme_commands() -> tuple[str, str]:
+def readme_commands(root: Path = ROOT) -> tuple[str, str]:
     """The first ``bash`` block of the README: line 1 serves, line 2 tests."""
-    found = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    found = re.search(r"```bash\n(.*?)```", (root / "README.md").read_text(), re.S)
     assert found is not None, "the README has no bash block"
     serve, tests = found[1].strip().splitlines()
     return serve, tests
