@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Replays the README's curl walkthrough against a fresh server and prints each command
 # with its real output, so the README can be regenerated rather than hand-edited.
-# Usage: docs/walkthrough.sh   (needs curl and jq; starts and stops its own server)
+# Usage: docs/walkthrough.sh   (needs curl and jq; starts and stops its own server on 8080)
+#        LEASEQ_URL=http://127.0.0.1:8080 docs/walkthrough.sh   (against a running server)
 set -euo pipefail
-dir=$(mktemp -d)
-leaseq serve --db "sqlite:///$dir/leaseq.db" --retry-base 0.2 --reap-interval 0.2 >"$dir/log" 2>&1 &
-pid=$!
-trap 'kill $pid; rm -rf "$dir"' EXIT
-until curl -sf localhost:8080/health >/dev/null; do sleep 0.1; done
+if [ -n "${LEASEQ_URL:-}" ]; then
+  Q=$LEASEQ_URL
+else
+  dir=$(mktemp -d)
+  leaseq serve --db "sqlite:///$dir/leaseq.db" --retry-base 0.2 --reap-interval 0.2 >"$dir/log" 2>&1 &
+  pid=$!
+  trap 'kill $pid; rm -rf "$dir"' EXIT
+  Q=localhost:8080
+fi
+for _ in $(seq 1 100); do curl -sf "$Q/health" >/dev/null && break; sleep 0.1; done
 
 show() { printf '$ %s\n' "$1"; eval "$1"; printf '\n'; }
-Q=localhost:8080
 
 show "curl -s $Q/enqueue -d '{\"queue\": \"emails\", \"task\": \"send_email\", \"payload\": {\"to\": \"ada@example.com\"}, \"max_tries\": 2}'"
 show "curl -s $Q/poll -d '{\"worker_id\": \"worker-1\", \"queues\": [\"emails\"], \"wait\": 5}' | tee /tmp/leased.json | jq -c '.jobs[] | {id, state, attempts, lease_token, lease_expires_at}'"

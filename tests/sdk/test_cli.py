@@ -104,7 +104,7 @@ def test_dead_requeue_cancel(run, client: leaseq.Client) -> None:  # type: ignor
     first, second = _dead_job(client), _dead_job(client)
     listing = run("dead", "--queue", "ops")
     assert listing.exit_code == 0 and first.id in listing.stdout and "broken" in listing.stdout
-    assert run("requeue", first.id).stdout.strip() == "requeued 1"
+    assert run("requeue", first.id).stdout.strip() == "requeued 1 of 1"
     assert run("requeue", "--queue", "ops").stdout.strip() == "requeued 1"
     assert client.get_job(second.id).state is JobState.QUEUED
     assert run("requeue").exit_code == 2

@@ -32,7 +32,7 @@ def test_worker_defaults_are_worker_configs() -> None:
     flags = _defaults(worker)
     config = dataclasses.asdict(WorkerConfig())
     config.pop("worker_id")
-    config["queues"] = ",".join(config["queues"])
+    config["queues"] = ",".join(config["queues"]) or None  # none: the app's tasks' queues
     assert {name: flags[name] for name in config} == config
 
 

@@ -7,15 +7,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
+from leaseq.cli import fleet as cli_fleet
 from leaseq.cli import ops as cli_ops
 from leaseq.cli import schedules as cli_schedules
 from leaseq.cli import worker as cli_worker
-from leaseq.cli.options import opt
+from leaseq.cli.options import FlagCommand, FlagGroup, opt
 from leaseq.server.config import Durability, LogFormat, Settings
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="leaseq: a durable HTTP job queue."
+    no_args_is_help=True,
+    add_completion=False,
+    help="leaseq: a durable HTTP job queue.",
+    cls=FlagGroup,
 )
 
 
@@ -123,6 +128,7 @@ def settings_fields(params: dict[str, Any]) -> dict[str, Any]:
 cli_worker.register(app)
 cli_ops.register(app)
 cli_schedules.register(app)
+cli_fleet.register(app)
 
 
 @app.command()
@@ -147,6 +153,17 @@ def migrate(
         typer.echo(f"leaseq migrate: {exc.message}", err=True)
         raise typer.Exit(4) from exc
     typer.echo("schema is up to date")
+
+
+def _flags_as_flags(cli: typer.Typer) -> None:
+    """Every command's ``--help`` shown as a flag (see ``FlagCommand``), set here once
+    rather than at each registration."""
+    for info in cli.registered_commands:
+        if info.cls is None or info.cls is TyperCommand:
+            info.cls = FlagCommand
+
+
+_flags_as_flags(app)
 
 
 def main() -> None:

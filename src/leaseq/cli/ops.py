@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from leaseq.cli.options import opt
+from leaseq.cli import explain, tables
+from leaseq.cli.options import flag, opt
 from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
 from leaseq.core.limits import DEFAULT_QUEUE, MAX_BATCH
 from leaseq.core.model import JobState
@@ -46,7 +47,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 Url = Annotated[str | None, opt("url", "Server URL.")]
 Token = Annotated[str | None, opt("token", "Bearer token.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AsJson = Annotated[bool, flag("Print JSON instead of a table.", "--json")]
+Wide = Annotated[bool, flag("Whole job ids even in a narrow terminal.", "--wide")]
 Queue = Annotated[str | None, typer.Option(help="Only this queue.")]
 
 
@@ -141,13 +143,15 @@ def enqueue(
     max_tries: Annotated[int | None, typer.Option(help="Leases before DEAD.")] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="Enqueue at most once.")] = None,
     file: Annotated[Path | None, typer.Option(help="JSON lines to enqueue; - is stdin.")] = None,
-    specs: Annotated[bool, typer.Option(help="With --file: lines are job objects.")] = False,
+    specs: Annotated[bool, flag("With --file: lines are job objects.", "--specs")] = False,
     as_json: AsJson = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """Enqueue one job (prints its id), or one per line of --file in batches of 1000."""
-    if (payload is None) == (file is None):
+    if payload is None and file is None:
+        raise typer.BadParameter("give the job's PAYLOAD (JSON) or --file")
+    if payload is not None and file is not None:
         raise typer.BadParameter("give a PAYLOAD argument or --file, not both")
     defaults = {"queue": queue, "task": task, "priority": priority, "delay": delay,
                 "max_tries": max_tries, "idempotency_key": idempotency_key}  # fmt: skip
@@ -161,27 +165,11 @@ def enqueue(
         return
     spec = msgspec.convert({**defaults, "payload": _json_arg(payload or "", "PAYLOAD")}, JobSpec)
     with session(url, token) as client:
-        (job,) = client.enqueue_many([spec])
+        job = explain.enqueue_one(client, spec)
     _print_json(job) if as_json else out.print(job.id, highlight=False)
 
 
 # -- listings ----------------------------------------------------------------------------
-
-
-def _table(jobs: list[Job], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    # The id is what an operator copies into the next command: never cut it.
-    table.add_column("id", no_wrap=True, min_width=36)
-    for name in ("queue", "task", "state", "tries", "run at", "updated", "last error"):
-        table.add_column(name, overflow="ellipsis")
-    for j in jobs:
-        error = (j.last_error or "").strip().splitlines()[-1:] or [""]
-        table.add_row(
-            j.id, j.queue, j.task or "", j.state, f"{j.attempts}/{j.max_tries}",
-            f"{j.run_at:%Y-%m-%d %H:%M:%S}", f"{j.updated_at:%Y-%m-%d %H:%M:%S}",
-            error[0][:60],
-        )  # fmt: skip
-    return table
 
 
 def _collect(client: Client, dead: bool, limit: int, **filters: Any) -> list[Job]:
@@ -202,38 +190,52 @@ def _collect(client: Client, dead: bool, limit: int, **filters: Any) -> list[Job
     return jobs
 
 
-def _show(jobs: list[Job], title: str, as_json: bool) -> None:
+def _show(jobs: list[Job], title: str, total: int, as_json: bool, wide: bool) -> None:
     if as_json:
         _print_json(jobs)
-    else:
-        out.print(_table(jobs, f"{title} ({len(jobs)})"))
+        return
+    shown = f"{len(jobs):,} of {total:,}" if total > len(jobs) else f"{len(jobs):,}"
+    full = wide or out.width >= tables.FULL_ID_WIDTH
+    table = tables.jobs_table(jobs, f"{title}: {shown}", full_ids=full, now=tables.utcnow())
+    # --wide asks for whole ids: the table may then be wider than the terminal.
+    wider = Console(soft_wrap=True, width=max(out.width, tables.FULL_ID_WIDTH))
+    (wider if wide else out).print(table)
+
+
+State = Annotated[
+    JobState | None, typer.Option(case_sensitive=False, help="Only this state (any case).")
+]
 
 
 def jobs(
-    state: Annotated[JobState | None, typer.Option(help="Only this state.")] = None,
+    state: State = None,
     queue: Queue = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: AsJson = False,
+    wide: Wide = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """List jobs, newest first."""
     with session(url, token) as client:
         found = _collect(client, False, limit, state=state, queue=queue)
-    _show(found, "jobs", as_json)
+        total = explain.total(client, state, queue)
+    _show(found, "jobs", total, as_json, wide)
 
 
 def dead(
     queue: Queue = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
     as_json: AsJson = False,
+    wide: Wide = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
     """List the dead letter queue."""
     with session(url, token) as client:
         found = _collect(client, True, limit, queue=queue)
-    _show(found, "dead jobs", as_json)
+        total = explain.total(client, JobState.DEAD, queue)
+    _show(found, "dead jobs", total, as_json, wide)
 
 
 def job(job_id: Annotated[str, typer.Argument(help="Job id.")], url: Url = None,
@@ -285,18 +287,22 @@ def requeue(
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Requeue DEAD jobs by id, or all of a queue; prints how many were requeued."""
+    """Requeue DEAD jobs by id, or all of a queue; prints how many were requeued. An id
+    that is not requeued is named on stderr with the reason, and the exit code is 3 if
+    one does not exist, else 1."""
     if bool(job_ids) == (queue is not None):
         raise typer.BadParameter("give job ids or --queue, not both")
     with session(url, token) as client:
         if queue is not None:
-            count = client.requeue_dead(queue=queue)
-        else:
-            ids = job_ids or []
-            count = sum(
-                client.requeue_dead(ids[i : i + MAX_BATCH]) for i in range(0, len(ids), MAX_BATCH)
-            )
-    out.print(f"requeued {count}", highlight=False)
+            out.print(f"requeued {client.requeue_dead(queue=queue)}", highlight=False)
+            return
+        ids = list(dict.fromkeys(job_ids or []))
+        count, skipped = explain.requeue_checked(client, ids)
+    out.print(f"requeued {count} of {len(ids)}", highlight=False)
+    for job_id, reason in skipped.items():
+        err.print(f"[red]not requeued:[/red] {job_id}: {reason}", markup=True, highlight=False)
+    if skipped:
+        raise typer.Exit(3 if any(r == explain.NOT_FOUND for r in skipped.values()) else 1)
 
 
 def cancel(job_id: Annotated[str, typer.Argument(help="Job id.")], url: Url = None,
@@ -314,11 +320,7 @@ def stats(as_json: AsJson = False, url: Url = None, token: Token = None) -> None
     if as_json:
         _print_json(queues)
         return
-    table = Table("queue", *JobState, "oldest queued (s)", title="leaseq", title_justify="left")
-    for name, s in queues.items():
-        counts = [str(getattr(s, state.value)) for state in JobState]
-        table.add_row(name, *counts, f"{s.oldest_queued_age_s:.1f}")
-    out.print(table)
+    out.print(tables.stats_table(queues))
 
 
 def register(cli: typer.Typer) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from leaseq.cli.options import opt
+from leaseq.cli.options import flag, opt
 from leaseq.client.tasks import App
 from leaseq.client.worker import Worker, WorkerConfig
 from leaseq.core import limits
@@ -44,7 +44,6 @@ async def _serve(app: App, config: WorkerConfig, url: str | None) -> Worker:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
-    log.info("worker %s on %s, queues %s", config.worker_id, worker.client.url, config.queues)
     await worker.run()
     return worker
 
@@ -82,6 +81,7 @@ PutSchedules = Annotated[
         "--schedules/--no-schedules",
         envvar="LEASEQ_PUT_SCHEDULES",
         show_envvar=True,
+        metavar="",
         help="Put the app's declared schedules on the server at start.",
     ),
 ]
@@ -89,7 +89,9 @@ PutSchedules = Annotated[
 
 def worker(
     app_path: Annotated[str, typer.Argument(metavar="MODULE:APP", help="e.g. myapp:app")],
-    queues: Annotated[str, opt("queues", "Comma-separated queues.")] = ",".join(_DEFAULTS.queues),
+    queues: Annotated[
+        str | None, opt("queues", "Comma-separated queues; default: those of the app's tasks.")
+    ] = ",".join(_DEFAULTS.queues) or None,
     concurrency: Annotated[int, opt("concurrency", "Jobs run at once.")] = _DEFAULTS.concurrency,
     lease_seconds: Annotated[
         float, opt("lease_seconds", "Lease asked for.")
@@ -102,24 +104,38 @@ def worker(
     ] = _DEFAULTS.poll_wait,
     url: Annotated[str | None, opt("url", "Server URL; default: the App's.")] = None,
     put_schedules: PutSchedules = _DEFAULTS.put_schedules,
-    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True)] = 0,
+    verbose: Annotated[int, flag(VERBOSE_HELP, "-v", "--verbose", count=True)] = 0,
 ) -> None:
-    """Run the tasks of MODULE:APP. SIGTERM or Ctrl-C stops polling, lets running jobs
-    finish within --grace, releases the rest and exits 0; a second signal releases at once.
-    At start it puts the app's schedules on the server, never unpausing a paused one."""
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request at INFO; that is -vv material.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    """Run the tasks of MODULE:APP.
+
+    It polls the queues of the app's tasks unless --queues names others, and prints one
+    line when it starts (server, queues, tasks, concurrency) and one per failed job.
+    At start it puts the app's schedules on the server, never unpausing a paused one.
+    SIGTERM or Ctrl-C stops polling, lets running jobs finish within --grace, releases
+    the rest and exits 0; a second signal releases at once."""
+    _configure_logging(verbose)
     try:
         config = WorkerConfig(
-            queues=tuple(q.strip() for q in queues.split(",") if q.strip()),
+            queues=tuple(q.strip() for q in (queues or "").split(",") if q.strip()),
             concurrency=concurrency, lease_seconds=lease_seconds, grace=grace,
             poll_wait=poll_wait, put_schedules=put_schedules,
         )  # fmt: skip
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     run(load_app(app_path), config, url)
+
+
+VERBOSE_HELP = "-v: each job's start and end, and failures' tracebacks; -vv: every request too."
+
+
+def _configure_logging(verbose: int) -> None:
+    """The default level shows the start-up line, failures and warnings (per-job lines
+    would flood a busy worker's log); ``-v`` adds the per-job lines, ``-vv`` httpx's."""
+    level = logging.DEBUG if verbose > 1 else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("leaseq").setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs every request at INFO; that is -vv material.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
 
 
 def register(cli: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from leaseq.client.models import (
     Schedule,
     ScheduleJob,
     Undecodable,
+    WorkerSeen,
 )
 from leaseq.client.sync import Client
 
@@ -44,4 +45,5 @@ __all__ = [
     "Schedule",
     "ScheduleJob",
     "Undecodable",
+    "WorkerSeen",
 ]

@@ -38,6 +38,7 @@ from leaseq.client.models import (
     PollAnswer,
     QueueStats,
     Schedule,
+    WorkerSeen,
 )
 from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
@@ -224,3 +225,9 @@ class AsyncClient(ClientBase):
     async def resume_schedule(self, name: str) -> Schedule:
         """Resumes it from now: the slots missed while paused are not replayed."""
         return await self.send(calls.resume_schedule(name))
+
+    async def workers(
+        self, *, within: float | None = None, limit: int = DEFAULT_PAGE
+    ) -> list[WorkerSeen]:
+        """Workers seen in the last ``within`` seconds (the server's default: 5 minutes)."""
+        return await self.send(calls.workers(within, limit))

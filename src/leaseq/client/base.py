@@ -23,10 +23,14 @@ class RetryPolicy:
     """Jittered exponential backoff for transport errors and 503s, bounded in time.
 
     ``max_seconds`` bounds the time spent starting new attempts, so a call gives up after
-    at most ``max_seconds`` plus one request timeout.
+    at most ``max_seconds`` plus one request timeout. The default rides out a server
+    restart and still answers ``ServerUnavailable`` within about 3 s when the server is
+    down, so a producer finds out while its own caller still waits; pass
+    ``RetryPolicy(max_seconds=60)`` (to ``Client``, ``AsyncClient`` or ``App``) to wait
+    longer.
     """
 
-    max_seconds: float = 15.0
+    max_seconds: float = 3.0
     initial: float = 0.05
     max_backoff: float = 2.0
 

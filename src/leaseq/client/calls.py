@@ -29,6 +29,7 @@ from leaseq.client.models import (
     QueueStats,
     Schedule,
     Undecodable,
+    WorkerSeen,
 )
 from leaseq.core.model import JobState
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
@@ -370,3 +371,15 @@ def pause_schedule(name: str) -> Call[Schedule]:
 
 def resume_schedule(name: str) -> Call[Schedule]:
     return Call("POST", _schedule_path(name, "/resume"), _one_schedule, safe=True)
+
+
+class _WorkersOut(msgspec.Struct):
+    workers: list[WorkerSeen]
+
+
+def workers(within: float | None, limit: int) -> Call[list[WorkerSeen]]:
+    params = {"limit": str(limit)} | ({} if within is None else {"within": str(within)})
+    return Call(
+        "GET", "/workers", lambda c: msgspec.json.decode(c, type=_WorkersOut).workers,
+        params=params, safe=True,
+    )  # fmt: skip

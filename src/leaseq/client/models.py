@@ -171,3 +171,14 @@ class BatchOutcome:
     job_id: str
     job: Job | None
     error: LeaseqError | None
+
+
+class WorkerSeen(msgspec.Struct, frozen=True):
+    """``GET /workers``: one worker seen recently, the ids of the jobs it holds, and how
+    many it completed and failed. Fields a newer server adds are ignored."""
+
+    worker_id: str
+    last_seen_at: datetime
+    jobs: list[str]
+    done: int
+    failed: int

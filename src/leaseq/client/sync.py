@@ -28,6 +28,7 @@ from leaseq.client.models import (
     PollAnswer,
     QueueStats,
     Schedule,
+    WorkerSeen,
 )
 from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
@@ -214,3 +215,9 @@ class Client(ClientBase):
     def resume_schedule(self, name: str) -> Schedule:
         """Resumes it from now: the slots missed while paused are not replayed."""
         return self.send(calls.resume_schedule(name))
+
+    def workers(
+        self, *, within: float | None = None, limit: int = DEFAULT_PAGE
+    ) -> list[WorkerSeen]:
+        """Workers seen in the last ``within`` seconds (the server's default: 5 minutes)."""
+        return self.send(calls.workers(within, limit))

@@ -21,7 +21,7 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar, Unpack
 
 from msgspec.structs import replace
 
-from leaseq.client import Client, EnqueueOptions, Job, JobSpec, Schedule, calls
+from leaseq.client import Client, EnqueueOptions, Job, JobSpec, RetryPolicy, Schedule, calls
 from leaseq.client.calls import Call
 from leaseq.core import limits
 from leaseq.core.schedules import Cadence
@@ -145,9 +145,12 @@ class ScheduleDef:
 class App:
     """A set of tasks and the server they are enqueued to (``LEASEQ_URL`` by default)."""
 
-    def __init__(self, url: str | None = None, token: str | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, token: str | None = None, *, retry: RetryPolicy | None = None
+    ) -> None:
         self.url = url
         self.token = token
+        self.retry = retry
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.schedules: dict[str, ScheduleDef] = {}
         self._client: Client | None = None
@@ -156,7 +159,7 @@ class App:
     def client(self) -> Client:
         """The producer's client, made on first use so importing an app opens nothing."""
         if self._client is None:
-            self._client = Client(self.url, self.token)
+            self._client = Client(self.url, self.token, retry=self.retry)
         return self._client
 
     def close(self) -> None:

@@ -9,6 +9,8 @@ tasks on the loop, so a slow task never stalls heartbeats. Three loops share the
 - the report loop sends outcomes, acks batched when several are ready.
 
 At start it also puts the app's declared schedules on the server (``put_declared``).
+What one job's run means (its call, its outcome) is ``leaseq.client.running``; how the
+worker rides out a server it cannot reach is ``leaseq.client.reconnect``.
 
 A job whose heartbeat says ``lease_lost`` belongs to someone else now: its outcome is
 dropped, so a stale worker can never overwrite the result of the job's new owner.
@@ -17,31 +19,28 @@ dropped, so a stale worker can never overwrite the result of the job's new owner
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import secrets
 import socket
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
-
-import msgspec
 
 from leaseq.client import AckSpec, AsyncClient, Job, PollAnswer, RetryPolicy, Undecodable
+from leaseq.client.reconnect import Outage
+from leaseq.client.running import Outcome, execute
 from leaseq.client.schedules import put_declared
-from leaseq.client.tasks import App, Invocation, Permanent
+from leaseq.client.tasks import App
 from leaseq.core import limits
 from leaseq.errors import LeaseLost, LeaseqError
 
 log = logging.getLogger("leaseq.client.worker")
 
-MAX_ERROR_CHARS = 60_000
-"""Under ``limits.MAX_ERROR_CHARS`` with room to spare; a longer traceback keeps its end,
-where the cause is."""
-POLL_ERROR_PAUSE_S = 1.0
+POLL_RETRY = RetryPolicy(max_seconds=0.3)
+"""A poll rides out a blip (a refused connection while the server restarts) but no more:
+past that the worker says at once that it cannot reach the server, and retries itself
+with a capped backoff (``reconnect.Outage``) for as long as it takes."""
 
 
 def default_worker_id() -> str:
@@ -50,9 +49,10 @@ def default_worker_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
-    """Everything a worker is told, validated once (flags and ``LEASEQ_*`` feed it)."""
+    """Everything a worker is told, validated once (flags and ``LEASEQ_*`` feed it).
+    No ``queues`` means the queues of the app's tasks (``queues_of``)."""
 
-    queues: tuple[str, ...] = (limits.DEFAULT_QUEUE,)
+    queues: tuple[str, ...] = ()
     concurrency: int = 8
     lease_seconds: float = limits.DEFAULT_LEASE_S
     grace: float = 30.0
@@ -63,7 +63,7 @@ class WorkerConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (len(self.queues) > 0, "give at least one queue"),
+            (all(self.queues), "a queue name cannot be empty"),
             (1 <= self.concurrency <= 10_000, "concurrency must be between 1 and 10000"),
             (self.grace >= 0, "grace must be >= 0"),
             (
@@ -78,13 +78,10 @@ class WorkerConfig:
             raise ValueError("invalid worker settings: " + "; ".join(problems))
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What to report: ``result`` (JSON, already encoded) on success, else ``error``."""
-
-    result: msgspec.Raw | None = None
-    error: str | None = None
-    retry: bool = True
+def queues_of(app: App) -> tuple[str, ...]:
+    """The queues the app's tasks are declared on, in order; the default queue if none."""
+    named = (task.options.get("queue", limits.DEFAULT_QUEUE) for task in app.tasks.values())
+    return tuple(dict.fromkeys(named)) or (limits.DEFAULT_QUEUE,)
 
 
 @dataclass(slots=True)
@@ -99,36 +96,19 @@ class Held:
     reported: bool = False
 
 
-class Refused(Permanent):
-    """The worker itself cannot run the job (unknown task, malformed payload): the
-    message alone says it all, a traceback of the worker's internals would not help."""
-
-
-def invocation_of(job: Job) -> Invocation:
-    """Reads ``{"args": [...], "kwargs": {...}}``; any other shape can never succeed."""
-    payload = job.payload if job.payload is not None else {}
-    if not isinstance(payload, dict) or set(payload) - {"args", "kwargs"}:
-        raise Refused('the payload must be an object {"args": [...], "kwargs": {...}}')
-    args, kwargs = payload.get("args", []), payload.get("kwargs", {})
-    if not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise Refused('"args" must be a list and "kwargs" an object')
-    return Invocation(tuple(args), kwargs)
-
-
-def _error_text(exc: BaseException) -> str:
-    text = "".join(traceback.format_exception(exc))
-    return text[-MAX_ERROR_CHARS:]
-
-
 class Worker:
     """Runs the tasks of ``app`` until ``stop()``; see the module docstring."""
 
     def __init__(self, app: App, config: WorkerConfig, client: AsyncClient | None = None):
         self.app = app
         self.config = config
+        self.queues = config.queues or queues_of(app)
         # Retrying a call for longer than half a lease is pointless: the lease is gone.
         retry = RetryPolicy(max_seconds=min(15.0, config.lease_seconds / 2))
         self.client = client or AsyncClient(app.url, app.token, retry=retry)
+        # Polls go through their own client: they must fail fast (see POLL_RETRY).
+        self._poller = client or AsyncClient(app.url, app.token, retry=POLL_RETRY)
+        self._outage = Outage(self.client.url)
         self.held: dict[str, Held] = {}
         self.abandoned_threads = 0
         self._running = 0
@@ -137,6 +117,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._deadline = float("inf")
+        self._hurry = asyncio.Event()  # the second stop signal: release without waiting
         self._poll: asyncio.Task[PollAnswer] | None = None
         self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="leaseq-task")
 
@@ -146,17 +127,26 @@ class Worker:
         if self._stopping.is_set():
             log.warning("second stop signal: releasing unfinished jobs now")
             self._deadline = time.monotonic()
-            if self._poll is not None:
-                self._poll.cancel()
+            self._hurry.set()
             self._slot_free.set()
             return
-        log.info("stopping: no new jobs; %d running get %.0fs", self._running, self.config.grace)
+        log.info("stopping: no new jobs; %d running get %gs", self._running, self.config.grace)
         self._deadline = time.monotonic() + self.config.grace
         self._stopping.set()
         self._slot_free.set()
+        # An idle worker must not wait out its long poll. Closing the poll's connection
+        # tells the server the caller went away, and the server hands back whatever it
+        # leased to that poll meanwhile; what already came back is released by _drain.
+        if self._poll is not None:
+            self._poll.cancel()
 
     async def run(self) -> None:
         """Works until ``stop()``, then drains, hands back what is left and returns."""
+        log.info(
+            "worker %s: server %s, queues %s, tasks %s, concurrency %d",
+            self.config.worker_id, self.client.url, ", ".join(self.queues),
+            ", ".join(self.app.tasks) or "none", self.config.concurrency,
+        )  # fmt: skip
         beats = asyncio.create_task(self._heartbeat_loop())
         reports = asyncio.create_task(self._report_loop())
         schedules = asyncio.create_task(
@@ -173,6 +163,9 @@ class Worker:
             await asyncio.gather(beats, schedules, return_exceptions=True)
             self._pool.shutdown(wait=False, cancel_futures=True)
             await self.client.aclose()
+            if self._poller is not self.client:
+                await self._poller.aclose()
+            log.info("worker %s stopped", self.config.worker_id)
 
     # -- polling -------------------------------------------------------------------------
 
@@ -184,22 +177,24 @@ class Worker:
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
-            # The poll in flight is not cancelled by stop(): the server would still lease
-            # jobs to it. It ends within ``poll_wait``; what it brings is handed back.
             self._poll = asyncio.create_task(
-                self.client.poll_answer(
-                    cfg.worker_id, cfg.queues, max_jobs=min(free, limits.MAX_POLL_JOBS),
-                    lease_seconds=cfg.lease_seconds, wait=min(cfg.poll_wait, max(cfg.grace, 1)),
+                self._poller.poll_answer(
+                    cfg.worker_id, self.queues, max_jobs=min(free, limits.MAX_POLL_JOBS),
+                    lease_seconds=cfg.lease_seconds, wait=cfg.poll_wait,
                 )
             )  # fmt: skip
             try:
                 answer = await self._poll
             except asyncio.CancelledError:
-                return
+                if self._stopping.is_set():
+                    return
+                raise
             except LeaseqError as exc:
-                log.warning("poll failed: %s", exc)
-                await self._pause(POLL_ERROR_PAUSE_S)
+                await self._pause(self._outage.failed(exc))
                 continue
+            finally:
+                self._poll = None
+            self._outage.succeeded()
             for job in answer.jobs:
                 self._start(job)
             for bad in answer.undecodable:
@@ -237,22 +232,13 @@ class Worker:
 
     async def _run(self, held: Held) -> Outcome | None:
         job, started = held.job, time.monotonic()
-        log.info("job %s start task=%s attempt=%d", job.id, job.task, job.attempts)
+        log.debug("job %s start task=%s attempt=%d", job.id, job.task, job.attempts)
         try:
-            outcome = await self._execute(job)
+            outcome = await execute(self.app, job, self._pool)
         finally:
             self._running -= 1
             self._slot_free.set()
-        elapsed = time.monotonic() - started
-        verdict = "done" if outcome.error is None else "failed"
-        log.info(
-            "job %s %s task=%s attempt=%d in %.3fs",
-            job.id,
-            verdict,
-            job.task,
-            job.attempts,
-            elapsed,
-        )
+        self._log_outcome(job, outcome, time.monotonic() - started)
         if held.lost or held.released:
             log.warning("job %s: lease lost or released; outcome not reported", job.id)
             self.held.pop(job.id, None)
@@ -261,26 +247,18 @@ class Worker:
         self._outbox.put_nowait(held)
         return outcome
 
-    async def _execute(self, job: Job) -> Outcome:
-        task = self.app.tasks.get(job.task or "")
-        try:
-            if task is None:
-                known = ", ".join(sorted(self.app.tasks)) or "none"
-                raise Refused(f"unknown task {job.task!r}; this worker knows: {known}")
-            call = invocation_of(job)
-            if task.is_async:
-                value = await task.fn(*call.args, **call.kwargs)
-            else:
-                loop = asyncio.get_running_loop()
-                fn = functools.partial(task.fn, *call.args, **call.kwargs)
-                value = await loop.run_in_executor(self._pool, fn)
-            return Outcome(result=_encode_result(value))
-        except Refused as exc:
-            return Outcome(error=str(exc), retry=False)
-        except Permanent as exc:
-            return Outcome(error=_error_text(exc), retry=False)
-        except Exception as exc:
-            return Outcome(error=_error_text(exc), retry=not isinstance(exc, _Unencodable))
+    @staticmethod
+    def _log_outcome(job: Job, outcome: Outcome, elapsed: float) -> None:
+        """A success is a debug line (``-v``); a failure is one warning line with the
+        exception, and its traceback below it at ``-v``."""
+        where = f"task={job.task} attempt={job.attempts}/{job.max_tries} in {elapsed:.3f}s"
+        if outcome.error is None:
+            log.debug("job %s done %s", job.id, where)
+            return
+        fate = "retried" if outcome.retry and job.attempts < job.max_tries else "DEAD"
+        log.warning("job %s failed %s (%s): %s", job.id, where, fate, outcome.summary)
+        if outcome.summary != outcome.error:
+            log.debug("job %s traceback:\n%s", job.id, (outcome.error or "").rstrip())
 
     # -- heartbeats ----------------------------------------------------------------------
 
@@ -362,7 +340,13 @@ class Worker:
         runners = [h.runner for h in self.held.values() if h.runner is not None]
         pending = [r for r in runners if not r.done()]
         if pending:
-            await asyncio.wait(pending, timeout=max(0.0, self._deadline - time.monotonic()))
+            # All of them, unless the deadline passes or a second signal says hurry.
+            finished = asyncio.ensure_future(asyncio.wait(pending))
+            hurry = asyncio.ensure_future(self._hurry.wait())
+            left = max(0.0, self._deadline - time.monotonic())
+            await asyncio.wait({finished, hurry}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            finished.cancel()
+            hurry.cancel()
         leftovers = [h for h in self.held.values() if h.runner is None or not h.runner.done()]
         for h in leftovers:
             h.released = True
@@ -382,14 +366,3 @@ class Worker:
             log.warning(
                 "job %s: release failed: %s; it runs again after the lease", held.job.id, exc
             )
-
-
-class _Unencodable(TypeError):
-    """The task returned something JSON cannot hold: running it again will not help."""
-
-
-def _encode_result(value: Any) -> msgspec.Raw:
-    try:
-        return msgspec.Raw(msgspec.json.encode(value))
-    except (TypeError, msgspec.EncodeError) as exc:
-        raise _Unencodable(f"the task's return value is not JSON: {exc}") from exc

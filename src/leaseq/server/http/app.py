@@ -11,17 +11,17 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from leaseq.core.tokens import Role, parse_tokens
 from leaseq.dashboard import dashboard_routes
 from leaseq.server.config import Settings
-from leaseq.server.http import routes, schedule_routes, schedule_wire, wire
+from leaseq.server.http import apidocs, routes, schedule_routes, schedule_wire, wire
 from leaseq.server.http.errors import HANDLERS
 from leaseq.server.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.server.http.middleware import RequestTimer
-from leaseq.server.http.openapi import SWAGGER_HTML, Endpoint, document
+from leaseq.server.http.openapi import Endpoint, document
 from leaseq.server.http.routes import Context, RouteHandler
 from leaseq.server.http.sameorigin import CrossSiteGuard, SitePolicy
 from leaseq.server.reaper import Reaper
@@ -141,8 +141,11 @@ def _routes(ctx: Context, settings: Settings) -> list[BaseRoute]:
         *table,
         Route("/metrics", require(Role.READ, tokens, _bind(ctx, routes.metrics)),
               include_in_schema=False),
-        Route("/openapi.json", _openapi_json, include_in_schema=False),
-        Route("/docs", _docs, include_in_schema=False),
+        # The description is a read like the others; /docs is a static page (apidocs).
+        Route("/openapi.json", require(Role.READ, tokens, _openapi_json),
+              include_in_schema=False),
+        Route("/docs", _docs, methods=["GET"], include_in_schema=False),
+        *apidocs.asset_routes(),
         *dashboard_routes(),
     ]  # fmt: skip
 
@@ -163,9 +166,15 @@ async def _openapi_json(_: Request) -> Response:
 
 
 async def _docs(_: Request) -> Response:
-    # Framing is refused as on the dashboard. Scripts are not restricted yet: the page
-    # runs Swagger UI from a CDN and an inline call of it, until the package serves it.
-    return HTMLResponse(SWAGGER_HTML, headers=DOCS_HEADERS)
+    # Everything /docs loads is served from the package (Swagger UI vendored), so it
+    # gets a script policy too; Swagger UI sets inline styles, hence 'unsafe-inline' there.
+    return apidocs.page(headers=DOCS_HEADERS)
 
 
-DOCS_HEADERS = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"}
+DOCS_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+        " img-src 'self' data:; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+}

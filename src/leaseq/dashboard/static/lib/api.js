@@ -18,6 +18,22 @@ export class ApiError extends Error {
 
 // -- Token -----------------------------------------------------------------------------
 
+// The roles of leaseq.core.tokens.Role (tests/unit/test_dashboard_roles.py checks).
+const ROLES = ["read", "producer", "worker", "admin"];
+
+/**
+ * What to send for a token as it is configured, like `secret_of` in leaseq.core.tokens:
+ * "worker:abc" sends "abc", and a bare secret is sent as it is. So the LEASEQ_TOKEN value
+ * that the CLI and the SDK take can be pasted here too.
+ */
+export function secretOf(configured) {
+  const at = configured.indexOf(":");
+  const role = configured.slice(0, at);
+  return at > 0 && ROLES.includes(role) && at < configured.length - 1
+    ? configured.slice(at + 1)
+    : configured;
+}
+
 let tokenPrompt = null; // one prompt shared by every request that got a 401
 let tokenDeclined = false; // after Cancel, polling must not reopen the prompt every 2 s
 let tokenRefused = false; // the last token sent got a 401: say so in the prompt
@@ -38,7 +54,7 @@ function askToken(message) {
 
 /** Keeps the token the dialog closed with, or remembers that the user declined. */
 function closeToken(dialog, input) {
-  const token = dialog.returnValue === "ok" ? input.value.trim() : "";
+  const token = dialog.returnValue === "ok" ? secretOf(input.value.trim()) : "";
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
   else tokenDeclined = true;
   tokenRefused = false;
