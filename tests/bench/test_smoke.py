@@ -17,6 +17,8 @@ from benchmarks import __main__ as bench
 from benchmarks import starts
 from benchmarks.peers import PEERS, load
 
+pytestmark = pytest.mark.slow  # runs every scenario at a tiny N: tens of seconds
+
 
 def test_leaseq_scenarios_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     md, png = tmp_path / "b.md", tmp_path / "b.png"

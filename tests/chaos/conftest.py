@@ -50,3 +50,19 @@ def nodes(tmp_path: Path) -> Iterator[MakeServer]:
     yield make
     for server in started:
         server.kill()
+
+
+IN_THE_DEFAULT_RUN = {"test_model.py", "test_claim_race.py"}
+"""Chaos modules cheap enough for every run (in-process or one server, seconds). The
+rest kill processes, flood sockets or fuzz for tens of seconds each: they are ``slow``,
+run by ``pytest -m slow`` (CI runs it after the default run), and their long tiers are
+``chaos``."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.parent == Path(__file__).parent and path.name not in IN_THE_DEFAULT_RUN:
+            if item.get_closest_marker("chaos") is None:
+                item.add_marker(pytest.mark.slow)
