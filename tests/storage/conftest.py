@@ -8,7 +8,7 @@ tested in ``test_postgres``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,22 +25,31 @@ from tests.support.postgres import base_url, fresh_database
 class Store:
     storage: Storage
     clock: FakeClock
+    make: Callable[[], Storage]
+    """Another store on the same database: a restart, or another node."""
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
+
+    async def reopen(self) -> None:
+        """Closes the store and opens it again on the same database (a restart)."""
+        await self.storage.close()
+        self.storage = self.make()
+        await self.storage.open()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     clock = FakeClock()
     if request.param == "sqlite":
-        storage: Storage = SQLiteStorage(str(tmp_path / "conformance.db"), clock)
-        await storage.open()
-        yield Store(storage, clock)
-        await storage.close()
+        path = str(tmp_path / "conformance.db")
+        opened = Store(SQLiteStorage(path, clock), clock, lambda: SQLiteStorage(path, clock))
+        await opened.storage.open()
+        yield opened
+        await opened.storage.close()
         return
     with fresh_database(base_url()) as url:
-        storage = PostgresStorage(url, clock)
-        await storage.open()
-        yield Store(storage, clock)
-        await storage.close()
+        opened = Store(PostgresStorage(url, clock), clock, lambda: PostgresStorage(url, clock))
+        await opened.storage.open()
+        yield opened
+        await opened.storage.close()

@@ -48,6 +48,9 @@ class Settings:
     """QUEUED jobs a queue may hold before enqueues get 429; 0 is no limit."""
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    max_answer_bytes: int = 16 * 1024 * 1024
+    """A poll stops adding jobs once their payloads would pass this many bytes (it
+    always answers one job, however big)."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -64,6 +67,7 @@ class Settings:
             (self.max_body >= 1024, "max_body must be at least 1024 bytes"),
             (self.poll_rate >= 0, "poll_rate must be >= 0"),
             (self.max_queue_depth >= 0, "max_queue_depth must be >= 0"),
+            (self.max_answer_bytes >= 1024, "max_answer_bytes must be at least 1024 bytes"),
             (
                 (self.ssl_certfile is None) == (self.ssl_keyfile is None),
                 "ssl_certfile and ssl_keyfile go together",

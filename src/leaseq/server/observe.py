@@ -18,6 +18,7 @@ from prometheus_client import (
 )
 
 from leaseq.core.model import Action, JobRecord, JobState, QueueCounts
+from leaseq.core.queues import HeldBack, QueueInfo
 
 log = logging.getLogger("leaseq.jobs")
 _Metric = TypeVar("_Metric", Counter, Histogram)
@@ -61,6 +62,11 @@ class Observer:
                               ["queue"], buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
         self.run = Histogram("leaseq_job_run_seconds", "Lease to ack or fail", ["queue"],
                              buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
+        self.paused = Gauge("leaseq_queue_paused", "1 while the queue is paused", ["queue"],
+                            registry=r)  # fmt: skip
+        self.held = Counter("leaseq_claims_held", "Claims that came back short while a"
+                            " ready job was held back, by the rule that held it",
+                            ["queue", "reason"], registry=r)  # fmt: skip
         self._children: dict[tuple[int, str], Any] = {}
         self.http = Histogram("leaseq_http_request_duration_seconds", "HTTP request duration",
                               ["method", "route"], registry=r)  # fmt: skip
@@ -107,6 +113,15 @@ class Observer:
             extra={"job_id": job.id, "queue": job.queue, "worker": job.lease_owner,
                    "attempt": job.attempts, "event": kind.value, "state": job.state.value},
         )  # fmt: skip
+
+    def held_back(self, held: dict[str, HeldBack]) -> None:
+        """Counts one claim per queue whose ready jobs a pause or a limit held back."""
+        for queue, reason in held.items():
+            self.held.labels(queue, reason.value).inc()
+
+    def set_queue_gauges(self, queues: Iterable[QueueInfo]) -> None:
+        for info in queues:
+            self.paused.labels(info.name).set(1 if info.settings.paused else 0)
 
     def request_timed(self, method: str, route: str, seconds: float) -> None:
         self.http.labels(method, route).observe(seconds)
