@@ -233,7 +233,7 @@ logged AS (
 ),
 pruned AS (
     DELETE FROM queue_leases AS l USING room, t
-    WHERE l.queue = room.name AND room.rate_per_ms IS NOT NULL
+    WHERE l.queue = room.name AND room.rate_per_ms IS NOT NULL AND NOT room.paused
       AND l.at <= t.now - room.rate_per_ms
 ),
 info AS (
