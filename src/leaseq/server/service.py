@@ -28,7 +28,7 @@ from leaseq.core.model import (
     QueueCounts,
     WorkerInfo,
 )
-from leaseq.core.queues import QueueChange, QueueInfo
+from leaseq.core.queues import QueueChange, QueueInfo, QueueSettings
 from leaseq.errors import JobNotFound, LeaseqError, QueueFull, StorageUnavailable
 from leaseq.server.config import Settings
 from leaseq.server.notifier import Notifier
@@ -254,20 +254,19 @@ class QueueService:
     async def queue(self, name: str) -> QueueInfo:
         """The queue's settings and counts; a queue with neither jobs nor settings is
         all defaults and zeros (every name is a queue)."""
-        settings = (await self._storage.queue_settings([name]))[name]
-        counts = (await self._storage.stats()).get(name)
-        return (
-            QueueInfo(name, settings)
-            if counts is None
-            else QueueInfo(name, settings, counts.counts)
-        )
+        return await self._queue_info(name, (await self._storage.queue_settings([name]))[name])
 
     async def update_queue(self, name: str, change: QueueChange) -> QueueInfo:
         """Applies a partial change of the queue's settings, durably. When it frees slots
         (``QueueChange.frees_slots``: a resume, a raised or removed limit), the store
         wakes the long polls waiting on the queue, on every node, at once."""
-        await self._storage.update_queue(name, change)
-        return await self.queue(name)
+        return await self._queue_info(name, await self._storage.update_queue(name, change))
+
+    async def _queue_info(self, name: str, settings: QueueSettings) -> QueueInfo:
+        counts = (await self._storage.stats()).get(name)
+        if counts is None:  # no jobs: zero of each state
+            return QueueInfo(name, settings)
+        return QueueInfo(name, settings, counts.counts)
 
     async def events(self, job_id: str, limit: int, cursor: str | None) -> EventListing:
         """A page of the job's history; 404 only when neither the job nor any history
