@@ -118,7 +118,7 @@ picked AS (
     WHERE b.pos = 1 OR b.total <= %(max_bytes)s
 ),
 {lease_picked}
-SELECT t.now, lim.names AS limited, claimed.*
+SELECT t.now, CASE WHEN cardinality(lim.names) > 0 THEN lim.names END AS limited, claimed.*
 FROM t CROSS JOIN soft CROSS JOIN lim LEFT JOIN claimed ON TRUE
 
 -- name: lock_queues
@@ -140,7 +140,8 @@ ORDER BY s.name FOR UPDATE
 -- up to the limit); then the best n of all queues within the byte budget, as ``claim``.
 -- Queues without settings named with them are served as in ``claim``. The lease times
 -- of rate-limited queues are logged, and those older than their window pruned. ``limits``
--- brings each limited queue's settings and counts, for ``core.queues.held_back``.
+-- brings each limited queue's settings and counts, for ``core.queues.held_back``, on one
+-- row only (the driver would decode it again for every row).
 WITH {now_cte},
 soft AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
 named AS MATERIALIZED (
@@ -248,7 +249,9 @@ info AS (
     )) AS limits
     FROM room WHERE room.limited
 )
-SELECT t.now, info.limits, claimed.*
+SELECT t.now, claimed.*,
+       CASE WHEN claimed.seq IS NOT DISTINCT FROM (SELECT min(c.seq) FROM claimed AS c)
+            THEN info.limits END AS limits
 FROM t CROSS JOIN soft CROSS JOIN info LEFT JOIN claimed ON TRUE
 
 -- name: insert_jobs
@@ -370,9 +373,8 @@ freed AS (
                      WHERE upd.old_state = 'LEASED' AND upd.state <> 'LEASED')
       AND {is_limited}
 )
-SELECT upd.id, CASE WHEN upd.state = 'QUEUED' THEN pg_notify('{channel}', upd.queue) END AS notified,
-       (SELECT count(*) FROM freed) AS freed
-FROM upd
+SELECT upd.id, CASE WHEN upd.state = 'QUEUED' THEN pg_notify('{channel}', upd.queue) END AS notified
+FROM upd CROSS JOIN (SELECT count(*) FROM freed) AS f
 
 -- name: purge
 -- One statement: the jobs, their history and their counts go together. Workers not seen

@@ -47,15 +47,16 @@ async def update(
 
 
 async def claim_limited(conn: Conn, params: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-    """The rows of ``claim_limited`` (the first brings ``limits``), and each limited
-    queue's settings and counts by name."""
+    """The rows of ``claim_limited`` (one brings ``limits``), and each limited queue's
+    settings and counts by name."""
     async with transaction(conn):
         await conn.execute(Q["lock_queues"], params)
         cursor = await conn.execute(
             Q["claim_limited"], {**params, "key_scan": common.KEY_SCAN_ROWS}
         )
     rows = await cursor.fetchall()
-    return rows, {info["name"]: info for info in rows[0].limits or ()}
+    limits = next((row.limits for row in rows if row.limits is not None), ())
+    return rows, {info["name"]: info for info in limits}
 
 
 def limit_settings(info: dict[str, Any]) -> QueueSettings:

@@ -12,9 +12,11 @@ CREATE TABLE queues (
     updated_at      bigint  NOT NULL
 );
 ALTER TABLE jobs ADD COLUMN concurrency_key text;
--- The LEASED jobs of a queue (and by key): the counts of a limited claim, each bounded by
--- its limit.
-CREATE INDEX jobs_leased_keys ON jobs (queue, concurrency_key) WHERE state = 'LEASED';
+-- The LEASED jobs of a queue with one key: the per-key count of a limited claim, bounded
+-- by the limit. Keyless jobs stay out, so queues without keys pay nothing for it; the
+-- queue's own LEASED count walks jobs_by_queue_state.
+CREATE INDEX jobs_leased_keys ON jobs (queue, concurrency_key)
+    WHERE state = 'LEASED' AND concurrency_key IS NOT NULL;
 -- The lease times of rate-limited queues within their window (a sliding window, not a
 -- token bucket): a claim counts the rows of the last window and prunes older ones.
 CREATE TABLE queue_leases (
