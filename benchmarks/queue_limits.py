@@ -9,19 +9,22 @@ so a busy machine's noise falls on every scenario alike.
     PYTHONPATH=. python benchmarks/queue_limits.py [--jobs 20000] [--rounds 5]
         [--durability full|normal] [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
-Measured on the shared 2-CPU dev machine (load average 4-6 from other work, so rates
-swing by a third between runs; the CPU per job is the steadier figure), 10,000 jobs,
-medians of 5 alternating rounds:
+Measured on the shared 2-CPU dev machine (other engineers' tests running beside it,
+load average 1.4-2.1, so rates swing by ~10% between runs), 10,000 jobs, medians of 5
+alternating rounds, jobs/s and this process's CPU per job against no settings:
 
-    sqlite full, 1 worker:   none 17,156 jobs/s 43.5 us/job; concurrency 1e6 16,504
-                             (-3.8%) 45.1 us (+3.7%); concurrency 50 12,003 (-30%)
-    sqlite full, 8 workers:  none 20,810 37.5 us; concurrency 1e6 21,463 (+3.1%) 37.2 us
-                             (-0.7%); concurrency 50 15,514 (-25%)
-    postgres, 1 worker:      none 6,915 44.9 us; concurrency 1e6 5,153 (-25%) 52.0 us
-                             (+16%); concurrency 50 3,542 (-49%)
-    postgres, 8 workers:     none 6,547 47.2 us; concurrency 1e6 5,426 (-17%) 55.9 us
-                             (+18%); concurrency 50 1,667 (-75%)
+    sqlite full, 1 worker:  none 22,509 (40.8 us); concurrency 1e6 +2.7% (-1.5%);
+                            concurrency 50 -15.7% (+16.5%)
+    sqlite full, 8 workers: none 22,807 (42.6 us); concurrency 1e6 -8.9% (+9.5%);
+                            concurrency 50 -44.2% (+76.4%)
+    postgres, 1 worker:     none 7,106 (52.2 us); concurrency 1e6 +0.6% (-20.7%);
+                            concurrency 50 -28.2% (+28.1%)
+    postgres, 8 workers:    none 9,996 (45.2 us); concurrency 1e6 -9.6% (+16.8%);
+                            concurrency 50 -65.5% (+164.8%)
 
+(Before the limited PostgreSQL claim decoded its ``limits`` JSON once instead of on
+every row, concurrency 1e6 cost -17% to -25% there.) A tight limit is slower by design:
+workers find the queue full and come back.
 A limited queue elsewhere (``paused_other_queue``) moved nothing beyond the noise on
 either backend. On PostgreSQL a limited queue's claims take turns on its settings row
 and run as a pipelined transaction of two statements instead of one autocommit
