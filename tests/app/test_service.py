@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
 
+from leaseq.core.commands import Ack
 from leaseq.core.model import JobRecord, JobState, NewJob
+from leaseq.core.queues import QueueChange, QueueInfo, QueueSettings
 from leaseq.core.schedules import Cadence, Overlap, ScheduleSpec
 from leaseq.errors import ScheduleNotFound
 from leaseq.server import service as service_module
@@ -213,3 +216,93 @@ async def test_schedule_metrics(svc: Service) -> None:
     assert 'leaseq_schedule_skipped_total{reason="downtime",schedule="tick"} 4.0' in text
     await service.delete_schedule("tick")
     assert 'schedule="tick"' not in (await service.metrics()).decode()
+
+
+# -- queues you can steer (issue 12) ---------------------------------------------------
+
+
+async def _steer(service: QueueService, queue: str = "q", **change: object) -> QueueInfo:
+    return await service.update_queue(queue, QueueChange(**change))  # type: ignore[arg-type]
+
+
+async def test_a_queue_nobody_touched_answers_its_defaults(svc: Service) -> None:
+    info = await svc.service.queue("never-seen")
+    assert info == QueueInfo("never-seen", QueueSettings())
+    assert await svc.service.queues() == []
+
+
+async def test_update_queue_answers_the_queue_with_its_counts(svc: Service) -> None:
+    await _enqueue(svc.service)
+    info = await _steer(svc.service, paused=True, concurrency=2)
+    assert info.settings == QueueSettings(paused=True, concurrency=2)
+    assert info.counts[JobState.QUEUED] == 1
+    assert [q.name for q in await svc.service.queues()] == ["q"]
+    assert (await svc.service.queue("q")) == info
+
+
+async def test_a_resume_wakes_a_waiting_poll(svc: Service) -> None:
+    await _steer(svc.service, paused=True)
+    job = await _enqueue(svc.service)
+    poll = await _waiting_poll(svc, "w")
+    await asyncio.sleep(0.05)
+    assert not poll.done()
+    await _steer(svc.service, paused=False)
+    (leased,) = await _woken(poll)
+    assert leased.id == job.id
+
+
+async def test_an_ack_that_frees_a_slot_wakes_a_waiting_poll(svc: Service) -> None:
+    await _steer(svc.service, concurrency=1)
+    await _enqueue(svc.service)
+    second = await _enqueue(svc.service)
+    (first,) = await svc.service.poll("w1", ["q"])
+    poll = await _waiting_poll(svc, "w2")
+    await svc.service.ack([Ack(first.id, first.lease_token or "", None)])
+    (leased,) = await _woken(poll)
+    assert leased.id == second.id
+
+
+async def test_a_raised_limit_wakes_a_waiting_poll(svc: Service) -> None:
+    await _steer(svc.service, key_concurrency=1)
+    await _enqueue(svc.service, concurrency_key="k")
+    second = await _enqueue(svc.service, concurrency_key="k")
+    await svc.service.poll("w1", ["q"])
+    poll = await _waiting_poll(svc, "w2")
+    await _steer(svc.service, key_concurrency=2)
+    (leased,) = await _woken(poll)
+    assert leased.id == second.id
+
+
+async def test_an_expiry_to_the_dead_letters_frees_a_slot(svc: Service) -> None:
+    await _steer(svc.service, concurrency=1)
+    await _enqueue(svc.service, max_tries=1)
+    second = await _enqueue(svc.service)
+    await svc.service.poll("w1", ["q"], lease_seconds=1)
+    poll = await _waiting_poll(svc, "w2")
+    svc.clock.advance(2)
+    (dead,) = await svc.service.expire_leases(100)
+    assert dead.state is JobState.DEAD
+    (leased,) = await _woken(poll)
+    assert leased.id == second.id
+
+
+async def test_a_poll_keeps_to_the_byte_budget(svc: Service) -> None:
+    svc.service.settings = dataclasses.replace(svc.service.settings, max_answer_bytes=1024)
+    body = '"' + "x" * 598 + '"'
+    await svc.service.enqueue([NewJob(payload=body, queue="q") for _ in range(3)])
+    assert len(await svc.service.poll("w", ["q"], 10)) == 1
+
+
+async def test_metrics_show_paused_queues_and_held_back_claims(svc: Service) -> None:
+    await _steer(svc.service, paused=True)
+    await _steer(svc.service, "r", concurrency=1)
+    await _enqueue(svc.service)
+    await _enqueue(svc.service, queue="r")
+    await _enqueue(svc.service, queue="r")
+    assert await svc.service.poll("w", ["q"]) == []
+    assert len(await svc.service.poll("w", ["r"], 2)) == 1
+    text = (await svc.service.metrics()).decode()
+    assert 'leaseq_queue_paused{queue="q"} 1.0' in text
+    assert 'leaseq_queue_paused{queue="r"} 0.0' in text
+    assert 'leaseq_claims_held_total{queue="q",reason="paused"} 1.0' in text
+    assert 'leaseq_claims_held_total{queue="r",reason="concurrency"} 1.0' in text

@@ -37,6 +37,15 @@ from leaseq.core.backoff import Backoff
 from leaseq.core.clock import FakeClock
 from leaseq.core.commands import Ack, Command, Fail, Heartbeat, Release
 from leaseq.core.model import IdempotencyScope, JobRecord, JobState, NewJob, QueueCounts
+from leaseq.core.queues import (
+    UNSET,
+    HeldBack,
+    QueueChange,
+    QueueSettings,
+    RateLimit,
+    claimable,
+    held_back,
+)
 from leaseq.errors import LeaseLost
 from leaseq.server.config import Durability
 from leaseq.server.storage import Storage
@@ -48,6 +57,17 @@ BACKOFF = Backoff(base_s=1.0, cap_s=4.0)
 KEYS = st.sampled_from([None, None, "a", "b", "c", "d"])
 SCOPES = st.sampled_from(list(IdempotencyScope))
 ACTIVE = (JobState.QUEUED, JobState.LEASED)
+CONCURRENCY_KEYS = st.sampled_from([None, None, "x", "y"])
+LIMIT = st.none() | st.integers(1, 3)
+CHANGES = st.builds(
+    QueueChange,
+    paused=st.just(UNSET) | st.booleans(),
+    concurrency=st.just(UNSET) | LIMIT,
+    rate_limit=st.just(UNSET)
+    | st.none()
+    | st.builds(RateLimit, st.integers(1, 3), st.sampled_from([1000, 3000])),
+    key_concurrency=st.just(UNSET) | LIMIT,
+)
 
 
 class Backend(Protocol):
@@ -77,7 +97,7 @@ class PostgresTables:
     per example (CREATE DATABASE, migrations, DROP) would cost more than the example,
     and so would TRUNCATE (new files, synced) on tables of a few hundred rows."""
 
-    TABLES = ("jobs", "job_events", "job_counts", "workers")
+    TABLES = ("jobs", "job_events", "job_counts", "workers", "queues", "queue_leases")
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -95,6 +115,7 @@ class PostgresTables:
 class ModelJob:
     id: str
     key: str | None
+    ckey: str | None
     priority: int
     seq: int
     max_tries: int
@@ -128,6 +149,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.clock = FakeClock()
         self.jobs: dict[str, ModelJob] = {}
         self.seq = 0
+        self.settings = QueueSettings()
+        self.lease_times: list[int] = []
+        """The leases the rate window still counts, as the store logs them."""
         self.store = self._open()
 
     def _open(self) -> Storage:
@@ -157,18 +181,19 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule(
         specs=st.lists(
-            st.tuples(
-                KEYS, st.integers(0, 1), st.integers(1, 3), st.sampled_from([0, 0, 1500]), SCOPES
-            ),
+            st.tuples(KEYS, st.integers(0, 1), st.integers(1, 3), st.sampled_from([0, 0, 1500]),
+                      CONCURRENCY_KEYS, SCOPES),
             min_size=1,
             max_size=3,
         )
-    )
-    def enqueue(self, specs: list[tuple[str | None, int, int, int, IdempotencyScope]]) -> None:
+    )  # fmt: skip
+    def enqueue(
+        self, specs: list[tuple[str | None, int, int, int, str | None, IdempotencyScope]]
+    ) -> None:
         now = self.clock.now_ms()
         batch = [NewJob("{}", priority=p, max_tries=t, delay_ms=d, idempotency_key=k,
-                        idempotency_scope=scope)
-                 for k, p, t, d, scope in specs]  # fmt: skip
+                        concurrency_key=c, idempotency_scope=scope)
+                 for k, p, t, d, c, scope in specs]  # fmt: skip
         results = self.run(self.store.enqueue(batch))
         by_key = {j.key: j for j in self.jobs.values() if j.holds_key}
         for spec, (job, created) in zip(batch, results, strict=True):
@@ -177,8 +202,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             if known is not None:
                 assert job.id == known.id
                 continue
-            model = ModelJob(job.id, spec.idempotency_key, spec.priority, self.seq,
-                             spec.max_tries, now + spec.delay_ms,
+            assert job.concurrency_key == spec.concurrency_key
+            model = ModelJob(job.id, spec.idempotency_key, spec.concurrency_key, spec.priority,
+                             self.seq, spec.max_tries, now + spec.delay_ms,
                              scope=spec.idempotency_scope)  # fmt: skip
             self.seq += 1
             self.jobs[job.id] = model
@@ -190,10 +216,11 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(n=st.integers(1, 3), lease_ms=st.sampled_from([1000, 3000]))
     def claim(self, n: int, lease_ms: int) -> None:
         now = self.clock.now_ms()
-        ready = [j for j in self.jobs.values() if j.state is JobState.QUEUED and j.run_at <= now]
-        ready.sort(key=lambda j: (-j.priority, j.run_at, j.seq))
+        want, held = self._claimable(n, now)
+        before = self._leased_counts()
         got = self.run(self.store.claim(["default"], "w", n, lease_ms))
-        assert [j.id for j in got] == [j.id for j in ready[:n]]
+        assert [j.id for j in got] == [j.id for j in want]
+        assert got.held == ({"default": held} if held and len(got) < n else {})
         for job in got:
             m = self.jobs[job.id]
             assert job.lease_token and job.lease_token not in m.old_tokens
@@ -201,6 +228,63 @@ class LifecycleMachine(RuleBasedStateMachine):
                 m.old_tokens.append(m.token)
             m.state, m.attempts, m.token = JobState.LEASED, m.attempts + 1, job.lease_token
             m.expires_at = now + lease_ms
+        if self.settings.rate_limit is not None:
+            self.lease_times += [now] * len(got)
+        self._check_limits(before, now)
+
+    def _claimable(self, n: int, now: int) -> tuple[list[ModelJob], HeldBack | None]:
+        """What the claim must take, by the rules of ``core.queues``, and why not more."""
+        s = self.settings
+        ready = [j for j in self.jobs.values() if j.state is JobState.QUEUED and j.run_at <= now]
+        ready.sort(key=lambda j: (-j.priority, j.run_at, j.seq))
+        if s.paused:
+            return [], held_back(s, 0, 0, n, len(ready[:1]), 0)
+        if s.rate_limit is not None:
+            self.lease_times = [t for t in self.lease_times if t > now - s.rate_limit.per_ms]
+        leased, per_key = self._leased_counts()
+        room = claimable(s, leased, len(self.lease_times) if s.rate_limit else 0, n)
+        passed, dropped = [], 0
+        for job in ready:
+            if len(passed) > room:
+                break
+            if s.key_concurrency is not None and job.ckey is not None:
+                if per_key[job.ckey] >= s.key_concurrency:
+                    dropped += 1
+                    continue
+                per_key[job.ckey] += 1
+            passed.append(job)
+        in_window = len(self.lease_times) if s.rate_limit else 0
+        return passed[:room], held_back(s, leased, in_window, n, len(passed), dropped)
+
+    def _leased_counts(self) -> tuple[int, Counter[str]]:
+        leased = [j for j in self.jobs.values() if j.state is JobState.LEASED]
+        return len(leased), Counter(j.ckey for j in leased if j.ckey is not None)
+
+    def _check_limits(self, before: tuple[int, Counter[str]], now: int) -> None:
+        """A claim never takes a queue past a limit (a limit lowered below what was
+        LEASED already leaves those leases alone, so it may only not grow)."""
+        s = self.settings
+        leased, per_key = self._leased_counts()
+        if s.paused:
+            assert leased <= before[0]
+        if s.concurrency is not None:
+            assert leased <= max(s.concurrency, before[0])
+        if s.key_concurrency is not None:
+            for key, count in per_key.items():
+                assert count <= max(s.key_concurrency, before[1][key])
+        if s.rate_limit is not None:
+            window = [t for t in self.lease_times if t > now - s.rate_limit.per_ms]
+            assert len(window) <= s.rate_limit.count or leased <= before[0]
+
+    @rule(change=CHANGES)
+    def steer(self, change: QueueChange) -> None:
+        """Pause, resume, and limits set, raised, lowered and removed."""
+        self.tally["steers"] += 1
+        got = self.run(self.store.update_queue("default", change))
+        self.settings = change.apply(self.settings)
+        assert got == self.settings
+        if self.settings.rate_limit is None:
+            self.lease_times = []
 
     @precondition(lambda self: self._has(JobState.LEASED))
     @rule(i=st.integers(0, 100), lease_ms=st.sampled_from([1000, 3000]))
@@ -308,11 +392,22 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule()
     def next_ready(self) -> None:
+        """The next delayed job, or the next lease the rate window lets in."""
         now = self.clock.now_ms()
-        later = [j.run_at for j in self.jobs.values()
+        waits = [j.run_at - now for j in self.jobs.values()
                  if j.state is JobState.QUEUED and j.run_at > now]  # fmt: skip
-        want = (min(later) - now) / 1000 if later else None
+        rate = self.settings.rate_limit
+        if rate is not None and not self.settings.paused:
+            window = sorted(t for t in self.lease_times if t > now - rate.per_ms)
+            if len(window) >= rate.count:
+                waits.append(window[len(window) - rate.count] + rate.per_ms - now)
+        want = min(waits) / 1000 if waits else None
         assert self.run(self.store.next_ready_in(["default"])) == want
+
+    @rule()
+    def settings_survive(self) -> None:
+        got = self.run(self.store.queue_settings(["default", "elsewhere"]))
+        assert got == {"default": self.settings, "elsewhere": QueueSettings()}
 
     @invariant()
     def store_matches_model(self) -> None:
@@ -322,6 +417,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert stored.keys() == self.jobs.keys()
         for job_id, m in self.jobs.items():
             j = stored[job_id]
+            assert j.concurrency_key == m.ckey
             seen = (j.state, j.attempts, j.lease_token, j.lease_expires_at, j.run_at,
                     j.idempotency_key, j.idempotency_scope)  # fmt: skip
             want = (m.state, m.attempts, m.done_token if m.state is JobState.DONE else m.token,
@@ -374,6 +470,7 @@ def _run_machine(backend: Backend, examples: int, name: str) -> None:
     steps = tally["checks"] - tally["examples"]
     print(
         f"\nmodel {name}: {tally['examples']} examples, {steps} steps,"
-        f" {tally['restarts']} restarts, 0 divergences, {time.monotonic() - start:.1f} s"
+        f" {tally['restarts']} restarts, {tally['steers']} settings changes, 0 divergences,"
+        f" {time.monotonic() - start:.1f} s"
     )
     assert steps >= 50 * examples, f"only {steps} steps: the size the docs promise"

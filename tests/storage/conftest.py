@@ -26,7 +26,8 @@ class Store:
     storage: Storage
     clock: FakeClock
     make: Callable[[FakeClock], Storage] = field(repr=False)
-    """Another storage object on the same store (another node), on its own clock."""
+    """Another storage object on the same store, on the given clock: another node, or
+    (on this store's own clock) a restart."""
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -34,19 +35,25 @@ class Store:
     def set_time(self, ms: int) -> None:
         self.clock.advance((ms - self.clock.now_ms()) / 1000)
 
+    async def reopen(self) -> None:
+        """Closes the store and opens it again on the same database (a restart)."""
+        await self.storage.close()
+        self.storage = self.make(self.clock)
+        await self.storage.open()
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     clock = FakeClock()
     if request.param == "sqlite":
         path = str(tmp_path / "conformance.db")
-        storage: Storage = SQLiteStorage(path, clock)
-        await storage.open()
-        yield Store(storage, clock, lambda c: SQLiteStorage(path, c))
-        await storage.close()
+        opened = Store(SQLiteStorage(path, clock), clock, lambda c: SQLiteStorage(path, c))
+        await opened.storage.open()
+        yield opened
+        await opened.storage.close()
         return
     with fresh_database(base_url()) as url:
-        storage = PostgresStorage(url, clock)
-        await storage.open()
-        yield Store(storage, clock, lambda c: PostgresStorage(url, c))
-        await storage.close()
+        opened = Store(PostgresStorage(url, clock), clock, lambda c: PostgresStorage(url, c))
+        await opened.storage.open()
+        yield opened
+        await opened.storage.close()

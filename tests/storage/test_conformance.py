@@ -14,6 +14,7 @@ from leaseq.core.backoff import Backoff
 from leaseq.core.commands import Ack, Cancel, Fail, Heartbeat, Requeue
 from leaseq.core.model import Action, EventListing, EventRecord, JobRecord, JobState, NewJob
 from leaseq.errors import InvalidRequest, JobNotFound, LeaseLost
+from leaseq.server.storage.base import Claimed
 from tests.storage.conftest import Store
 
 LEASE_MS = 300
@@ -27,9 +28,7 @@ async def enqueue(store: Store, *specs: NewJob) -> list[JobRecord]:
     return [job for job, _ in await store.storage.enqueue(specs)]
 
 
-async def claim(
-    store: Store, n: int = 1, queues: tuple[str, ...] = ("default",)
-) -> list[JobRecord]:
+async def claim(store: Store, n: int = 1, queues: tuple[str, ...] = ("default",)) -> Claimed:
     return await store.storage.claim(list(queues), "w1", n, LEASE_MS)
 
 
@@ -62,14 +61,21 @@ async def heartbeat(store: Store, job: JobRecord) -> None:
 
 async def test_enqueue_then_get_round_trips_every_field(store: Store) -> None:
     full = spec('{"to":"a@b.c"}', queue="q", task="send", priority=3, max_tries=7,
-                delay_ms=5000, idempotency_key="k")  # fmt: skip
+                delay_ms=5000, idempotency_key="k", concurrency_key="tenant-1")  # fmt: skip
     (job,) = await enqueue(store, full)
     got = await store.storage.get(job.id)
     assert got == job
-    assert (got.state, got.payload, got.run_at - got.created_at) == (
+    assert (got.state, got.payload, got.run_at - got.created_at, got.concurrency_key) == (
         JobState.QUEUED,
         '{"to":"a@b.c"}',
         5000,
+        "tenant-1",
+    )
+    store.advance(5)
+    (leased,) = await claim(store, queues=("q",))
+    assert leased.concurrency_key == "tenant-1"
+    assert (await store.storage.list_jobs(None, "q", 10, None)).jobs[0].concurrency_key == (
+        "tenant-1"
     )
     assert await store.storage.get("no-such-id") is None
 

@@ -45,7 +45,8 @@ def test_a_hole_left_open_or_a_name_given_twice_is_an_error() -> None:
     ("backend", "holes"),
     [
         ("sqlite", {"lease": ["seqs"], "jobs_by_ids": ["ids"], "update_job": ["sets"],
-                    "list_jobs": ["where"]}),
+                    "list_jobs": ["where"], "queue_settings": ["names"],
+                    "limited_queues": ["names"]}),
         ("postgres", {"list_jobs": ["where"]}),
     ],
 )  # fmt: skip

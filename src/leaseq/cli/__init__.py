@@ -42,6 +42,8 @@ _HELP = {
     "reap_interval": "Seconds between reaper passes.",
     "retention": "Seconds DONE/CANCELLED jobs are kept; 0 keeps them forever.",
     "max_body": "Largest request body, bytes.",
+    "max_answer_bytes": "A poll stops adding jobs past this many bytes of payloads"
+    " (it always answers one job).",
     "durability": "SQLite: full (power-safe) or normal (crash-safe).",
     "log_level": "debug, info, warning, error.",
     "log_format": "text or json.",
@@ -79,6 +81,7 @@ def serve(
     reap_interval: Annotated[float, _flag("reap_interval")] = _DEFAULTS.reap_interval,
     retention: Annotated[float, _flag("retention")] = _DEFAULTS.retention,
     max_body: Annotated[int, _flag("max_body")] = _DEFAULTS.max_body,
+    max_answer_bytes: Annotated[int, _flag("max_answer_bytes")] = _DEFAULTS.max_answer_bytes,
     durability: Annotated[Durability, _flag("durability")] = _DEFAULTS.durability,
     log_level: Annotated[str, _flag("log_level")] = _DEFAULTS.log_level,
     log_format: Annotated[LogFormat, _flag("log_format")] = _DEFAULTS.log_format,

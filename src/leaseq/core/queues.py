@@ -10,7 +10,7 @@ as ``transitions.lease`` is for a single lease (the conformance suite checks bot
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import Enum, StrEnum
 
 from leaseq.core.model import JobState
 
@@ -109,3 +109,37 @@ def claimable(settings: QueueSettings, leased: int, leases_in_window: int, wante
     if settings.rate_limit is not None:
         room = min(room, settings.rate_limit.count - leases_in_window)
     return max(room, 0)
+
+
+class HeldBack(StrEnum):
+    """Why a claim left a ready job of a queue where it was (the label of the
+    ``leaseq_claims_held_total`` counter)."""
+
+    PAUSED = "paused"
+    CONCURRENCY = "concurrency"
+    RATE = "rate"
+    KEY = "key"
+
+
+def held_back(
+    settings: QueueSettings,
+    leased: int,
+    leases_in_window: int,
+    wanted: int,
+    ready: int,
+    key_dropped: int,
+) -> HeldBack | None:
+    """Which rule kept a ready job of the queue from a claim, if one did. ``ready`` is how
+    many ready jobs the claim found that its per-key limit let through (it looks one job
+    past what ``claimable`` allows, so ``ready > claimable(...)`` means a job waited for
+    the queue's room), ``key_dropped`` how many the per-key limit kept back."""
+    room = claimable(settings, leased, leases_in_window, wanted)
+    if ready > room:
+        if settings.paused:
+            return HeldBack.PAUSED
+        if settings.concurrency is not None and settings.concurrency - leased <= room:
+            return HeldBack.CONCURRENCY
+        rate = settings.rate_limit
+        if rate is not None and rate.count - leases_in_window <= room:
+            return HeldBack.RATE
+    return HeldBack.KEY if key_dropped else None

@@ -64,6 +64,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     """Host names the server answers for besides loopback ones; when given, ``Host`` is
     checked on any listening address, not only on loopback."""
+    max_answer_bytes: int = 16 * 1024 * 1024
+    """A poll stops adding jobs once their payloads would pass this many bytes (it
+    always answers one job, however big)."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())
@@ -84,6 +87,7 @@ class Settings:
             (self.header_timeout > 0, "header_timeout must be > 0"),
             (self.keep_alive > 0, "keep_alive must be > 0"),
             (self.max_connections >= 0, "max_connections must be >= 0 (0 is automatic)"),
+            (self.max_answer_bytes >= 1024, "max_answer_bytes must be at least 1024 bytes"),
             (
                 (self.ssl_certfile is None) == (self.ssl_keyfile is None),
                 "ssl_certfile and ssl_keyfile go together",

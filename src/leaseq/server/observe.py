@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 
 from leaseq.core.model import Action, JobRecord, JobState, QueueCounts
+from leaseq.core.queues import HeldBack, QueueInfo
 from leaseq.core.schedules import Taken
 
 log = logging.getLogger("leaseq.jobs")
@@ -69,6 +70,11 @@ class Observer:
                               ["queue"], buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
         self.run = Histogram("leaseq_job_run_seconds", "Lease to ack or fail", ["queue"],
                              buckets=_LATENCY_BUCKETS, registry=r)  # fmt: skip
+        self.paused = Gauge("leaseq_queue_paused", "1 while the queue is paused", ["queue"],
+                            registry=r)  # fmt: skip
+        self.held = Counter("leaseq_claims_held", "Claims that came back short while a"
+                            " ready job was held back, by the rule that held it",
+                            ["queue", "reason"], registry=r)  # fmt: skip
         self._children: dict[tuple[int, str], Any] = {}
         self._holders: dict[str, str] = {}
         """Job id -> the worker that leased it on this node, for the log line of the move
@@ -182,6 +188,15 @@ class Observer:
         if found is None:
             found = self._schedule_children[key] = (metric, metric.labels(*labels))
         return found[1]
+
+    def held_back(self, held: dict[str, HeldBack]) -> None:
+        """Counts one claim per queue whose ready jobs a pause or a limit held back."""
+        for queue, reason in held.items():
+            self.held.labels(queue, reason.value).inc()
+
+    def set_queue_gauges(self, queues: Iterable[QueueInfo]) -> None:
+        for info in queues:
+            self.paused.labels(info.name).set(1 if info.settings.paused else 0)
 
     def request_timed(self, method: str, route: str, seconds: float) -> None:
         self.http.labels(method, route).observe(seconds)

@@ -28,6 +28,7 @@ from leaseq.core.model import (
     QueueCounts,
     WorkerInfo,
 )
+from leaseq.core.queues import QueueChange, QueueInfo, QueueSettings
 from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.errors import JobNotFound, LeaseqError, QueueFull, StorageUnavailable
 from leaseq.server.config import Settings
@@ -145,7 +146,11 @@ class QueueService:
         while True:
             woken = self._notifier.subscribe(queues)
             try:
-                jobs = await self._storage.claim(queues, worker_id, max_jobs, lease_ms)
+                jobs = await self._storage.claim(
+                    queues, worker_id, max_jobs, lease_ms, self.settings.max_answer_bytes
+                )
+                if jobs.held:
+                    self._observer.held_back(jobs.held)
                 if gone is not None and gone.done():
                     await self._release_all(jobs)
                     return []
@@ -245,6 +250,27 @@ class QueueService:
     async def stats(self) -> dict[str, QueueCounts]:
         return await self._storage.stats()
 
+    async def queues(self) -> list[QueueInfo]:
+        """Every queue that has jobs or settings, by name."""
+        return await self._storage.queues()
+
+    async def queue(self, name: str) -> QueueInfo:
+        """The queue's settings and counts; a queue with neither jobs nor settings is
+        all defaults and zeros (every name is a queue)."""
+        return await self._queue_info(name, (await self._storage.queue_settings([name]))[name])
+
+    async def update_queue(self, name: str, change: QueueChange) -> QueueInfo:
+        """Applies a partial change of the queue's settings, durably. When it frees slots
+        (``QueueChange.frees_slots``: a resume, a raised or removed limit), the store
+        wakes the long polls waiting on the queue, on every node, at once."""
+        return await self._queue_info(name, await self._storage.update_queue(name, change))
+
+    async def _queue_info(self, name: str, settings: QueueSettings) -> QueueInfo:
+        counts = (await self._storage.stats()).get(name)
+        if counts is None:  # no jobs: zero of each state
+            return QueueInfo(name, settings)
+        return QueueInfo(name, settings, counts.counts)
+
     async def events(self, job_id: str, limit: int, cursor: str | None) -> EventListing:
         """A page of the job's history; 404 only when neither the job nor any history
         exists."""
@@ -261,6 +287,8 @@ class QueueService:
         the gauges read from the store refreshed first, so each scrape sees it now."""
         known = await self._storage.count_workers(round(KNOWN_WORKER_WINDOW_S * 1000))
         self._observer.set_store_gauges(await self._storage.stats(), known)
+        settings = await self._storage.queue_settings(None)
+        self._observer.set_queue_gauges(QueueInfo(q, s) for q, s in settings.items())
         return self._observer.exposition()
 
     def observe_request(self, method: str, route: str, seconds: float) -> None:

@@ -8,7 +8,7 @@ each backend to these contracts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,6 +24,7 @@ from leaseq.core.model import (
     QueueCounts,
     WorkerInfo,
 )
+from leaseq.core.queues import HeldBack, QueueChange, QueueInfo, QueueSettings
 from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.core.transitions import event_for
 from leaseq.errors import JobNotFound, LeaseqError
@@ -65,6 +66,27 @@ def apply_commands(read: Mapping[str, JobRecord], commands: Sequence[Command], n
     return applied
 
 
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+"""The byte budget of a claim when its caller names none (``Settings.max_answer_bytes``)."""
+
+
+class Claimed(list[JobRecord]):
+    """The jobs a claim leased, in poll order, and why it left ready jobs behind.
+
+    A list, so that every caller that only wants the jobs (most of them: tests, tools)
+    iterates it as before; the service also reads ``held`` for its metrics."""
+
+    __slots__ = ("held",)
+
+    def __init__(
+        self, jobs: Iterable[JobRecord] = (), held: Mapping[str, HeldBack] | None = None
+    ) -> None:
+        super().__init__(jobs)
+        self.held: dict[str, HeldBack] = dict(held or {})
+        """Queue -> the rule that kept one of its ready jobs out of a claim that came
+        back with fewer than ``max_jobs`` jobs; empty when nothing was held back."""
+
+
 class Storage(Protocol):
     recheck_s: float | None
     """Capability: how often a waiting long poll should claim again even without a
@@ -87,14 +109,31 @@ class Storage(Protocol):
         ...
 
     async def claim(
-        self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
-    ) -> list[JobRecord]:
+        self,
+        queues: Sequence[str],
+        owner: str,
+        max_jobs: int,
+        lease_ms: int,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Claimed:
         """Atomically leases up to ``max_jobs`` ready jobs (QUEUED, ``run_at <= now``) of
         ``queues``, best first: highest priority, earliest run_at, enqueue order. Each
         taken job matches ``transitions.lease`` with a fresh random token and gets a
         ``leased`` event; ``owner`` is recorded as a worker seen now, even when nothing is
         ready. Two concurrent claims never return the same job. Cost is bounded by an
         index, not the store size.
+
+        The claim stops adding jobs once their payloads would exceed ``max_bytes``, but
+        always takes one. It obeys each queue's settings inside its own atomic write,
+        so racing claims on every node together never exceed them: nothing from a
+        paused queue; no more than ``concurrency`` of a queue LEASED, nor
+        ``key_concurrency`` with one ``concurrency_key``; no more than
+        ``rate_limit.count`` leases of a queue in any window of ``rate_limit.per_ms``
+        (store time). A job held back keeps its place and its attempts; the queues
+        named with it are served as usual. ``held`` of the answer says why ready jobs
+        were left when the claim came back short. Settings changed while a claim is in
+        flight apply from the next claim on. A queue without settings pays for none
+        of this: no lock, no count.
         """
         ...
 
@@ -135,7 +174,9 @@ class Storage(Protocol):
 
     async def next_ready_in(self, queues: Sequence[str]) -> float | None:
         """Seconds until the earliest QUEUED job of ``queues`` with a future ``run_at``
-        becomes ready, or None when there is none; long polls sleep at most this long."""
+        becomes ready, or until a lease of a rate-limited queue leaves its window (a
+        slot that no write announces), or None when neither is ahead; long polls sleep
+        at most this long."""
         ...
 
     async def events(self, job_id: str, limit: int, cursor: str | None) -> EventListing:
@@ -159,16 +200,36 @@ class Storage(Protocol):
         """DEAD jobs of ``queue`` grouped by ``last_error``, largest group first."""
         ...
 
+    async def queue_settings(self, names: Sequence[str] | None) -> dict[str, QueueSettings]:
+        """The settings of each of ``names`` (the defaults for a queue nobody changed),
+        or, with None, of every queue that has stored settings."""
+        ...
+
+    async def update_queue(self, name: str, change: QueueChange) -> QueueSettings:
+        """Applies ``change`` to the queue's stored settings (the defaults when it has
+        none) in one atomic read-modify-write, durably, and answers the new settings.
+        When the change frees slots (``QueueChange.frees_slots``), the long polls of
+        every node waiting on the queue are woken (``set_wakeup``). Removing a rate
+        limit forgets the queue's lease times; a rate limit set again counts from
+        then on."""
+        ...
+
+    async def queues(self) -> list[QueueInfo]:
+        """Every queue that has jobs or stored settings, by name, with its settings
+        and its counts by state (from the counts ``stats`` reads, not a scan)."""
+        ...
+
     async def ping(self) -> None:
         """Raises ``StorageUnavailable`` when the store does not answer."""
         ...
 
     def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
-        """Registers ``callback(queues)``, called on the event loop when another process
-        made jobs of ``queues`` ready, so that long polls here wake at once. Called before
-        ``open()``. A store shared by several server nodes (PostgreSQL) must call it;
-        SQLite is written by one process only, whose service already notifies its own
-        long polls, so its implementation does nothing."""
+        """Registers ``callback(queues)``, called on the event loop when jobs of
+        ``queues`` may have become claimable in a way the caller of the write cannot
+        see, so that long polls here wake at once: another node made jobs ready, or a
+        write (here or on another node: an ack, fail, release, expiry, or a settings
+        update) freed a slot of a limited queue. Called before ``open()``. The service
+        still notifies its own long polls of the jobs its own writes made ready."""
         ...
 
     # -- schedules -----------------------------------------------------------------------

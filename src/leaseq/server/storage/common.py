@@ -22,7 +22,9 @@ from leaseq.core.model import (
     JobRecord,
     JobState,
     NewJob,
+    QueueCounts,
 )
+from leaseq.core.queues import QueueInfo, QueueSettings, RateLimit
 from leaseq.core.transitions import new_job
 from leaseq.errors import InvalidRequest
 
@@ -42,7 +44,7 @@ def job_from_row(row: Row) -> JobRecord:
         row.id, row.queue, row.task, row.payload, JobState(row.state), row.priority,
         row.attempts, row.max_tries, row.run_at, row.lease_owner, row.lease_token,
         row.lease_expires_at, row.last_error, row.result, row.idempotency_key,
-        row.created_at, row.updated_at, row.leased_at,
+        row.created_at, row.updated_at, row.leased_at, row.concurrency_key,
         idempotency_scope=IdempotencyScope(row.idempotency_scope),
     )  # fmt: skip
 
@@ -132,6 +134,20 @@ def poll_order(row: Ranked) -> PollOrder:
     return PollOrder(-row.priority, row.run_at, row.seq)
 
 
+def within_budget(payloads: Sequence[str], max_bytes: int) -> int:
+    """How many of the payloads, in order, an answer of ``max_bytes`` holds (their UTF-8
+    bytes), but at least one: a job bigger than the budget still goes, alone. A text
+    of n characters has at most 4n bytes, so the common case encodes nothing."""
+    if sum(map(len, payloads)) * 4 <= max_bytes:
+        return len(payloads)
+    total = 0
+    for i, payload in enumerate(payloads):
+        total += len(payload.encode())
+        if total > max_bytes and i > 0:
+            return i
+    return len(payloads)
+
+
 # -- listings ------------------------------------------------------------------------------
 
 
@@ -189,3 +205,43 @@ def event_listing(rows: Sequence[Row], limit: int) -> EventListing:
 def oldest_age_s(oldest: int | None, now: int) -> float:
     """How long the oldest ready job has waited (``oldest``: its ``run_at``)."""
     return 0.0 if oldest is None or oldest > now else (now - oldest) / 1000
+
+
+# -- queues --------------------------------------------------------------------------------
+
+KEY_SCAN_ROWS = 1000
+"""How far down a queue with a per-key limit a claim looks for jobs whose key has room.
+A claim of such a queue reads this many ready jobs at most, whatever the queue holds, so
+its cost stays bounded; a key with room whose first job is further down waits until the
+jobs ahead of it are taken (or their keys free up)."""
+
+
+def settings_from_row(row: Row) -> QueueSettings:
+    """The settings in a row of ``queues``."""
+    rate = None if row.rate_count is None else RateLimit(row.rate_count, row.rate_per_ms)
+    return QueueSettings(bool(row.paused), row.concurrency, rate, row.key_concurrency)
+
+
+def settings_values(settings: QueueSettings) -> dict[str, object]:
+    """The columns of ``queues`` that hold ``settings``."""
+    rate = settings.rate_limit
+    return {
+        "paused": settings.paused,
+        "concurrency": settings.concurrency,
+        "rate_count": None if rate is None else rate.count,
+        "rate_per_ms": None if rate is None else rate.per_ms,
+        "key_concurrency": settings.key_concurrency,
+    }
+
+
+def queue_infos(
+    settings: Mapping[str, QueueSettings], stats: Mapping[str, QueueCounts]
+) -> list[QueueInfo]:
+    """Every queue that has settings or jobs (counts, from ``stats``), by name."""
+    default = QueueSettings()
+    return [
+        QueueInfo(name, settings.get(name, default), dict(stats[name].counts))
+        if name in stats
+        else QueueInfo(name, settings[name])
+        for name in sorted(settings.keys() | stats.keys())
+    ]

@@ -17,8 +17,9 @@ from leaseq.core.model import Action, EventRecord, JobIds, JobListing, JobRecord
 from leaseq.core.transitions import event_for
 from leaseq.errors import LeaseLost, LeaseqError
 from leaseq.server.storage import common, queries
-from leaseq.server.storage.base import apply_commands
+from leaseq.server.storage.base import Claimed, apply_commands
 from leaseq.server.storage.postgres import events
+from leaseq.server.storage.postgres import queues as queues_
 from leaseq.server.storage.postgres.connection import (
     Conn,
     Pending,
@@ -61,6 +62,7 @@ async def insert(conn: Conn, jobs: list[JobRecord], now: int) -> Pending:
         "max_tries": [j.max_tries for j in jobs],
         "run_at": [j.run_at for j in jobs],
         "key": [j.idempotency_key for j in jobs],
+        "ckey": [j.concurrency_key for j in jobs],
         "scope": [j.idempotency_scope.value for j in jobs],
     }
     return Pending(await conn.execute(Q["insert_jobs"], params), {j.id for j in jobs})
@@ -82,10 +84,29 @@ async def existing(conn: Conn, skipped: list[JobRecord]) -> dict[common.Idempote
     return found
 
 
-async def claim(conn: Conn, params: dict[str, Any]) -> list[JobRecord]:
-    """One statement; its rows come back in no particular order, so they are put in poll
-    order here. The row without a job (``seq`` NULL) only brings ``now``."""
-    taken = [row for row in await all_rows(conn, Q["claim"], params) if row.seq is not None]
+async def claim(conn: Conn, params: dict[str, Any], limited: set[str]) -> Claimed:
+    """Leases with the plain ``claim`` statement unless a named queue has settings:
+    then with ``claim_limited``. ``limited`` is this node's guess of the limited queues
+    (kept up to date here), which only spares a limited queue's claim the round trip
+    of the plain statement: that statement checks for itself, and takes nothing if any
+    named queue turns out to be limited."""
+    queues = params["queues"]
+    if limited.isdisjoint(queues):
+        rows = await all_rows(conn, Q["claim"], params)
+        if not rows[0].limited:
+            return Claimed(_in_order(rows))
+    rows, limits = await queues_.claim_limited(conn, params)
+    limited.difference_update(queues)
+    limited.update(limits)
+    jobs = _in_order(rows)
+    n = params["n"]
+    return Claimed(jobs, queues_.held(limits, n) if len(jobs) < n else None)
+
+
+def _in_order(rows: list[Any]) -> list[JobRecord]:
+    """The jobs of a claim's rows, which come back in no particular order, put in poll
+    order. The row without a job (``seq`` NULL) only brings ``now``."""
+    taken = [row for row in rows if row.seq is not None]
     taken.sort(key=common.poll_order)
     return [common.job_from_row(row) for row in taken]
 

@@ -23,7 +23,7 @@ t AS MATERIALIZED (SELECT {now_ms} AS now)
 jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.state, jobs.priority, jobs.attempts,
 jobs.max_tries, jobs.run_at, jobs.lease_owner, jobs.lease_token, jobs.lease_expires_at,
 jobs.last_error, jobs.result, jobs.idempotency_key, jobs.created_at, jobs.updated_at,
-jobs.leased_at, jobs.idempotency_scope
+jobs.leased_at, jobs.concurrency_key, jobs.idempotency_scope
 
 -- name: channel
 -- The NOTIFY channel; the payload is the name of a queue that may have a ready job.
@@ -37,36 +37,23 @@ SELECT {now_ms} AS now
 
 -- == jobs: claim, enqueue, the guarded write, expiry, purge ==============================
 
--- name: claim
--- A claim is one autocommit statement: it leases the jobs and records what the lease
--- leaves behind (events, count deltas, the worker's last_seen) in the same round trip.
--- It walks the ready index of each queue separately (LATERAL), locking at most n rows
--- per queue and skipping rows another claim holds; the best n of those are leased. One
--- ``queue = ANY(...)`` scan would instead sort every ready job of the queues: the index
--- order holds only within one queue. The statement always answers one row at least, so
--- the caller learns ``now`` even when nothing was ready. A lease is not durable: the
--- statement commits without waiting for the WAL flush (``synchronous_commit`` off for
--- this transaction only), as a lease lost to a crash of the database only means the job
--- is delivered again; the next durable commit flushes the WAL up to and past it.
-WITH {now_cte},
-soft AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
-picked AS (
-    SELECT c.seq FROM t, unnest(%(queues)s::text[]) AS q(name),
-    LATERAL (
-        SELECT jobs.seq, jobs.priority, jobs.run_at FROM jobs
-        WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at <= t.now
-        ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
-        LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
-    ) AS c
-    ORDER BY c.priority DESC, c.run_at, c.seq
-    LIMIT %(n)s
-),
+-- name: is_limited
+-- Whether the settings row ``s`` makes a claim of its queue count anything
+-- (``QueueSettings.limited``); a queue without such a row takes the plain claim.
+(s.paused OR s.concurrency IS NOT NULL OR s.rate_count IS NOT NULL
+ OR s.key_concurrency IS NOT NULL)
+
+-- name: lease_picked
+-- The CTEs that lease the rows of ``picked`` (seq) and record what a lease leaves
+-- behind: events, count deltas, the worker's last_seen. The state is checked again: a
+-- row of a limited queue is not locked by the pick (its claimers take turns on the
+-- queue's row instead), so a cancel committed meanwhile must win.
 claimed AS (
     UPDATE jobs SET state = 'LEASED', attempts = jobs.attempts + 1, lease_owner = %(owner)s,
         lease_token = replace(gen_random_uuid()::text, '-', ''),
         lease_expires_at = t.now + %(lease_ms)s, updated_at = t.now, leased_at = t.now
     FROM picked, t
-    WHERE jobs.seq = picked.seq
+    WHERE jobs.seq = picked.seq AND jobs.state = 'QUEUED'
     RETURNING jobs.seq, {columns}
 ),
 -- The 'leased' event of each job, in poll order. transitions.event_for(Action.LEASED,
@@ -91,7 +78,181 @@ seen AS (
     ON CONFLICT (worker_id) DO UPDATE SET
         last_seen_at = greatest(w.last_seen_at, excluded.last_seen_at)
 )
-SELECT t.now, claimed.* FROM t CROSS JOIN soft LEFT JOIN claimed ON TRUE
+
+-- name: claim
+-- The claim of queues without settings: one autocommit statement that leases the jobs
+-- and records what the lease leaves behind in the same round trip. It walks the ready
+-- index of each queue separately (LATERAL), locking at most n rows per queue and
+-- skipping rows another claim holds; the best n of those that fit the byte budget
+-- (always one at least) are leased. One ``queue = ANY(...)`` scan would instead sort
+-- every ready job of the queues: the index order holds only within one queue. If any
+-- named queue is limited (one primary-key probe per queue), it takes nothing and names
+-- them: the caller then runs ``claim_limited``. The statement always answers one row at
+-- least, so the caller learns ``now`` even when nothing was ready. A lease is not
+-- durable: the statement commits without waiting for the WAL flush
+-- (``synchronous_commit`` off for this transaction only), as a lease lost to a crash
+-- of the database only means the job is delivered again; the next durable commit
+-- flushes the WAL up to and past it.
+WITH {now_cte},
+soft AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
+lim AS MATERIALIZED (
+    SELECT coalesce(array_agg(s.name), ARRAY[]::text[]) AS names FROM queues AS s
+    WHERE s.name = ANY(%(queues)s::text[]) AND {is_limited}
+),
+picked AS (
+    SELECT b.seq FROM (
+        SELECT c.seq, row_number() OVER w AS pos, sum(c.bytes) OVER w AS total
+        FROM t, lim, unnest(%(queues)s::text[]) AS q(name),
+        LATERAL (
+            SELECT jobs.seq, jobs.priority, jobs.run_at, octet_length(jobs.payload) AS bytes
+            FROM jobs
+            WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at <= t.now
+            ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
+            LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
+        ) AS c
+        WHERE cardinality(lim.names) = 0
+        WINDOW w AS (ORDER BY c.priority DESC, c.run_at, c.seq ROWS UNBOUNDED PRECEDING)
+        ORDER BY c.priority DESC, c.run_at, c.seq
+        LIMIT %(n)s
+    ) AS b
+    WHERE b.pos = 1 OR b.total <= %(max_bytes)s
+),
+{lease_picked}
+SELECT t.now, CASE WHEN cardinality(lim.names) > 0 THEN lim.names END AS limited, claimed.*
+FROM t CROSS JOIN soft CROSS JOIN lim LEFT JOIN claimed ON TRUE
+
+-- name: lock_queues
+-- The first statement of a limited claim's transaction: the settings rows of the named
+-- queues, locked in name order (two claims naming the same queues cannot deadlock).
+-- Every claimer of a limited queue, on any node, waits here for the one before it to
+-- commit, and only then does ``claim_limited`` start, with a snapshot that sees every
+-- lease taken before: its counts are exact, and the check and the write are one step.
+SELECT s.name FROM queues AS s WHERE s.name = ANY(%(queues)s::text[])
+ORDER BY s.name FOR UPDATE
+
+-- name: claim_limited
+-- The claim when a named queue has settings, run after ``lock_queues`` in the same
+-- transaction. Per queue: its room (``core.queues.claimable``: none while paused, the
+-- concurrency minus its LEASED jobs, the rate count minus its leases in the last window,
+-- each count stopping at its limit), then its ready jobs in poll order, one past the
+-- room (a sign that a job waited for it) or, with a per-key limit, up to ``key_scan``
+-- of them, of which a key keeps only as many as its own room (its LEASED jobs counted
+-- up to the limit); then the best n of all queues within the byte budget, as ``claim``.
+-- Queues without settings named with them are served as in ``claim``. The lease times
+-- of rate-limited queues are logged, and those older than their window pruned. ``limits``
+-- brings each limited queue's settings and counts, for ``core.queues.held_back``, on one
+-- row only (the driver would decode it again for every row).
+WITH {now_cte},
+soft AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)),
+named AS MATERIALIZED (
+    SELECT q.name, coalesce(s.paused, false) AS paused, s.concurrency, s.rate_count,
+           s.rate_per_ms, s.key_concurrency, coalesce({is_limited}, false) AS limited
+    FROM unnest(%(queues)s::text[]) AS q(name) LEFT JOIN queues AS s ON s.name = q.name
+),
+room AS MATERIALIZED (
+    SELECT named.*, leased.n AS leased, win.n AS in_window,
+           CASE WHEN named.paused THEN 0 ELSE greatest(0, least(%(n)s,
+               named.concurrency - leased.n, named.rate_count - win.n)) END AS room
+    FROM named CROSS JOIN t
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM (
+            SELECT 1 FROM jobs WHERE named.concurrency IS NOT NULL AND NOT named.paused
+              AND jobs.queue = named.name AND jobs.state = 'LEASED'
+            LIMIT named.concurrency
+        ) AS x
+    ) AS leased
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM (
+            SELECT 1 FROM queue_leases AS l WHERE named.rate_count IS NOT NULL
+              AND NOT named.paused AND l.queue = named.name
+              AND l.at > t.now - named.rate_per_ms
+            LIMIT named.rate_count
+        ) AS x
+    ) AS win
+),
+cand AS MATERIALIZED (
+    SELECT c.* FROM room, t, LATERAL (
+        SELECT jobs.seq, jobs.queue, jobs.priority, jobs.run_at, jobs.concurrency_key,
+               octet_length(jobs.payload) AS bytes
+        FROM jobs
+        WHERE jobs.state = 'QUEUED' AND jobs.queue = room.name AND jobs.run_at <= t.now
+        ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
+        LIMIT CASE WHEN room.key_concurrency IS NULL OR room.paused THEN room.room + 1
+                   ELSE %(key_scan)s END
+    ) AS c WHERE room.limited
+    UNION ALL
+    SELECT c.* FROM room, t, LATERAL (
+        SELECT jobs.seq, jobs.queue, jobs.priority, jobs.run_at, jobs.concurrency_key,
+               octet_length(jobs.payload) AS bytes
+        FROM jobs
+        WHERE jobs.state = 'QUEUED' AND jobs.queue = room.name AND jobs.run_at <= t.now
+        ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
+        LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
+    ) AS c WHERE NOT room.limited
+),
+keys AS (
+    SELECT k.queue, k.concurrency_key, k.kc - held.n AS free FROM (
+        SELECT DISTINCT cand.queue, cand.concurrency_key, room.key_concurrency AS kc
+        FROM cand JOIN room ON room.name = cand.queue
+        WHERE room.key_concurrency IS NOT NULL AND cand.concurrency_key IS NOT NULL
+    ) AS k
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM (
+            SELECT 1 FROM jobs WHERE jobs.queue = k.queue
+              AND jobs.concurrency_key = k.concurrency_key AND jobs.state = 'LEASED'
+            LIMIT k.kc
+        ) AS x
+    ) AS held
+),
+passed AS MATERIALIZED (
+    SELECT r.*, row_number() OVER (PARTITION BY r.queue
+                                   ORDER BY r.priority DESC, r.run_at, r.seq) AS queue_rank
+    FROM (
+        SELECT cand.*, row_number() OVER (PARTITION BY cand.queue, cand.concurrency_key
+            ORDER BY cand.priority DESC, cand.run_at, cand.seq) AS key_rank
+        FROM cand
+    ) AS r
+    LEFT JOIN keys ON keys.queue = r.queue AND keys.concurrency_key = r.concurrency_key
+    WHERE keys.free IS NULL OR r.key_rank <= keys.free
+),
+picked AS (
+    SELECT b.seq FROM (
+        SELECT p.seq, row_number() OVER w AS pos, sum(p.bytes) OVER w AS total
+        FROM passed AS p JOIN room ON room.name = p.queue
+        WHERE NOT room.limited OR p.queue_rank <= room.room
+        WINDOW w AS (ORDER BY p.priority DESC, p.run_at, p.seq ROWS UNBOUNDED PRECEDING)
+        ORDER BY p.priority DESC, p.run_at, p.seq
+        LIMIT %(n)s
+    ) AS b
+    WHERE b.pos = 1 OR b.total <= %(max_bytes)s
+),
+{lease_picked},
+logged AS (
+    INSERT INTO queue_leases (queue, at)
+    SELECT claimed.queue, t.now FROM claimed JOIN room ON room.name = claimed.queue, t
+    WHERE room.rate_count IS NOT NULL
+),
+pruned AS (
+    DELETE FROM queue_leases AS l USING room, t
+    WHERE l.queue = room.name AND room.rate_per_ms IS NOT NULL AND NOT room.paused
+      AND l.at <= t.now - room.rate_per_ms
+),
+info AS (
+    SELECT json_agg(json_build_object(
+        'name', room.name, 'paused', room.paused, 'concurrency', room.concurrency,
+        'rate_count', room.rate_count, 'rate_per_ms', room.rate_per_ms,
+        'key_concurrency', room.key_concurrency, 'leased', room.leased,
+        'in_window', room.in_window,
+        'ready', (SELECT count(*) FROM passed WHERE passed.queue = room.name),
+        'key_dropped', (SELECT count(*) FROM cand WHERE cand.queue = room.name)
+                       - (SELECT count(*) FROM passed WHERE passed.queue = room.name)
+    )) AS limits
+    FROM room WHERE room.limited
+)
+SELECT t.now, claimed.*,
+       CASE WHEN claimed.seq IS NOT DISTINCT FROM (SELECT min(c.seq) FROM claimed AS c)
+            THEN info.limits END AS limits
+FROM t CROSS JOIN soft CROSS JOIN info LEFT JOIN claimed ON TRUE
 
 -- name: insert_jobs
 -- Rows of a batch inserted in order, so ``seq`` keeps the enqueue order, with their
@@ -100,13 +261,14 @@ SELECT t.now, claimed.* FROM t CROSS JOIN soft LEFT JOIN claimed ON TRUE
 -- NOTIFY commits with the rows or not at all.
 WITH ins AS (
     INSERT INTO jobs (id, queue, task, payload, state, priority, attempts, max_tries, run_at,
-                      idempotency_key, created_at, updated_at, idempotency_scope)
+                      idempotency_key, created_at, updated_at, concurrency_key,
+                      idempotency_scope)
     SELECT v.id, v.queue, v.task, v.payload, 'QUEUED', v.priority, 0, v.max_tries, v.run_at,
-           v.key, %(now)s, %(now)s, v.scope
+           v.key, %(now)s, %(now)s, v.ckey, v.scope
     FROM unnest(%(id)s::text[], %(queue)s::text[], %(task)s::text[], %(payload)s::text[],
                 %(priority)s::int[], %(max_tries)s::int[], %(run_at)s::bigint[],
-                %(key)s::text[], %(scope)s::text[]) WITH ORDINALITY
-         AS v(id, queue, task, payload, priority, max_tries, run_at, key, scope, ord)
+                %(key)s::text[], %(ckey)s::text[], %(scope)s::text[]) WITH ORDINALITY
+         AS v(id, queue, task, payload, priority, max_tries, run_at, key, ckey, scope, ord)
     ORDER BY v.ord
     ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING jobs.seq, jobs.id, jobs.queue, jobs.state, jobs.attempts, jobs.updated_at
@@ -187,7 +349,8 @@ counts AS (
 -- name: write
 -- The guarded write of rule results: each row only if it still has the state and token
 -- the rule saw, with the events, tallies and count deltas of the rows written. Jobs that
--- became QUEUED wake the long polls of every node.
+-- became QUEUED wake the long polls of every node, and so does a job that left LEASED in
+-- a limited queue: it freed a slot there (one probe of ``queues`` per such queue).
 WITH upd AS (
     UPDATE jobs SET state = v.state, attempts = v.attempts, run_at = v.run_at,
         lease_owner = v.lease_owner, lease_token = v.lease_token,
@@ -206,9 +369,15 @@ WITH upd AS (
       AND jobs.lease_token IS NOT DISTINCT FROM v.old_token
     RETURNING jobs.id, jobs.queue, jobs.state, v.old_state
 ),
-{side_effects}
+{side_effects},
+freed AS (
+    SELECT pg_notify('{channel}', s.name) FROM queues AS s
+    WHERE s.name IN (SELECT upd.queue FROM upd
+                     WHERE upd.old_state = 'LEASED' AND upd.state <> 'LEASED')
+      AND {is_limited}
+)
 SELECT upd.id, CASE WHEN upd.state = 'QUEUED' THEN pg_notify('{channel}', upd.queue) END AS notified
-FROM upd
+FROM upd CROSS JOIN (SELECT count(*) FROM freed) AS f
 
 -- name: purge
 -- One statement: the jobs, their history and their counts go together. Workers not seen
@@ -245,15 +414,55 @@ SELECT {columns} FROM jobs WHERE id = %s
 SELECT seq, {columns} FROM jobs WHERE {where} ORDER BY seq DESC LIMIT %s
 
 -- name: next_ready
--- One indexed min per named queue; the scalar subquery keeps each an index probe.
+-- One indexed min per named queue; the scalar subquery keeps each an index probe. A
+-- rate-limited queue whose window is full also counts the moment its next lease may be
+-- taken: when the lease that makes the window full leaves it.
 WITH {now_cte}
-SELECT (
+SELECT least((
     SELECT min(f.first) FROM unnest(%(queues)s::text[]) AS q(name), LATERAL (
         SELECT min(jobs.run_at) AS first FROM jobs
         WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at > t.now
     ) AS f
-) - t.now AS ready_in
+), (
+    SELECT min(r.at + s.rate_per_ms) FROM queues AS s, LATERAL (
+        SELECT l.at FROM queue_leases AS l
+        WHERE l.queue = s.name AND l.at > t.now - s.rate_per_ms
+        ORDER BY l.at DESC OFFSET s.rate_count - 1 LIMIT 1
+    ) AS r
+    WHERE s.name = ANY(%(queues)s::text[]) AND s.rate_count IS NOT NULL AND NOT s.paused
+)) - t.now AS ready_in
 FROM t
+
+-- == queue settings ======================================================================
+
+-- name: settings_columns
+s.name, s.paused, s.concurrency, s.rate_count, s.rate_per_ms, s.key_concurrency
+
+-- name: queue_settings
+SELECT {settings_columns} FROM queues AS s WHERE s.name = ANY(%(names)s::text[])
+
+-- name: all_queue_settings
+SELECT {settings_columns} FROM queues AS s ORDER BY s.name
+
+-- name: make_queue
+-- An update's read-modify-write needs a row to lock: one with the defaults is made if
+-- the queue had none (a concurrent first update of the queue waits here for the other).
+INSERT INTO queues (name, updated_at) VALUES (%(name)s, {now_ms}) ON CONFLICT (name) DO NOTHING
+
+-- name: lock_queue
+SELECT {settings_columns} FROM queues AS s WHERE s.name = %(name)s FOR UPDATE
+
+-- name: update_queue
+-- Settings rows are made by ``make_queue``; the NOTIFY (when the change frees slots)
+-- wakes the long polls of every node, and commits with the change or not at all.
+WITH changed AS (
+    UPDATE queues SET paused = %(paused)s, concurrency = %(concurrency)s,
+        rate_count = %(rate_count)s, rate_per_ms = %(rate_per_ms)s,
+        key_concurrency = %(key_concurrency)s, updated_at = {now_ms}
+    WHERE name = %(name)s
+),
+forget AS (DELETE FROM queue_leases WHERE queue = %(name)s AND %(rate_count)s::int IS NULL)
+SELECT CASE WHEN %(wake)s THEN pg_notify('{channel}', %(name)s) END AS woken
 
 -- == dead letters ========================================================================
 

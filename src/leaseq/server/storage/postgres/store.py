@@ -19,12 +19,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from leaseq.core import model
+from leaseq.core import queues as model_queues
 from leaseq.core.clock import Clock
 from leaseq.core.commands import Command
+from leaseq.core.queues import QueueChange, QueueSettings
 from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.errors import LeaseqError
-from leaseq.server.storage import queries
+from leaseq.server.storage import common, queries
+from leaseq.server.storage.base import DEFAULT_MAX_BYTES, Claimed
 from leaseq.server.storage.postgres import counts, dead, events, jobs, schedules, workers
+from leaseq.server.storage.postgres import queues as queues_
 from leaseq.server.storage.postgres.connection import (
     LISTEN_KWARGS,
     POOL_TIMEOUT_S,
@@ -54,6 +58,9 @@ class PostgresStorage:
         self._pool: Pool | None = None
         self._wakeup: Wakeup | None = None
         self._listener: Listener | None = None
+        self._limited: set[str] = set()
+        """Queues this node last found limited: their claims go straight to the limited
+        statement (``jobs.claim``). A guess only, never trusted for the limits."""
 
     def set_wakeup(self, callback: Wakeup) -> None:
         self._wakeup = callback
@@ -94,18 +101,33 @@ class PostgresStorage:
         return await self._run(lambda conn: jobs.enqueue(conn, specs, self._ids, self._now()))
 
     async def claim(
-        self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
-    ) -> list[model.JobRecord]:
+        self,
+        queues: Sequence[str],
+        owner: str,
+        max_jobs: int,
+        lease_ms: int,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Claimed:
         if max_jobs <= 0 or not queues:
-            return []
+            return Claimed()
         params = {
             "queues": list(dict.fromkeys(queues)),  # a queue named twice would lock twice
             "n": max_jobs,
             "owner": owner,
             "lease_ms": lease_ms,
+            "max_bytes": max_bytes,
             "now": self._now(),
         }
-        return await self._run(lambda conn: jobs.claim(conn, params))
+        return await self._run(lambda conn: jobs.claim(conn, params, self._limited))
+
+    async def update_queue(self, name: str, change: QueueChange) -> QueueSettings:
+        before, after = await self._run(
+            lambda conn: queues_.update(conn, name, change, self._now())
+        )
+        # Its NOTIFY wakes every node; this node's polls need not wait for it to come back.
+        if self._wakeup is not None and change.frees_slots(before):
+            self._wakeup([name])
+        return after
 
     async def modify(self, commands: Sequence[Command]) -> list[model.JobRecord | LeaseqError]:
         if not commands:
@@ -165,6 +187,13 @@ class PostgresStorage:
         self, queue: str, groups: int, ids_per_group: int
     ) -> list[model.DeadGroup]:
         return await self._run(lambda conn: dead.groups(conn, queue, groups, ids_per_group))
+
+    async def queue_settings(self, names: Sequence[str] | None) -> dict[str, QueueSettings]:
+        return await self._run(lambda conn: queues_.settings(conn, names))
+
+    async def queues(self) -> list[model_queues.QueueInfo]:
+        settings = await self.queue_settings(None)
+        return common.queue_infos(settings, await self.stats())
 
     async def ping(self) -> None:
         await self._run(lambda conn: first(conn, Q["ping"]))

@@ -15,11 +15,13 @@ from collections.abc import Iterable, Sequence
 
 from leaseq.core.commands import Command, Expire
 from leaseq.core.model import Action, JobIds, JobListing, JobRecord, JobState, NewJob
+from leaseq.core.queues import HeldBack
 from leaseq.core.transitions import event_for
 from leaseq.errors import LeaseLost, LeaseqError
 from leaseq.server.storage import common, queries
-from leaseq.server.storage.base import apply_commands
+from leaseq.server.storage.base import Claimed, apply_commands
 from leaseq.server.storage.sqlite import counts, events, workers
+from leaseq.server.storage.sqlite import queues as queues_
 
 Q = queries.load("leaseq.server.storage.sqlite")
 
@@ -40,7 +42,8 @@ def job_values(job: JobRecord) -> tuple[object, ...]:
         job.id, job.queue, job.task, job.payload, job.state.value, job.priority,
         job.attempts, job.max_tries, job.run_at, job.lease_owner, job.lease_token,
         job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
-        job.created_at, job.updated_at, job.leased_at, job.idempotency_scope.value,
+        job.created_at, job.updated_at, job.leased_at, job.concurrency_key,
+        job.idempotency_scope.value,
     )  # fmt: skip
 
 
@@ -69,32 +72,81 @@ def enqueue(
 
 
 def claim(
-    conn: sqlite3.Connection, queues: Sequence[str], owner: str, n: int, lease_ms: int, now: int
-) -> list[JobRecord]:
+    conn: sqlite3.Connection,
+    queues: Sequence[str],
+    owner: str,
+    n: int,
+    lease_ms: int,
+    now: int,
+    max_bytes: int,
+) -> Claimed:
     workers.touch(conn, owner, now)
-    candidates = [row for queue in queues for row in conn.execute(Q["ready"], (queue, now, n))]
-    if not candidates:
-        return []
+    names = list(dict.fromkeys(queues))
+    limits = queues_.limited(conn, names)
+    candidates: list[common.Row] = []
+    held: dict[str, HeldBack] = {}
+    for queue in names:
+        if (settings := limits.get(queue)) is None:
+            candidates += conn.execute(Q["ready"], (queue, now, n))
+            continue
+        heads = queues_.heads(conn, queue, settings, n, now)
+        candidates += heads.rows
+        if heads.held is not None:
+            held[queue] = heads.held
     # Each queue's rows arrive in poll order; merging the per-queue heads keeps the
     # work proportional to n times the number of queues, whatever the store holds.
     candidates.sort(key=common.poll_order)
-    order = {row.seq: i for i, row in enumerate(candidates[:n])}
-    lease = queries.fill(Q["lease"], seqs=_marks(len(order)))
-    rows = conn.execute(lease, (owner, now + lease_ms, now, now, *order)).fetchall()
-    rows.sort(key=lambda row: order[row.seq])
-    jobs = [common.job_from_row(row) for row in rows]
+    jobs = _lease(conn, [row.seq for row in candidates[:n]], owner, lease_ms, now, max_bytes)
+    if not jobs:
+        return Claimed((), held)
     events.record(conn, [event_for(Action.LEASED, None, j) for j in jobs])
+    taken = Counter(job.queue for job in jobs)
+    counts.add(conn, _lease_deltas(taken))
+    if limits:
+        queues_.log_leases(conn, limits, taken, now)
+    return Claimed(jobs, held if len(jobs) < n else None)
+
+
+def _lease(
+    conn: sqlite3.Connection, seqs: list[int], owner: str, lease_ms: int, now: int, max_bytes: int
+) -> list[JobRecord]:
+    """Leases the jobs ``seqs`` (in poll order) within the byte budget. The payloads are
+    only known once read, so the update runs inside a savepoint and, in the rare case
+    that the answer would be too big, is rolled back and run again on the prefix that
+    fits: the common case pays one savepoint, not a read of every payload first."""
+    if not seqs:
+        return []
+    order = {seq: i for i, seq in enumerate(seqs)}
+    conn.execute("SAVEPOINT lease")
+    rows = _lease_rows(conn, seqs, owner, lease_ms, now)
+    rows.sort(key=lambda row: order[row.seq])
+    keep = common.within_budget([row.payload for row in rows], max_bytes)
+    if keep < len(rows):
+        conn.execute("ROLLBACK TO lease")
+        rows = _lease_rows(conn, [row.seq for row in rows[:keep]], owner, lease_ms, now)
+        rows.sort(key=lambda row: order[row.seq])
+    conn.execute("RELEASE lease")
+    return [common.job_from_row(row) for row in rows]
+
+
+def _lease_rows(
+    conn: sqlite3.Connection, seqs: list[int], owner: str, lease_ms: int, now: int
+) -> list[common.Row]:
+    lease = queries.fill(Q["lease"], seqs=_marks(len(seqs)))
+    return conn.execute(lease, (owner, now + lease_ms, now, now, *seqs)).fetchall()
+
+
+def _lease_deltas(taken: Counter[str]) -> Counter[tuple[str, str]]:
     deltas: Counter[tuple[str, str]] = Counter()
-    for job in jobs:
-        deltas[job.queue, JobState.QUEUED.value] -= 1
-        deltas[job.queue, JobState.LEASED.value] += 1
-    counts.add(conn, deltas)
-    return jobs
+    for queue, k in taken.items():
+        deltas[queue, JobState.QUEUED.value] -= k
+        deltas[queue, JobState.LEASED.value] += k
+    return deltas
 
 
 def modify(
     conn: sqlite3.Connection, commands: Sequence[Command], now: int
-) -> list[JobRecord | LeaseqError]:
+) -> tuple[list[JobRecord | LeaseqError], list[str]]:
     ids = list({c.job_id for c in commands})
     current: dict[str, JobRecord] = {}
     for start in range(0, len(ids), _IDS_PER_READ):
@@ -104,10 +156,11 @@ def modify(
     return transition(conn, current, commands, now)
 
 
-def expire(conn: sqlite3.Connection, limit: int, now: int) -> list[JobRecord]:
+def expire(conn: sqlite3.Connection, limit: int, now: int) -> tuple[list[JobRecord], list[str]]:
     current = {row.id: common.job_from_row(row) for row in conn.execute(Q["expired"], (now, limit))}
     expiries = [Expire(job_id) for job_id in current]
-    return [j for j in transition(conn, current, expiries, now) if isinstance(j, JobRecord)]
+    answers, freed = transition(conn, current, expiries, now)
+    return [j for j in answers if isinstance(j, JobRecord)], freed
 
 
 def purge(conn: sqlite3.Connection, cutoff: int, limit: int) -> int:
@@ -123,9 +176,10 @@ def purge(conn: sqlite3.Connection, cutoff: int, limit: int) -> int:
 
 def transition(
     conn: sqlite3.Connection, current: dict[str, JobRecord], commands: Sequence[Command], now: int
-) -> list[JobRecord | LeaseqError]:
+) -> tuple[list[JobRecord | LeaseqError], list[str]]:
     """Applies the commands (``apply_commands``), then writes every changed job with its
-    events and count changes."""
+    events and count changes. Also answers the limited queues that a job left LEASED
+    in: a slot freed there, which wakes their long polls."""
     applied = apply_commands(current, commands, now)
     writes = applied.writes
     deltas: Counter[tuple[str, str]] = Counter()
@@ -137,7 +191,9 @@ def transition(
     if _write(conn, writes.values()) != len(writes):  # cannot happen under one writer: a fence
         raise LeaseLost("a job changed underneath the writer; nothing was applied")
     events.record(conn, applied.events)
-    return applied.answers
+    left = {new.queue for old, new in writes.values() if old.state is JobState.LEASED
+            and new.state is not JobState.LEASED}  # fmt: skip
+    return applied.answers, list(queues_.limited(conn, left))
 
 
 @functools.lru_cache(maxsize=128)
@@ -184,5 +240,6 @@ def list_jobs(
 
 def next_ready_in(conn: sqlite3.Connection, queues: Sequence[str], now: int) -> float | None:
     firsts = [conn.execute(Q["first_scheduled"], (q, now)).fetchone().first for q in queues]
-    pending = [f for f in firsts if f is not None]
-    return (min(pending) - now) / 1000 if pending else None
+    waits = [f - now for f in firsts if f is not None]
+    waits += queues_.rate_frees_in(conn, queues, now)
+    return min(waits) / 1000 if waits else None

@@ -6,12 +6,13 @@
 -- The columns of ``JobRecord``, in field order.
 id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,
 lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,
-updated_at, leased_at, idempotency_scope
+updated_at, leased_at, concurrency_key, idempotency_scope
 
 -- == jobs: enqueue, claim, the guarded write, expiry, purge, reads ======================
 
 -- name: insert_job
-INSERT INTO jobs ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO jobs ({columns})
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: job_by_key
 SELECT {columns} FROM jobs WHERE queue = ? AND idempotency_key = ?
@@ -59,6 +60,64 @@ SELECT seq, {columns} FROM jobs WHERE {where} ORDER BY seq DESC LIMIT ?
 -- name: first_scheduled
 SELECT min(run_at) AS first FROM jobs INDEXED BY jobs_scheduled
 WHERE state = 'QUEUED' AND queue = ? AND run_at > ?
+
+-- == queue settings and the claim of a limited queue ====================================
+
+-- name: settings_columns
+name, paused, concurrency, rate_count, rate_per_ms, key_concurrency
+
+-- name: queue_settings
+-- {names}: one ``?`` per name.
+SELECT {settings_columns} FROM queues WHERE name IN ({names})
+
+-- name: all_queue_settings
+SELECT {settings_columns} FROM queues ORDER BY name
+
+-- name: limited_queues
+-- {names}: one ``?`` per name. The queues among them whose claims must count something
+-- (``QueueSettings.limited``); a claim of any other queue takes the plain path.
+SELECT {settings_columns} FROM queues WHERE name IN ({names})
+AND (paused OR concurrency IS NOT NULL OR rate_count IS NOT NULL
+     OR key_concurrency IS NOT NULL)
+
+-- name: upsert_queue
+INSERT INTO queues ({settings_columns}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET paused = excluded.paused,
+concurrency = excluded.concurrency, rate_count = excluded.rate_count,
+rate_per_ms = excluded.rate_per_ms, key_concurrency = excluded.key_concurrency,
+updated_at = excluded.updated_at
+
+-- name: leased_count
+-- Exact inside the writer's transaction: the writer keeps ``queue_counts`` itself.
+SELECT n FROM queue_counts WHERE queue = ? AND state = 'LEASED'
+
+-- name: ready_keyed
+-- The head of a queue with a per-key limit, with each job's key.
+SELECT seq, priority, run_at, concurrency_key FROM jobs INDEXED BY jobs_ready
+WHERE state = 'QUEUED' AND queue = ? AND run_at <= ?
+ORDER BY priority DESC, run_at, seq LIMIT ?
+
+-- name: leased_with_key
+-- Counting stops at the limit: the claim only needs to know how much room is left.
+SELECT count(*) AS n FROM (SELECT 1 FROM jobs INDEXED BY jobs_leased_keys
+WHERE state = 'LEASED' AND queue = ? AND concurrency_key = ? LIMIT ?)
+
+-- name: prune_leases
+DELETE FROM queue_leases WHERE queue = ? AND at <= ?
+
+-- name: forget_leases
+DELETE FROM queue_leases WHERE queue = ?
+
+-- name: leases_in_window
+SELECT count(*) AS n FROM queue_leases WHERE queue = ? AND at > ?
+
+-- name: log_lease
+INSERT INTO queue_leases (queue, at) VALUES (?, ?)
+
+-- name: rate_frees_at
+-- The lease whose leaving the window lets the next one in: the (in window - count + 1)th
+-- oldest, when the window is full.
+SELECT at FROM queue_leases WHERE queue = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?
 
 -- == dead letters ========================================================================
 

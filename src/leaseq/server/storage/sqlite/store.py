@@ -20,11 +20,14 @@ from typing import Any
 from leaseq.core import model
 from leaseq.core.clock import Clock
 from leaseq.core.commands import Command
+from leaseq.core.queues import QueueChange, QueueInfo, QueueSettings
 from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.errors import LeaseqError
 from leaseq.server.config import Durability
-from leaseq.server.storage import migrations, queries
+from leaseq.server.storage import common, migrations, queries
+from leaseq.server.storage.base import DEFAULT_MAX_BYTES, Claimed
 from leaseq.server.storage.sqlite import counts, dead, events, jobs, schedules, workers
+from leaseq.server.storage.sqlite import queues as queues_
 from leaseq.server.storage.sqlite.thread import ConnectionThread
 
 Q = queries.load("leaseq.server.storage.sqlite")
@@ -38,6 +41,7 @@ class SQLiteStorage:
         self._clock = clock
         self._durability = durability
         self._ids = model.JobIds()
+        self._wakeup: Callable[[list[str]], None] | None = None
         self._writer = ConnectionThread(
             "leaseq-sqlite-writer", self._connect, transactional=True, path=path,
             soft_commits=durability is Durability.FULL,
@@ -74,20 +78,43 @@ class SQLiteStorage:
         )
 
     async def claim(
-        self, queues: Sequence[str], owner: str, max_jobs: int, lease_ms: int
-    ) -> list[model.JobRecord]:
+        self,
+        queues: Sequence[str],
+        owner: str,
+        max_jobs: int,
+        lease_ms: int,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Claimed:
         # A lease is not durable: lost to a power cut, the job is QUEUED again and is
         # delivered again, which at-least-once allows; so a claim does not wait for fsync.
+        # (Nor does the rate window's log of lease times: a lease forgotten by a power
+        # cut is a lease that, as far as the window can tell, never happened.)
         return await self._writer.run(
-            lambda conn: jobs.claim(conn, queues, owner, max_jobs, lease_ms, self._now()),
+            lambda conn: jobs.claim(
+                conn, queues, owner, max_jobs, lease_ms, self._now(), max_bytes
+            ),
             durable=False,
         )
 
     async def modify(self, commands: Sequence[Command]) -> list[model.JobRecord | LeaseqError]:
-        return await self._writer.run(lambda conn: jobs.modify(conn, commands, self._now()))
+        answers, freed = await self._writer.run(
+            lambda conn: jobs.modify(conn, commands, self._now())
+        )
+        self._wake(freed)
+        return answers
 
     async def expire_leases(self, limit: int) -> list[model.JobRecord]:
-        return await self._writer.run(lambda conn: jobs.expire(conn, limit, self._now()))
+        expired, freed = await self._writer.run(lambda conn: jobs.expire(conn, limit, self._now()))
+        self._wake(freed)
+        return expired
+
+    async def update_queue(self, name: str, change: QueueChange) -> QueueSettings:
+        before, after = await self._writer.run(
+            lambda conn: queues_.update(conn, name, change, self._now())
+        )
+        if change.frees_slots(before):
+            self._wake([name])
+        return after
 
     async def purge(self, finished_before_ms: int, limit: int) -> int:
         def purge(conn: sqlite3.Connection) -> int:
@@ -134,12 +161,25 @@ class SQLiteStorage:
     ) -> list[model.DeadGroup]:
         return await self._reader.run(lambda conn: dead.groups(conn, queue, groups, ids_per_group))
 
+    async def queue_settings(self, names: Sequence[str] | None) -> dict[str, QueueSettings]:
+        return await self._reader.run(lambda conn: queues_.settings(conn, names))
+
+    async def queues(self) -> list[QueueInfo]:
+        settings = await self._reader.run(lambda conn: queues_.settings(conn, None))
+        return common.queue_infos(settings, await self.stats())
+
     async def ping(self) -> None:
         await self._reader.run(lambda conn: conn.execute(Q["ping"]).fetchone())
 
     def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
-        """Nothing to do: only this process writes the file, and its service notifies
-        its own long polls."""
+        """Only this process writes the file, and its service notifies its own long polls
+        of the jobs it made ready; the store itself only announces the slots that writes
+        free in limited queues, which the service cannot see."""
+        self._wakeup = callback
+
+    def _wake(self, queues: list[str]) -> None:
+        if queues and self._wakeup is not None:
+            self._wakeup(queues)
 
     def _now(self) -> int:
         return self._clock.now_ms()
