@@ -33,6 +33,9 @@ NO_NUL = r"^[^\x00]*$"
 """Free text may hold anything but NUL, which PostgreSQL cannot store in text: refusing it
 here makes both backends answer the same 422 instead of the store deciding."""
 Name = Annotated[str, Meta(min_length=1, max_length=limits.MAX_NAME_CHARS, pattern=NO_NUL)]
+ConcurrencyKey = Annotated[
+    str, Meta(min_length=1, max_length=limits.MAX_CONCURRENCY_KEY_CHARS, pattern=NO_NUL)
+]
 Token = Annotated[str, Meta(min_length=1, max_length=limits.MAX_NAME_CHARS)]
 LeaseSeconds = Annotated[float, Meta(ge=limits.MIN_LEASE_S, le=limits.MAX_LEASE_S)]
 ErrorText = Annotated[str, Meta(max_length=limits.MAX_ERROR_CHARS, pattern=NO_NUL)]
@@ -56,6 +59,8 @@ class _In(Struct, forbid_unknown_fields=True, kw_only=True):
     """Exactly one of these fields is given and not null."""
     AT_MOST_ONE: ClassVar[tuple[str, ...]] = ()
     """At most one of these fields is given and not null."""
+    AT_LEAST_ONE_FIELD: ClassVar[bool] = False
+    """The body names at least one field (null counts: it is a value, "none")."""
 
 
 class JobSpecIn(_In):
@@ -67,6 +72,7 @@ class JobSpecIn(_In):
     delay: Annotated[float, Meta(ge=0, le=limits.MAX_DELAY_S)] | None = None
     run_at: UtcTime | None = None
     idempotency_key: Name | None = None
+    concurrency_key: ConcurrencyKey | None = None
 
     AT_MOST_ONE = ("delay", "run_at")
 
@@ -87,6 +93,7 @@ class JobSpecIn(_In):
             delay_ms=round((self.delay or 0) * 1000),
             run_at=None if self.run_at is None else round(self.run_at.timestamp() * 1000),
             idempotency_key=self.idempotency_key,
+            concurrency_key=self.concurrency_key,
         )
 
 
@@ -223,6 +230,7 @@ class JobOut(Struct, kw_only=True):
     idempotency_key: str | None
     created_at: str
     updated_at: str
+    concurrency_key: str | None
 
 
 class LeasedJobOut(JobOut, kw_only=True):
