@@ -18,7 +18,9 @@ from leaseq.client.models import (
     JobSpec,
     Page,
     PollAnswer,
+    Queue,
     QueueStats,
+    RateLimit,
     Undecodable,
 )
 from leaseq.client.sync import Client
@@ -37,7 +39,9 @@ __all__ = [
     "JobSpec",
     "Page",
     "PollAnswer",
+    "Queue",
     "QueueStats",
+    "RateLimit",
     "RetryPolicy",
     "Undecodable",
 ]

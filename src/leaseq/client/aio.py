@@ -23,10 +23,11 @@ from typing import Any, TypeVar, Unpack
 
 import httpx
 import tenacity
+from msgspec import UNSET, UnsetType
 
 from leaseq.client import calls
 from leaseq.client.base import ClientBase, RetryPolicy
-from leaseq.client.calls import Call, EnqueueOptions
+from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
@@ -36,7 +37,9 @@ from leaseq.client.models import (
     JobSpec,
     Page,
     PollAnswer,
+    Queue,
     QueueStats,
+    RateLimit,
 )
 from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
@@ -180,6 +183,36 @@ class AsyncClient(ClientBase):
 
     async def stats(self) -> dict[str, QueueStats]:
         return await self.send(calls.stats())
+
+    async def queues(self) -> list[Queue]:
+        """Every queue that has jobs or settings, by name."""
+        return await self.send(calls.queues())
+
+    async def queue(self, name: str) -> Queue:
+        """One queue; a queue never used answers its defaults (no limits, not paused)."""
+        return await self.send(calls.queue(name))
+
+    async def update_queue(
+        self,
+        name: str,
+        *,
+        paused: bool | UnsetType = UNSET,
+        concurrency: int | UnsetType | None = UNSET,
+        rate_limit: RateLimit | UnsetType | None = UNSET,
+        key_concurrency: int | UnsetType | None = UNSET,
+    ) -> Queue:
+        """Changes the settings given and leaves the others; ``None`` removes a limit.
+        ``rate_limit=RateLimit(10, 1.0)`` or ``RateLimit.parse("10/1s")``."""
+        patch = QueuePatch(paused=paused, concurrency=concurrency, rate_limit=rate_limit,
+                           key_concurrency=key_concurrency)  # fmt: skip
+        return await self.send(calls.update_queue(name, patch))
+
+    async def pause(self, name: str) -> Queue:
+        """Polls lease none of the queue's jobs until ``resume``; the rest carries on."""
+        return await self.send(calls.pause(name))
+
+    async def resume(self, name: str) -> Queue:
+        return await self.send(calls.resume(name))
 
     async def health(self) -> Health:
         return await self.send(calls.health())

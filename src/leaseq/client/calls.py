@@ -26,7 +26,9 @@ from leaseq.client.models import (
     JobSpec,
     Page,
     PollAnswer,
+    Queue,
     QueueStats,
+    RateLimit,
     Undecodable,
 )
 from leaseq.core.model import JobState
@@ -45,6 +47,7 @@ class EnqueueOptions(TypedDict, total=False):
     delay: float
     run_at: datetime
     idempotency_key: str
+    concurrency_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,24 @@ class _RequeueOut(msgspec.Struct):
 
 class _StatsOut(msgspec.Struct):
     queues: dict[str, QueueStats]
+
+
+class _QueueEnvelope(msgspec.Struct):
+    queue: Queue
+
+
+class _QueuesOut(msgspec.Struct):
+    queues: list[Queue]
+
+
+class QueuePatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The body of ``PATCH /queues/{name}``: a field left ``UNSET`` is not sent, and so
+    stays as it is on the server; ``None`` is sent as null, which removes that limit."""
+
+    paused: bool | msgspec.UnsetType = msgspec.UNSET
+    concurrency: int | msgspec.UnsetType | None = msgspec.UNSET
+    rate_limit: RateLimit | msgspec.UnsetType | None = msgspec.UNSET
+    key_concurrency: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 def _one_job(content: bytes) -> Job:
@@ -294,6 +315,40 @@ def cancel(job_id: str) -> Call[Job]:
 
 def stats() -> Call[dict[str, QueueStats]]:
     return Call("GET", "/stats", lambda c: msgspec.json.decode(c, type=_StatsOut).queues, safe=True)
+
+
+def _queue_path(name: str) -> str:
+    return f"/queues/{quote(name, safe='')}"
+
+
+def _one_queue(content: bytes) -> Queue:
+    return msgspec.json.decode(content, type=_QueueEnvelope).queue
+
+
+def queues() -> Call[list[Queue]]:
+    return Call(
+        "GET", "/queues", lambda c: msgspec.json.decode(c, type=_QueuesOut).queues, safe=True
+    )
+
+
+def queue(name: str) -> Call[Queue]:
+    return Call("GET", _queue_path(name), _one_queue, safe=True)
+
+
+# Settings are set to values, not moved by amounts, so sending a change twice leaves the
+# queue as sending it once: the writes below are safe to repeat.
+
+
+def update_queue(name: str, patch: QueuePatch) -> Call[Queue]:
+    return Call("PATCH", _queue_path(name), _one_queue, patch, safe=True)
+
+
+def pause(name: str) -> Call[Queue]:
+    return Call("POST", f"{_queue_path(name)}/pause", _one_queue, safe=True)
+
+
+def resume(name: str) -> Call[Queue]:
+    return Call("POST", f"{_queue_path(name)}/resume", _one_queue, safe=True)
 
 
 def health() -> Call[Health]:

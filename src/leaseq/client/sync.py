@@ -13,10 +13,11 @@ from typing import Any, TypeVar, Unpack
 
 import httpx
 import tenacity
+from msgspec import UNSET, UnsetType
 
 from leaseq.client import calls
 from leaseq.client.base import ClientBase, RetryPolicy
-from leaseq.client.calls import Call, EnqueueOptions
+from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
@@ -26,7 +27,9 @@ from leaseq.client.models import (
     JobSpec,
     Page,
     PollAnswer,
+    Queue,
     QueueStats,
+    RateLimit,
 )
 from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
@@ -170,6 +173,36 @@ class Client(ClientBase):
 
     def stats(self) -> dict[str, QueueStats]:
         return self.send(calls.stats())
+
+    def queues(self) -> list[Queue]:
+        """Every queue that has jobs or settings, by name."""
+        return self.send(calls.queues())
+
+    def queue(self, name: str) -> Queue:
+        """One queue; a queue never used answers its defaults (no limits, not paused)."""
+        return self.send(calls.queue(name))
+
+    def update_queue(
+        self,
+        name: str,
+        *,
+        paused: bool | UnsetType = UNSET,
+        concurrency: int | UnsetType | None = UNSET,
+        rate_limit: RateLimit | UnsetType | None = UNSET,
+        key_concurrency: int | UnsetType | None = UNSET,
+    ) -> Queue:
+        """Changes the settings given and leaves the others; ``None`` removes a limit.
+        ``rate_limit=RateLimit(10, 1.0)`` or ``RateLimit.parse("10/1s")``."""
+        patch = QueuePatch(paused=paused, concurrency=concurrency, rate_limit=rate_limit,
+                           key_concurrency=key_concurrency)  # fmt: skip
+        return self.send(calls.update_queue(name, patch))
+
+    def pause(self, name: str) -> Queue:
+        """Polls lease none of the queue's jobs until ``resume``; the rest carries on."""
+        return self.send(calls.pause(name))
+
+    def resume(self, name: str) -> Queue:
+        return self.send(calls.resume(name))
 
     def health(self) -> Health:
         return self.send(calls.health())
