@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from leaseq.cli import ops as cli_ops
+from leaseq.cli import queues as cli_queues
 from leaseq.cli import worker as cli_worker
 from leaseq.cli.options import opt
 from leaseq.server.config import Durability, LogFormat, Settings
@@ -93,6 +94,7 @@ def serve(
 # ``serve`` so the help lists the server first.
 cli_worker.register(app)
 cli_ops.register(app)
+cli_queues.register(app)
 
 
 @app.command()
