@@ -18,7 +18,7 @@ from leaseq.core.model import JobState
 NONE = "none"
 """What ``--concurrency``, ``--rate`` and ``--key-concurrency`` take to remove a limit."""
 
-Name = Annotated[str, typer.Argument(help="Queue name.")]
+Name = Annotated[str, typer.Argument(metavar="QUEUE", help="Queue name.")]
 
 
 def describe(q: Queue) -> str:
