@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import jsonschema_rs
 import pytest
 
+from leaseq.core.limits import MAX_CONCURRENCY_KEY_CHARS as MAX_KEY
 from tests.support.inproc import InProcessServer, settings_for
 
 CASES = [
@@ -38,6 +39,14 @@ CASES = [
     ("/dead/requeue", b"{}", 422, "invalid_request", "job_ids"),
     ("/dead/requeue", b'{"job_ids": ["a"], "queue": "q"}', 422, "invalid_request", "job_ids"),
     ("/dead/requeue", b'{"job_ids": null, "queue": null}', 422, "invalid_request", "job_ids"),
+    ("/enqueue", b'{"payload": 1, "concurrency_key": ""}', 422, "invalid_request",
+     "concurrency_key"),
+    ("/enqueue", b'{"payload": 1, "concurrency_key": "%s"}' % (b"k" * (MAX_KEY + 1)), 422,
+     "invalid_request", "concurrency_key"),
+    ("/enqueue", b'{"payload": 1, "concurrency_key": 7}', 422, "invalid_request",
+     "concurrency_key"),
+    ("/enqueue", b'{"payload": 1, "concurrency_key": "a\\u0000"}', 422, "invalid_request",
+     "concurrency_key"),
     # Whole-number floats are integers (JSON Schema says so); any other float is not.
     ("/poll", b'{"worker_id": "w", "max_jobs": 92.5}', 422, "invalid_request", "max_jobs"),
     ("/poll", b'{"worker_id": "w", "max_jobs": 101.0}', 422, "invalid_request", "max_jobs"),

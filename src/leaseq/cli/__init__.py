@@ -11,6 +11,7 @@ from typer.core import TyperCommand
 
 from leaseq.cli import fleet as cli_fleet
 from leaseq.cli import ops as cli_ops
+from leaseq.cli import queues as cli_queues
 from leaseq.cli import schedules as cli_schedules
 from leaseq.cli import worker as cli_worker
 from leaseq.cli.options import FlagCommand, FlagGroup, opt
@@ -130,6 +131,7 @@ def settings_fields(params: dict[str, Any]) -> dict[str, Any]:
 # ``serve`` so the help lists the server first.
 cli_worker.register(app)
 cli_ops.register(app)
+cli_queues.register(app)
 cli_schedules.register(app)
 cli_fleet.register(app)
 

@@ -1,6 +1,7 @@
 """Operator commands: ``enqueue``, ``jobs``, ``job``, ``events``, ``dead``, ``requeue``,
-``cancel``, ``stats``. Each talks to ``--url`` (``LEASEQ_URL``) through ``leaseq.Client``
-and turns the error tree into one line on stderr and an exit code scripts can rely on."""
+``cancel``, ``stats`` (``cli/queues.py`` has those that steer queues). Each talks to
+``--url`` (``LEASEQ_URL``) through ``leaseq.Client`` and turns the error tree into one line
+on stderr and an exit code scripts can rely on."""
 
 from __future__ import annotations
 
@@ -142,6 +143,9 @@ def enqueue(
     delay: Annotated[float | None, typer.Option(help="Seconds before it may run.")] = None,
     max_tries: Annotated[int | None, typer.Option(help="Leases before DEAD.")] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="Enqueue at most once.")] = None,
+    concurrency_key: Annotated[
+        str | None, typer.Option(help="Limited with its queue's key concurrency.")
+    ] = None,
     file: Annotated[Path | None, typer.Option(help="JSON lines to enqueue; - is stdin.")] = None,
     specs: Annotated[bool, flag("With --file: lines are job objects.", "--specs")] = False,
     as_json: AsJson = False,
@@ -154,7 +158,8 @@ def enqueue(
     if payload is not None and file is not None:
         raise typer.BadParameter("give a PAYLOAD argument or --file, not both")
     defaults = {"queue": queue, "task": task, "priority": priority, "delay": delay,
-                "max_tries": max_tries, "idempotency_key": idempotency_key}  # fmt: skip
+                "max_tries": max_tries, "idempotency_key": idempotency_key,
+                "concurrency_key": concurrency_key}  # fmt: skip
     defaults = {k: v for k, v in defaults.items() if v is not None}
     if file is not None:
         if idempotency_key is not None:

@@ -26,8 +26,9 @@ from leaseq.client.models import (
     JobSpec,
     Page,
     PollAnswer,
+    Queue,
     QueueStats,
-    Schedule,
+    RateLimit,
     Undecodable,
     WorkerSeen,
 )
@@ -47,6 +48,7 @@ class EnqueueOptions(TypedDict, total=False):
     delay: float
     run_at: datetime
     idempotency_key: str
+    concurrency_key: str
     idempotency_scope: Literal["stored", "active"]
 
 
@@ -124,12 +126,22 @@ class _StatsOut(msgspec.Struct):
     queues: dict[str, QueueStats]
 
 
-class _ScheduleEnvelope(msgspec.Struct):
-    schedule: Schedule
+class _QueueEnvelope(msgspec.Struct):
+    queue: Queue
 
 
-class _SchedulesOut(msgspec.Struct):
-    schedules: list[Schedule]
+class _QueuesOut(msgspec.Struct):
+    queues: list[Queue]
+
+
+class QueuePatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The body of ``PATCH /queues/{name}``: a field left ``UNSET`` is not sent, and so
+    stays as it is on the server; ``None`` is sent as null, which removes that limit."""
+
+    paused: bool | msgspec.UnsetType = msgspec.UNSET
+    concurrency: int | msgspec.UnsetType | None = msgspec.UNSET
+    rate_limit: RateLimit | msgspec.UnsetType | None = msgspec.UNSET
+    key_concurrency: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 def _one_job(content: bytes) -> Job:
@@ -307,70 +319,42 @@ def stats() -> Call[dict[str, QueueStats]]:
     return Call("GET", "/stats", lambda c: msgspec.json.decode(c, type=_StatsOut).queues, safe=True)
 
 
+def _queue_path(name: str) -> str:
+    return f"/queues/{quote(name, safe='')}"
+
+
+def _one_queue(content: bytes) -> Queue:
+    return msgspec.json.decode(content, type=_QueueEnvelope).queue
+
+
+def queues() -> Call[list[Queue]]:
+    return Call(
+        "GET", "/queues", lambda c: msgspec.json.decode(c, type=_QueuesOut).queues, safe=True
+    )
+
+
+def queue(name: str) -> Call[Queue]:
+    return Call("GET", _queue_path(name), _one_queue, safe=True)
+
+
+# Settings are set to values, not moved by amounts, so sending a change twice leaves the
+# queue as sending it once: the writes below are safe to repeat.
+
+
+def update_queue(name: str, patch: QueuePatch) -> Call[Queue]:
+    return Call("PATCH", _queue_path(name), _one_queue, patch, safe=True)
+
+
+def pause(name: str) -> Call[Queue]:
+    return Call("POST", f"{_queue_path(name)}/pause", _one_queue, safe=True)
+
+
+def resume(name: str) -> Call[Queue]:
+    return Call("POST", f"{_queue_path(name)}/resume", _one_queue, safe=True)
+
+
 def health() -> Call[Health]:
     return Call("GET", "/health", lambda c: msgspec.json.decode(c, type=Health), safe=True)
-
-
-# -- schedules ---------------------------------------------------------------------------
-
-
-def cadence(cron: str | None, every: float | None, timezone: str = "UTC") -> dict[str, Any]:
-    """The cadence part of a schedule's body: exactly one of ``cron`` (with its time zone)
-    and ``every``; the server answers a 422 naming the field for anything else."""
-    if (cron is None) == (every is None):
-        raise InvalidRequest("give exactly one of `cron` or `every`")
-    if cron is not None:
-        return {"cron": cron, "timezone": timezone}
-    return {"every": every, "timezone": timezone}
-
-
-def _one_schedule(content: bytes) -> Schedule:
-    return msgspec.json.decode(content, type=_ScheduleEnvelope).schedule
-
-
-def _schedule_path(name: str, action: str = "") -> str:
-    return f"/schedules/{quote(name, safe='')}{action}"
-
-
-def put_schedule(
-    name: str,
-    cadence: dict[str, Any],
-    job: JobSpec,
-    paused: bool | None,
-    overlap: str,
-) -> Call[Schedule]:
-    """``cadence`` is ``{"cron": ..., "timezone": ...}`` or ``{"every": ...}``. ``paused``
-    None is left out, so a replaced schedule keeps its pause. A PUT says the whole
-    schedule, so repeating it is harmless: safe."""
-    body: dict[str, Any] = {**cadence, "job": job, "overlap": overlap}
-    if paused is not None:
-        body["paused"] = paused
-    return Call("PUT", _schedule_path(name), _one_schedule, body, safe=True)
-
-
-def schedules() -> Call[list[Schedule]]:
-    parse = lambda c: msgspec.json.decode(c, type=_SchedulesOut).schedules  # noqa: E731
-    return Call("GET", "/schedules", parse, safe=True)
-
-
-def schedule(name: str) -> Call[Schedule]:
-    return Call("GET", _schedule_path(name), _one_schedule, safe=True)
-
-
-def delete_schedule(name: str) -> Call[Schedule]:
-    return Call("DELETE", _schedule_path(name), _one_schedule)
-
-
-def trigger_schedule(name: str) -> Call[Job]:
-    return Call("POST", _schedule_path(name, "/trigger"), _one_job)
-
-
-def pause_schedule(name: str) -> Call[Schedule]:
-    return Call("POST", _schedule_path(name, "/pause"), _one_schedule, safe=True)
-
-
-def resume_schedule(name: str) -> Call[Schedule]:
-    return Call("POST", _schedule_path(name, "/resume"), _one_schedule, safe=True)
 
 
 class _WorkersOut(msgspec.Struct):

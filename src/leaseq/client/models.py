@@ -1,13 +1,14 @@
 """The client's typed view of the wire JSON: ``Job``, ``Page``, ``Event``, ``EventPage``,
-``QueueStats``, ``Health`` and ``Schedule`` as the server answers, ``JobSpec`` and
-``AckSpec`` as sent.
+``QueueStats``, ``Queue``, ``Health`` and ``Schedule`` as the server answers, ``JobSpec``
+and ``AckSpec`` as sent, and ``RateLimit`` both ways.
 
 These are not the server's records (``leaseq.core.model.JobRecord``, ``EventRecord``,
-``JobListing``, ``EventListing``, ``QueueCounts``, ``leaseq.core.schedules.
-ScheduleRecord``), and have their own names on purpose:
-a record keeps integer milliseconds and raw JSON text for the server's hot path, while a
-client wants decoded payloads and ``datetime`` values. Unknown fields in an answer are
-ignored, so an older client keeps working against a newer server that adds fields.
+``JobListing``, ``EventListing``, ``QueueCounts``, ``leaseq.core.queues.QueueInfo``,
+``leaseq.core.schedules.ScheduleRecord``), and have their own names on purpose: a record
+keeps integer milliseconds and raw JSON text for the server's hot path, while a client
+wants decoded payloads, ``datetime`` values and windows in seconds. Unknown fields in an
+answer are ignored, so an older client keeps working against a newer server that adds
+fields.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from leaseq.client.rates import format_window, parse_rate
 from leaseq.core.model import JobState
 from leaseq.errors import LeaseqError
 
@@ -42,6 +44,7 @@ class Job(msgspec.Struct, kw_only=True, frozen=True):
     created_at: datetime
     updated_at: datetime
     lease_token: str | None = None
+    concurrency_key: str | None = None
     idempotency_scope: str = "stored"
     """``stored`` or ``active``; a server older than the field means ``stored``."""
 
@@ -72,6 +75,22 @@ class EventPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+class RateLimit(msgspec.Struct, frozen=True):
+    """At most ``count`` leases of a queue in any window of ``per_s`` seconds."""
+
+    count: int
+    per_s: float
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """``"10/1s"``, ``"100/1m"``, ``"5/500ms"``, ``"3600/h"``: a count, a slash and a
+        window with its unit (ms, s, m, h or d). ``ValueError`` says what is wrong."""
+        return cls(*parse_rate(text))
+
+    def __str__(self) -> str:
+        return f"{self.count}/{format_window(self.per_s)}"
+
+
 class QueueStats(msgspec.Struct, frozen=True):
     """One queue's jobs counted by state, and the seconds its oldest QUEUED job has waited."""
 
@@ -81,6 +100,20 @@ class QueueStats(msgspec.Struct, frozen=True):
     DEAD: int
     CANCELLED: int
     oldest_queued_age_s: float
+
+
+class Queue(msgspec.Struct, kw_only=True, frozen=True):
+    """A queue's settings and its jobs counted by state (``GET /queues/{name}``). A limit
+    of ``None`` is no limit. ``counts`` is keyed by state name, so ``counts["QUEUED"]``
+    and ``counts[JobState.QUEUED]`` both work and a newer server's states do not break it.
+    """
+
+    name: str
+    paused: bool
+    concurrency: int | None
+    rate_limit: RateLimit | None
+    key_concurrency: int | None
+    counts: dict[str, int]
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -103,6 +136,7 @@ class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_f
     delay: float | None = None
     run_at: datetime | None = None
     idempotency_key: str | None = None
+    concurrency_key: str | None = None
     idempotency_scope: str | None = None
     """``active``: the key is taken only while the job is QUEUED or LEASED."""
 

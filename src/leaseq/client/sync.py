@@ -13,10 +13,11 @@ from typing import Any, TypeVar, Unpack
 
 import httpx
 import tenacity
+from msgspec import UNSET, UnsetType
 
-from leaseq.client import calls
+from leaseq.client import calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
-from leaseq.client.calls import Call, EnqueueOptions, cadence
+from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
@@ -26,10 +27,13 @@ from leaseq.client.models import (
     JobSpec,
     Page,
     PollAnswer,
+    Queue,
     QueueStats,
+    RateLimit,
     Schedule,
     WorkerSeen,
 )
+from leaseq.client.schedule_calls import cadence
 from leaseq.core.limits import DEFAULT_PAGE
 from leaseq.core.model import JobState
 
@@ -173,6 +177,36 @@ class Client(ClientBase):
     def stats(self) -> dict[str, QueueStats]:
         return self.send(calls.stats())
 
+    def queues(self) -> list[Queue]:
+        """Every queue that has jobs or settings, by name."""
+        return self.send(calls.queues())
+
+    def queue(self, name: str) -> Queue:
+        """One queue; a queue never used answers its defaults (no limits, not paused)."""
+        return self.send(calls.queue(name))
+
+    def update_queue(
+        self,
+        name: str,
+        *,
+        paused: bool | UnsetType = UNSET,
+        concurrency: int | UnsetType | None = UNSET,
+        rate_limit: RateLimit | UnsetType | None = UNSET,
+        key_concurrency: int | UnsetType | None = UNSET,
+    ) -> Queue:
+        """Changes the settings given and leaves the others; ``None`` removes a limit.
+        ``rate_limit=RateLimit(10, 1.0)`` or ``RateLimit.parse("10/1s")``."""
+        patch = QueuePatch(paused=paused, concurrency=concurrency, rate_limit=rate_limit,
+                           key_concurrency=key_concurrency)  # fmt: skip
+        return self.send(calls.update_queue(name, patch))
+
+    def pause(self, name: str) -> Queue:
+        """Polls lease none of the queue's jobs until ``resume``; the rest carries on."""
+        return self.send(calls.pause(name))
+
+    def resume(self, name: str) -> Queue:
+        return self.send(calls.resume(name))
+
     def health(self) -> Health:
         return self.send(calls.health())
 
@@ -192,29 +226,29 @@ class Client(ClientBase):
         """Creates or replaces schedule ``name``: ``cron`` in ``timezone``, or ``every``
         seconds. ``paused`` None keeps a replaced schedule's pause as it was."""
         return self.send(
-            calls.put_schedule(name, cadence(cron, every, timezone), job, paused, overlap)
+            schedule_calls.put_schedule(name, cadence(cron, every, timezone), job, paused, overlap)
         )
 
     def schedules(self) -> list[Schedule]:
-        return self.send(calls.schedules())
+        return self.send(schedule_calls.schedules())
 
     def schedule(self, name: str) -> Schedule:
-        return self.send(calls.schedule(name))
+        return self.send(schedule_calls.schedule(name))
 
     def delete_schedule(self, name: str) -> Schedule:
         """Deletes it; answers the schedule as it was."""
-        return self.send(calls.delete_schedule(name))
+        return self.send(schedule_calls.delete_schedule(name))
 
     def trigger_schedule(self, name: str) -> Job:
         """Enqueues one run of the schedule's job now, outside its slots."""
-        return self.send(calls.trigger_schedule(name))
+        return self.send(schedule_calls.trigger_schedule(name))
 
     def pause_schedule(self, name: str) -> Schedule:
-        return self.send(calls.pause_schedule(name))
+        return self.send(schedule_calls.pause_schedule(name))
 
     def resume_schedule(self, name: str) -> Schedule:
         """Resumes it from now: the slots missed while paused are not replayed."""
-        return self.send(calls.resume_schedule(name))
+        return self.send(schedule_calls.resume_schedule(name))
 
     def workers(
         self, *, within: float | None = None, limit: int = DEFAULT_PAGE

@@ -8,6 +8,12 @@ An app also declares schedules (``@app.task(cron=...)``, ``app.schedule(...)``):
 server enqueues their jobs, and ``leaseq worker`` puts them there at start. A declared
 schedule never says ``paused``, so every worker may put it again without unpausing one
 an operator paused.
+
+A job's ``concurrency_key`` (limited by its queue's ``key_concurrency``) is one more
+enqueue option: fixed for the task (``@app.task(concurrency_key="smtp")``), given for one
+call (``task.enqueue_with(concurrency_key="acct-7")(...)``), or made from each call's
+arguments (``@app.task(concurrency_key_of=lambda account, **_: f"acct-{account}")``),
+which is what ``enqueue_many`` needs when each job has its own key.
 """
 
 from __future__ import annotations
@@ -21,13 +27,25 @@ from typing import Any, Generic, Literal, ParamSpec, TypeVar, Unpack
 
 from msgspec.structs import replace
 
-from leaseq.client import Client, EnqueueOptions, Job, JobSpec, RetryPolicy, Schedule, calls
+from leaseq.client import (
+    Client,
+    EnqueueOptions,
+    Job,
+    JobSpec,
+    RetryPolicy,
+    Schedule,
+    schedule_calls,
+)
 from leaseq.client.calls import Call
 from leaseq.core import limits
 from leaseq.core.schedules import Cadence
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+KeyOf = Callable[..., str | None]
+"""Called with a call's arguments; its answer is the job's ``concurrency_key`` (None:
+no key). Typed loosely: a key function usually takes only the argument it needs."""
 
 
 Overlap = Literal["allow", "skip"]
@@ -68,11 +86,19 @@ def as_invocation(item: Invocation | Mapping[str, Any] | Sequence[Any]) -> Invoc
 class Task(Generic[P, R]):
     """A registered function. Calling it runs it here; ``enqueue`` runs it on a worker."""
 
-    def __init__(self, app: App, fn: Callable[P, R], name: str, options: EnqueueOptions) -> None:
+    def __init__(
+        self,
+        app: App,
+        fn: Callable[P, R],
+        name: str,
+        options: EnqueueOptions,
+        key_of: KeyOf | None = None,
+    ) -> None:
         self.app = app
         self.fn = fn
         self.name = name
         self.options = options
+        self.key_of = key_of
         self.is_async = inspect.iscoroutinefunction(fn)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -85,15 +111,25 @@ class Task(Generic[P, R]):
         return Invocation(args, kwargs)
 
     def spec(self, invocation: Invocation, **options: Unpack[EnqueueOptions]) -> JobSpec:
-        """The job for one call, for clients that batch or enqueue asynchronously."""
-        merged: EnqueueOptions = {**self.options, **options, "task": self.name}
+        """The job for one call, for clients that batch or enqueue asynchronously. The
+        options given here win over the key made by ``concurrency_key_of``, which wins
+        over the task's own options."""
+        merged: EnqueueOptions = {**self.options, **self._key(invocation), **options,
+                                  "task": self.name}  # fmt: skip
         return JobSpec(payload=invocation.payload(), **merged)
+
+    def _key(self, invocation: Invocation) -> EnqueueOptions:
+        if self.key_of is None:
+            return {}
+        key = self.key_of(*invocation.args, **invocation.kwargs)
+        return {} if key is None else {"concurrency_key": key}
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> Job:
         return self.app.client.enqueue_many([self.spec(Invocation(args, kwargs))])[0]
 
     def enqueue_with(self, **options: Unpack[EnqueueOptions]) -> Callable[P, Job]:
-        """``task.enqueue_with(delay=60, idempotency_key="k")(*args, **kwargs)``."""
+        """``task.enqueue_with(delay=60, idempotency_key="k")(*args, **kwargs)``; also
+        ``concurrency_key="acct-7"`` to set this job's key."""
 
         def enqueue(*args: P.args, **kwargs: P.kwargs) -> Job:
             spec = self.spec(Invocation(args, kwargs), **options)
@@ -138,8 +174,8 @@ class ScheduleDef:
     def call(self) -> Call[Schedule]:
         """The PUT that creates or replaces it, for either client's ``send``; ``paused``
         left out, so a replaced schedule keeps its pause."""
-        cadence = calls.cadence(self.cron, self.every, self.timezone)
-        return calls.put_schedule(self.name, cadence, self.job, None, self.overlap)
+        cadence = schedule_calls.cadence(self.cron, self.every, self.timezone)
+        return schedule_calls.put_schedule(self.name, cadence, self.job, None, self.overlap)
 
 
 class App:
@@ -183,18 +219,20 @@ class App:
         every: float | None = None,
         timezone: str = "UTC",
         overlap: Overlap = "allow",
+        concurrency_key_of: KeyOf | None = None,
         **options: Unpack[EnqueueOptions],
     ) -> Callable[[Callable[P, R]], Task[P, R]]:
         """Registers ``fn`` under ``name`` (default: the function's name, short so other
-        languages can name it too); ``options`` are the defaults of its jobs. With
-        ``cron`` (in ``timezone``) or ``every`` seconds, it also declares a schedule of
-        the same name that calls the task with no arguments."""
+        languages can name it too); ``options`` are the defaults of its jobs, and
+        ``concurrency_key_of``, called with each call's arguments, gives its job's key.
+        With ``cron`` (in ``timezone``) or ``every`` seconds, it also declares a schedule
+        of the same name that calls the task with no arguments."""
 
         def register(f: Callable[P, R]) -> Task[P, R]:
             task_name = name or f.__name__
             if task_name in self.tasks:
                 raise ValueError(f"a task named {task_name!r} is already registered")
-            task = Task(self, f, task_name, options)
+            task = Task(self, f, task_name, options, concurrency_key_of)
             self.tasks[task_name] = task
             if cron is not None or every is not None:
                 self.schedule(task_name, task, cron=cron, every=every, timezone=timezone,

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from leaseq.core.tokens import Role, parse_tokens
 from leaseq.dashboard import dashboard_routes
 from leaseq.server.config import Settings
-from leaseq.server.http import apidocs, routes, schedule_routes, schedule_wire, wire
+from leaseq.server.http import apidocs, routes, schedule_routes, schedule_wire, wire, wire_queues
 from leaseq.server.http.errors import HANDLERS
 from leaseq.server.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.server.http.middleware import RequestTimer
@@ -31,6 +31,8 @@ _JOB = {200: wire.JobEnvelope}
 _ONE_OR_MANY = (wire.JobEnvelope, wire.JobsEnvelope)
 _ONE_OR_BATCH = {200: (wire.JobEnvelope, wire.BatchOut)}
 _SCHEDULE = schedule_wire.ScheduleEnvelope
+_QUEUE = {200: wire_queues.QueueEnvelope}
+_NAMED = wire_queues.QueuePath
 ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
     (Endpoint("POST", "/enqueue", "Enqueue one job or a batch (all or nothing)",
               (wire.JobSpecIn, wire.EnqueueBatchIn),
@@ -67,6 +69,20 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
      routes.cancel_job),
     (Endpoint("GET", "/stats", "Job counts by queue and state",
               responses={200: wire.StatsOut}), routes.stats),
+    (Endpoint("GET", "/queues", "Every queue that has jobs or settings, by name",
+              responses={200: wire_queues.QueuesOut}), routes.queues),
+    (Endpoint("GET", "/queues/{name}", "One queue: its settings (defaults if never set)"
+              " and job counts", path_params=_NAMED, responses=_QUEUE),
+     routes.get_queue),
+    (Endpoint("PATCH", "/queues/{name}", "Change a queue's settings: fields left out stay,"
+              " null removes a limit", (wire_queues.QueuePatchIn,), path_params=_NAMED,
+              responses=_QUEUE, role=Role.ADMIN), routes.update_queue),
+    (Endpoint("POST", "/queues/{name}/pause", "Pause a queue: polls lease none of its jobs",
+              path_params=_NAMED, responses=_QUEUE, role=Role.ADMIN),
+     routes.pause_queue),
+    (Endpoint("POST", "/queues/{name}/resume", "Resume a paused queue",
+              path_params=_NAMED, responses=_QUEUE, role=Role.ADMIN),
+     routes.resume_queue),
     (Endpoint("GET", "/health", "Liveness of the server and its store",
               responses={200: wire.HealthOut}, role=None), routes.health),
     (Endpoint("PUT", "/schedules/{name}", "Create or replace a schedule (history and pause kept)",

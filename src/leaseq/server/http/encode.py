@@ -22,8 +22,9 @@ from leaseq.core.model import (
     QueueCounts,
     WorkerInfo,
 )
+from leaseq.core.queues import QueueInfo
 from leaseq.errors import LeaseqError
-from leaseq.server.http import wire
+from leaseq.server.http import wire, wire_queues
 from leaseq.server.http.errors import status_of
 from leaseq.server.service import Health
 
@@ -123,6 +124,32 @@ def dead_groups(groups: Sequence[DeadGroup]) -> Response:
     )
 
 
+def queue(info: QueueInfo) -> Response:
+    return json_response(wire_queues.QueueEnvelope(queue_out(info)))
+
+
+def queues(infos: Sequence[QueueInfo]) -> Response:
+    return json_response(wire_queues.QueuesOut([queue_out(q) for q in sorted(infos, key=_name)]))
+
+
+def _name(info: QueueInfo) -> str:
+    return info.name
+
+
+def queue_out(info: QueueInfo) -> wire_queues.QueueOut:
+    s, rate = info.settings, info.settings.rate_limit
+    counts = {state.value: info.counts.get(state, 0) for state in JobState}
+    rate_out = None if rate is None else wire_queues.RateLimitOut(rate.count, rate.per_ms / 1000)
+    return wire_queues.QueueOut(
+        name=info.name,
+        paused=s.paused,
+        concurrency=s.concurrency,
+        rate_limit=rate_out,
+        key_concurrency=s.key_concurrency,
+        counts=wire_queues.JobCountsOut(**counts),
+    )
+
+
 def health(found: Health) -> Response:
     return json_response(wire.HealthOut("ok", found.storage, __version__))
 
@@ -156,6 +183,7 @@ def _job_fields(job: JobRecord) -> dict[str, Any]:
         "idempotency_key": job.idempotency_key,
         "created_at": rfc3339(job.created_at),
         "updated_at": rfc3339(job.updated_at),
+        "concurrency_key": job.concurrency_key,
         "idempotency_scope": job.idempotency_scope,
     }
 

@@ -33,6 +33,8 @@ class Endpoint:
     summary: str
     body: tuple[type, ...] = ()
     query: type | None = None
+    path_params: type | None = None
+    """A Struct whose fields type the path's ``{names}``; without one they are any string."""
     responses: Mapping[int, type | tuple[type, ...]] = field(default_factory=dict)
     """Status -> answer type; a tuple when one status has several shapes (single or batch)."""
     role: Role | None = Role.READ
@@ -107,6 +109,8 @@ def _field_rules(kind: type, schema: dict[str, Any]) -> None:
             {"properties": {name: {"type": "null"} for name in at_most if name != given}}
             for given in at_most
         ]
+    if getattr(kind, "AT_LEAST_ONE_FIELD", False):
+        schema["minProperties"] = 1
 
 
 def _set_by_server(kind: type, props: dict[str, Any]) -> None:
@@ -162,24 +166,31 @@ def _operation_id(e: Endpoint) -> str:
 
 
 def _parameters(e: Endpoint) -> list[dict[str, Any]]:
+    typed = {} if e.path_params is None else _properties(e.path_params)
     params = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": PATH_PARAMETERS.get(name, {"type": "string"}),
-        }
+        {"name": name, "in": "path", "required": True,
+         "schema": typed.get(name) or PATH_PARAMETERS.get(name, {"type": "string"})}
         for name in _path_names(e.path)
-    ]
+    ]  # fmt: skip
     if e.query is not None:
-        (_,), components = msgspec.json.schema_components([e.query], ref_template=REF)
-        schema = components[e.query.__name__]
+        schema = _schema(e.query)
         required = set(schema.get("required", ()))
         params.extend(
             {"name": name, "in": "query", "required": name in required, "schema": prop}
             for name, prop in schema["properties"].items()
         )
     return params
+
+
+def _schema(kind: type) -> dict[str, Any]:
+    (_,), components = msgspec.json.schema_components([kind], ref_template=REF)
+    schema: dict[str, Any] = components[kind.__name__]
+    return schema
+
+
+def _properties(kind: type) -> dict[str, Any]:
+    props: dict[str, Any] = _schema(kind)["properties"]
+    return props
 
 
 def _path_names(path: str) -> list[str]:

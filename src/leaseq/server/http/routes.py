@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from leaseq.core.model import JobState
-from leaseq.server.http import decode, encode, wire
+from leaseq.core.queues import QueueChange
+from leaseq.server.http import decode, encode, wire, wire_queues
 from leaseq.server.http.guards import read_body
 from leaseq.server.observe import METRICS_TYPE
 from leaseq.server.service import QueueService
@@ -133,6 +134,34 @@ async def workers(ctx: Context, request: Request) -> Response:
 async def dead_groups(ctx: Context, request: Request) -> Response:
     q = decode.query(request.query_params, wire.DeadGroupsQuery)
     return encode.dead_groups(await ctx.service.dead_groups(q.queue, q.groups, q.ids))
+
+
+async def queues(ctx: Context, _: Request) -> Response:
+    return encode.queues(await ctx.service.queues())
+
+
+def _queue_name(request: Request) -> str:
+    return decode.query(request.path_params, wire_queues.QueuePath).name
+
+
+async def get_queue(ctx: Context, request: Request) -> Response:
+    return encode.queue(await ctx.service.queue(_queue_name(request)))
+
+
+async def update_queue(ctx: Context, request: Request) -> Response:
+    name = _queue_name(request)
+    change = decode.decode(await ctx.body(request), wire_queues.QueuePatchIn).to_domain()
+    return encode.queue(await ctx.service.update_queue(name, change))
+
+
+async def pause_queue(ctx: Context, request: Request) -> Response:
+    name = _queue_name(request)
+    return encode.queue(await ctx.service.update_queue(name, QueueChange(paused=True)))
+
+
+async def resume_queue(ctx: Context, request: Request) -> Response:
+    name = _queue_name(request)
+    return encode.queue(await ctx.service.update_queue(name, QueueChange(paused=False)))
 
 
 async def metrics(ctx: Context, _: Request) -> Response:

@@ -34,6 +34,9 @@ NO_NUL = r"^[^\x00]*$"
 """Free text may hold anything but NUL, which PostgreSQL cannot store in text: refusing it
 here makes both backends answer the same 422 instead of the store deciding."""
 Name = Annotated[str, Meta(min_length=1, max_length=limits.MAX_NAME_CHARS, pattern=NO_NUL)]
+ConcurrencyKey = Annotated[
+    str, Meta(min_length=1, max_length=limits.MAX_CONCURRENCY_KEY_CHARS, pattern=NO_NUL)
+]
 Token = Annotated[str, Meta(min_length=1, max_length=limits.MAX_NAME_CHARS)]
 LeaseSeconds = Annotated[float, Meta(ge=limits.MIN_LEASE_S, le=limits.MAX_LEASE_S)]
 ErrorText = Annotated[str, Meta(max_length=limits.MAX_ERROR_CHARS, pattern=NO_NUL)]
@@ -66,6 +69,8 @@ class _In(Struct, forbid_unknown_fields=True, kw_only=True):
     """Exactly one of these fields is given and not null."""
     AT_MOST_ONE: ClassVar[tuple[str, ...]] = ()
     """At most one of these fields is given and not null."""
+    AT_LEAST_ONE_FIELD: ClassVar[bool] = False
+    """The body names at least one field (null counts: it is a value, "none")."""
 
 
 class JobSpecIn(_In):
@@ -77,6 +82,7 @@ class JobSpecIn(_In):
     delay: Annotated[float, Meta(ge=0, le=limits.MAX_DELAY_S)] | None = None
     run_at: UtcTime | None = None
     idempotency_key: Name | None = None
+    concurrency_key: ConcurrencyKey | None = None
     # A Literal, not the enum: the schema stays inline, so JobSpecIn's component is a
     # whole schema on its own (tests/app/test_bad_input.py validates with it alone).
     idempotency_scope: Literal["stored", "active"] = "stored"
@@ -102,6 +108,7 @@ class JobSpecIn(_In):
             delay_ms=round((self.delay or 0) * 1000),
             run_at=None if self.run_at is None else _utc_ms(self.run_at, f"{at}.run_at"),
             idempotency_key=self.idempotency_key,
+            concurrency_key=self.concurrency_key,
             idempotency_scope=IdempotencyScope(self.idempotency_scope),
         )
 
@@ -255,6 +262,7 @@ class JobOut(Struct, kw_only=True):
     idempotency_key: str | None
     created_at: str
     updated_at: str
+    concurrency_key: str | None
     idempotency_scope: IdempotencyScope
 
 

@@ -62,6 +62,9 @@ function closeToken(dialog, input) {
   return token;
 }
 
+/** The token this tab sends, or null. */
+export const currentToken = () => sessionStorage.getItem(TOKEN_KEY);
+
 /** The "Sign in" button: asks again even after the prompt was declined. */
 export function signIn() {
   tokenDeclined = false;

@@ -70,6 +70,26 @@ export function flash(message, kind = "error") {
   flashTimer = setTimeout(() => (box.hidden = true), 6000);
 }
 
+/** Asks in a modal dialog; resolves true for `okLabel`, false for Cancel or Escape. Cancel
+ * comes first and has the focus, so a stray Enter does not confirm. */
+export function confirmDialog(title, text, okLabel) {
+  const dialog = h("dialog", { id: "confirm-dialog" },
+    h("form", { method: "dialog" },
+      h("h2", {}, title),
+      h("p", {}, text),
+      h("menu", {},
+        h("button", { value: "cancel", autofocus: true }, "Cancel"),
+        h("button", { value: "ok", class: "confirm" }, okLabel))));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue === "ok");
+    }, { once: true });
+    dialog.showModal();
+  });
+}
+
 // -- Formatting ------------------------------------------------------------------------
 
 /** A duration in seconds, in the two largest units that matter. */

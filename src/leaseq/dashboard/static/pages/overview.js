@@ -1,22 +1,66 @@
-// "#/": the throughput chart and one row of counts per queue, redrawn on every sample.
+// "#/": the throughput chart and one row per queue, redrawn on every sample: its counts
+// (from /stats), whether it is paused and its limits (from /queues), and a pause or
+// resume button.
 
 import { drawChart } from "../lib/chart.js";
-import { STATES, age, emptyRow, formatRate, h, head, num, queueLink, stateHref } from "../lib/render.js";
+import { limitsText, loadQueues, mayNotSteer, queues, steer } from "../lib/queues.js";
+import {
+  STATES, age, confirmDialog, emptyRow, flash, formatRate, h, head, num, queueLink, stateHref,
+} from "../lib/render.js";
 import { recentRate, stats } from "../lib/stats.js";
 
-function queueRow(name, counts) {
-  return h("tr", { dataset: { queue: name } },
-    h("td", {}, queueLink(name)),
-    STATES.map((s) => h("td", { class: "num", dataset: { col: s } },
-      counts[s] ? h("a", { href: stateHref(name, s) }, counts[s].toLocaleString()) : "0")),
-    h("td", { class: "num", dataset: { col: "oldest" } }, counts.QUEUED ? age(counts.oldest_queued_age_s) : "–"),
-    h("td", { class: "num" }, formatRate(recentRate(name) ?? 0)));
+const COLUMNS = 1 + STATES.length + 4;
+
+const ASK = {
+  pause: ["Pause", "Workers lease none of its jobs until it is resumed. Jobs already leased keep running; enqueues are still accepted."],
+  resume: ["Resume", "Workers lease its jobs again, within its limits."],
+};
+
+/** Asks first; then pauses or resumes, says so, and redraws with the server's answer. */
+async function confirmSteer(name, verb, redraw) {
+  const [label, text] = ASK[verb];
+  if (!(await confirmDialog(`${label} queue ${name}?`, text, label))) return;
+  try {
+    const q = await steer(name, verb);
+    flash(`${q.paused ? "Paused" : "Resumed"} ${q.name}.`, "ok");
+  } catch (err) {
+    flash(`Failed: ${err.message}`);
+  }
+  redraw();
 }
 
-function renderQueues(tbody, sample) {
-  const names = Object.keys(sample.queues).sort();
-  const rows = names.map((name) => queueRow(name, sample.queues[name]));
-  tbody.replaceChildren(...(rows.length ? rows : [emptyRow(8, "No jobs yet.")]));
+function steerButton(name, q, redraw) {
+  if (!q) return null; // settings not known (yet): no button that could say the wrong thing
+  const verb = q.paused ? "resume" : "pause";
+  const refused = mayNotSteer();
+  return h("button", {
+    class: `steer ${verb}`,
+    disabled: refused,
+    title: refused ? `Not allowed: ${queues.refusal}` : null,
+    onclick: () => confirmSteer(name, verb, redraw),
+  }, q.paused ? "Resume" : "Pause");
+}
+
+function queueRow(name, counts, q, redraw) {
+  return h("tr", { dataset: { queue: name }, class: q?.paused && "paused" },
+    h("td", {}, queueLink(name), q?.paused && h("span", { class: "badge paused" }, "paused")),
+    STATES.map((s) => h("td", { class: "num", dataset: { col: s } },
+      counts[s] ? h("a", { href: stateHref(name, s) }, counts[s].toLocaleString()) : "0")),
+    h("td", { class: "num", dataset: { col: "oldest" } },
+      counts.QUEUED && counts.oldest_queued_age_s !== undefined ? age(counts.oldest_queued_age_s) : "–"),
+    h("td", { class: "num" }, formatRate(recentRate(name) ?? 0)),
+    h("td", { dataset: { col: "limits" } }, q ? limitsText(q) : "–"),
+    h("td", { class: "actions" }, steerButton(name, q, redraw)));
+}
+
+/** A row for every queue /stats counts and every queue /queues knows (settings, no jobs). */
+function renderQueues(tbody, sample, redraw) {
+  const names = [...new Set([...Object.keys(sample.queues), ...queues.byName.keys()])].sort();
+  const rows = names.map((name) => {
+    const q = queues.byName.get(name);
+    return queueRow(name, sample.queues[name] ?? q.counts, q, redraw);
+  });
+  tbody.replaceChildren(...(rows.length ? rows : [emptyRow(COLUMNS, "No jobs yet.")]));
 }
 
 function renderSummary(summary) {
@@ -30,19 +74,23 @@ export function overview(root) {
   const canvas = h("canvas", { id: "throughput", "aria-label": "Throughput chart" });
   const summary = h("p", { class: "muted", id: "throughput-now" });
   const table = h("table", { id: "queues" },
-    head("Queue", STATES.map(num), num("Oldest ready"), num("Jobs/s (10 s)")), tbody);
+    head("Queue", STATES.map(num), num("Oldest ready"), num("Jobs/s (10 s)"), "Limits", ""), tbody);
   root.replaceChildren(
     h("section", {}, h("h1", {}, "Throughput"), h("div", { class: "chart" }, canvas), summary),
     h("section", {}, h("h1", {}, "Queues"), table),
   );
+  const redraw = () => stats.latest && renderQueues(tbody, stats.latest, redraw);
   const render = (sample) => {
-    renderQueues(tbody, sample);
+    renderQueues(tbody, sample, redraw);
     renderSummary(summary);
     drawChart(canvas);
+    // Settings change rarely and /queues costs what /stats costs: ask once per sample,
+    // and redraw the rows when the answer is in. A failure leaves the counts as they are.
+    loadQueues().then(redraw, () => {});
   };
   const resize = () => drawChart(canvas);
   if (stats.latest) render(stats.latest);
-  else tbody.append(emptyRow(8, "Loading…"));
+  else tbody.append(emptyRow(COLUMNS, "Loading…"));
   stats.listeners.add(render);
   window.addEventListener("resize", resize);
   return () => {
