@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,5 +146,61 @@ def test_hostile_bodies_never_get_a_5xx(db_url: str, tmp_path: Path) -> None:
         assert five_xx == [], five_xx
         log = server.log()
         assert "Traceback" not in log, log[-3000:]
+    finally:
+        server.kill()
+
+
+# -- the byte budget (defect 6) -----------------------------------------------------------
+# Big jobs, then the largest page and poll the API allows: each answer stays within the
+# server's --max-answer-bytes (plus the fixed fields of its jobs), never a 5xx, and the
+# cursors reach every job. Before, ``GET /jobs?limit=1000`` held every payload at once.
+
+BUDGET = 3_000_000
+BIG = 1_000_000
+
+
+def _walk(http: Any, path: str, params: dict[str, Any]) -> tuple[list[str], list[int]]:
+    """Follows ``path``'s cursors to the end: the ids seen and each answer's bytes."""
+    ids: list[str] = []
+    sizes: list[int] = []
+    cursor = None
+    while len(sizes) < 100:
+        answer = http.get(path, params={**params, **({"cursor": cursor} if cursor else {})})
+        assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
+        sizes.append(len(answer.content))
+        body = answer.json()
+        ids += [j["id"] for j in body["jobs"]]
+        if (cursor := body["next_cursor"]) is None:
+            break
+    return ids, sizes
+
+
+def test_big_pages_and_polls_stay_within_the_byte_budget(db_url: str, tmp_path: Path) -> None:
+    import httpx
+
+    args = ["--reap-interval", "0.2", "--max-body", "2000000", "--max-answer-bytes", str(BUDGET)]
+    server = ServerProcess(db_url, tmp_path / "budget.log", args)
+    server.start()
+    slack = 4096  # a job's fixed fields, and the envelope
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            made = [http.post("/enqueue", json={"payload": "x" * BIG, "queue": "big"})
+                    for _ in range(12)]  # fmt: skip
+            assert {r.status_code for r in made} == {201}
+            ids, sizes = _walk(http, "/jobs", {"limit": 1000})
+            assert sorted(ids) == sorted(r.json()["job"]["id"] for r in made)  # each once
+            assert len(sizes) > 1 and max(sizes) <= BUDGET + slack * 3, sizes
+            poll = {"worker_id": "w", "queues": ["big"], "max_jobs": 100, "wait": 0}
+            answer = http.post("/poll", json=poll)
+            assert answer.status_code == 200 and 0 < len(answer.json()["jobs"]) < 12
+            assert len(answer.content) <= BUDGET + slack * 3
+            for job in answer.json()["jobs"]:
+                fail = {"job_id": job["id"], "lease_token": job["lease_token"],
+                        "error": "boom", "retry": False}  # fmt: skip
+                assert http.post("/fail", json=fail).status_code == 200
+            dead, dead_sizes = _walk(http, "/dead", {"limit": 1000})
+            assert len(dead) == len(answer.json()["jobs"]) and max(dead_sizes) <= BUDGET + slack * 3
+            assert http.get("/health").status_code == 200
+        assert "Traceback" not in server.log(), server.log()[-3000:]
     finally:
         server.kill()

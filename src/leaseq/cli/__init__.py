@@ -43,8 +43,9 @@ _HELP = {
     "reap_interval": "Seconds between reaper passes.",
     "retention": "Seconds DONE/CANCELLED jobs are kept; 0 keeps them forever.",
     "max_body": "Largest request body, bytes.",
-    "max_answer_bytes": "A poll stops adding jobs past this many bytes of payloads"
-    " (it always answers one job).",
+    "max_answer_bytes": "A poll or a page of jobs or events stops before the job that would"
+    " take it past this many bytes of payloads, results and errors (it always answers one;"
+    " next_cursor goes on).",
     "durability": "SQLite: full (power-safe) or normal (crash-safe).",
     "log_level": "debug, info, warning, error.",
     "log_format": "text or json.",

@@ -20,6 +20,7 @@ from rich.table import Table
 from leaseq.cli import explain, tables
 from leaseq.cli.options import flag, opt
 from leaseq.client import Client, Event, Job, JobSpec, RetryPolicy
+from leaseq.client.batching import DEFAULT_BATCH_BYTES, batches
 from leaseq.core.limits import DEFAULT_QUEUE, MAX_BATCH
 from leaseq.core.model import JobState
 from leaseq.errors import (
@@ -117,13 +118,18 @@ def _specs(file: Path, defaults: dict[str, Any], full: bool) -> list[JobSpec]:
     return specs
 
 
-def _enqueue_batches(client: Client, specs: list[JobSpec]) -> None:
+BatchBytes = Annotated[
+    int, typer.Option(min=1024, help="With --file: encoded jobs per request, bytes.")
+]
+
+
+def _enqueue_batches(client: Client, specs: list[JobSpec], batch_bytes: int) -> None:
     done = 0
     with Progress(console=err, transient=True) as progress:
         bar = progress.add_task("enqueueing", total=len(specs))
         try:
-            for start in range(0, len(specs), MAX_BATCH):
-                jobs = client.enqueue_many(specs[start : start + MAX_BATCH])
+            for batch in batches(specs, batch_bytes):
+                jobs = client.enqueue_many(batch)
                 out.print("\n".join(job.id for job in jobs), highlight=False)
                 done += len(jobs)
                 progress.update(bar, completed=done)
@@ -148,11 +154,13 @@ def enqueue(
     ] = None,
     file: Annotated[Path | None, typer.Option(help="JSON lines to enqueue; - is stdin.")] = None,
     specs: Annotated[bool, flag("With --file: lines are job objects.", "--specs")] = False,
+    batch_bytes: BatchBytes = DEFAULT_BATCH_BYTES,
     as_json: AsJson = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """Enqueue one job (prints its id), or one per line of --file in batches of 1000."""
+    """Enqueue one job (prints its id), or one per line of --file in batches of 1000
+    jobs and --batch-bytes at most (keep that under the server's --max-body)."""
     if payload is None and file is None:
         raise typer.BadParameter("give the job's PAYLOAD (JSON) or --file")
     if payload is not None and file is not None:
@@ -164,10 +172,8 @@ def enqueue(
     if file is not None:
         if idempotency_key is not None:
             raise typer.BadParameter("--idempotency-key names one job; use --specs lines")
-        batch = _specs(file, defaults, specs)
         with session(url, token) as client:
-            _enqueue_batches(client, batch)
-        return
+            return _enqueue_batches(client, _specs(file, defaults, specs), batch_bytes)
     spec = msgspec.convert({**defaults, "payload": _json_arg(payload or "", "PAYLOAD")}, JobSpec)
     with session(url, token) as client:
         job = explain.enqueue_one(client, spec)

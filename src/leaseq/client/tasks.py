@@ -36,6 +36,7 @@ from leaseq.client import (
     Schedule,
     schedule_calls,
 )
+from leaseq.client.batching import DEFAULT_BATCH_BYTES, batches
 from leaseq.client.calls import Call
 from leaseq.core import limits
 from leaseq.core.schedules import Cadence
@@ -138,14 +139,19 @@ class Task(Generic[P, R]):
         return enqueue
 
     def enqueue_many(
-        self, items: Iterable[Invocation | Mapping[str, Any] | Sequence[Any]]
+        self,
+        items: Iterable[Invocation | Mapping[str, Any] | Sequence[Any]],
+        *,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> list[Job]:
-        """Enqueues many calls in batch requests of up to ``limits.MAX_BATCH`` jobs each;
-        each batch is all or nothing on the server."""
-        specs = [self.spec(as_invocation(item)) for item in items]
+        """Enqueues many calls in batch requests of up to ``limits.MAX_BATCH`` jobs and
+        ``batch_bytes`` of encoded specs each (``batching.batches``: under the server's
+        ``--max-body``); each batch is all or nothing on the server, so a failure
+        leaves the batches before it enqueued."""
+        specs = (self.spec(as_invocation(item)) for item in items)
         jobs: list[Job] = []
-        for start in range(0, len(specs), limits.MAX_BATCH):
-            jobs += self.app.client.enqueue_many(specs[start : start + limits.MAX_BATCH])
+        for batch in batches(specs, batch_bytes):
+            jobs += self.app.client.enqueue_many(batch)
         return jobs
 
 

@@ -65,8 +65,10 @@ class Settings:
     """Host names the server answers for besides loopback ones; when given, ``Host`` is
     checked on any listening address, not only on loopback."""
     max_answer_bytes: int = 16 * 1024 * 1024
-    """A poll stops adding jobs once their payloads would pass this many bytes (it
-    always answers one job, however big)."""
+    """The byte budget of one answer: a poll stops adding jobs once their payloads
+    would pass it, and a page of ``GET /jobs`` or ``/dead`` (payloads, results and last
+    errors) or of a job's events (errors) stops before the row that would, with a
+    ``next_cursor`` to go on. Each always answers one job or event, however big."""
 
     def __post_init__(self) -> None:
         problems = list(self._problems())

@@ -245,7 +245,10 @@ class QueueService:
     async def list_jobs(
         self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
     ) -> JobListing:
-        return await self._storage.list_jobs(state, queue, limit, cursor)
+        """A page of jobs, cut at the answer's byte budget too (``Storage.list_jobs``)."""
+        return await self._storage.list_jobs(
+            state, queue, limit, cursor, self.settings.max_answer_bytes
+        )
 
     async def stats(self) -> dict[str, QueueCounts]:
         return await self._storage.stats()
@@ -274,7 +277,7 @@ class QueueService:
     async def events(self, job_id: str, limit: int, cursor: str | None) -> EventListing:
         """A page of the job's history; 404 only when neither the job nor any history
         exists."""
-        page = await self._storage.events(job_id, limit, cursor)
+        page = await self._storage.events(job_id, limit, cursor, self.settings.max_answer_bytes)
         if not page.events:
             await self.get(job_id)
         return page

@@ -67,7 +67,8 @@ def apply_commands(read: Mapping[str, JobRecord], commands: Sequence[Command], n
 
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-"""The byte budget of a claim when its caller names none (``Settings.max_answer_bytes``)."""
+"""The byte budget of a claim or a page when its caller names none
+(``Settings.max_answer_bytes``)."""
 
 
 class Claimed(list[JobRecord]):
@@ -163,9 +164,23 @@ class Storage(Protocol):
     async def get(self, job_id: str) -> JobRecord | None: ...
 
     async def list_jobs(
-        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
+        self,
+        state: JobState | None,
+        queue: str | None,
+        limit: int,
+        cursor: str | None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> JobListing:
-        """Newest first; the cursor is opaque and stable while jobs are added."""
+        """Jobs with ``state`` and of ``queue`` (None: any), newest first: up to ``limit``
+        after ``cursor`` (the ``next_cursor`` of the page before, None for the first),
+        and the cursor of the next page when there are more. The cursor is opaque and
+        stable while jobs are added.
+
+        A page also stops before the job that would take the UTF-8 bytes of its jobs'
+        payloads, results and last errors past ``max_bytes`` (``common.job_bytes``), but
+        always holds one, however big; its ``next_cursor`` goes on from there. The
+        store reads about that many bytes for it, not ``limit`` jobs' worth: the rows
+        past the budget are weighed (or not read at all), never fetched."""
         ...
 
     async def stats(self) -> dict[str, QueueCounts]:
@@ -179,11 +194,15 @@ class Storage(Protocol):
         at most this long."""
         ...
 
-    async def events(self, job_id: str, limit: int, cursor: str | None) -> EventListing:
+    async def events(
+        self, job_id: str, limit: int, cursor: str | None, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> EventListing:
         """The job's history, oldest first: up to ``limit`` events after ``cursor`` (the
         ``next_cursor`` of the page before, None for the first), and the cursor of the
         next page when there are more. Empty for an unknown or purged job. Cursors stay
-        valid while the job goes on adding events."""
+        valid while the job goes on adding events. As ``list_jobs``, a page stops before
+        the event whose error text would take the page past ``max_bytes``, but holds
+        one: a job failed a thousand times with 64 KiB errors has 64 MiB of history."""
         ...
 
     async def workers(self, seen_within_ms: int, limit: int) -> list[WorkerInfo]:

@@ -8,7 +8,7 @@ in a backend, reads a column by its position.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -182,24 +182,65 @@ def events_after(cursor: str | None) -> int:
     return -1 if after is None else after
 
 
-def page(rows: Sequence[Row], limit: int) -> tuple[Sequence[Row], str | None]:
-    """A page from ``limit + 1`` rows fetched (each with its ``seq``): at most ``limit``
-    of them, and the cursor of the next page when the extra row shows there is one."""
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], str(rows[limit - 1].seq)
+def text_bytes(text: str | None) -> int:
+    """The UTF-8 bytes of a stored text (None: none). An ASCII text, the common case, is
+    not encoded to count them: ``isascii`` reads a flag, not the text."""
+    if text is None:
+        return 0
+    return len(text) if text.isascii() else len(text.encode())
 
 
-def job_listing(rows: Sequence[Row], limit: int) -> JobListing:
-    """A page of job rows (fetched ``limit + 1``), newest first."""
-    kept, cursor = page(rows, limit)
-    return JobListing([job_from_row(r) for r in kept], cursor)
+def job_bytes(row: Row) -> int:
+    """What a job row weighs in a page: the texts it carries (payload, result, last error),
+    whose size only the client bounds. Its other fields add a few hundred bytes at most.
+    PostgreSQL's ``list_jobs`` counts the same in SQL."""
+    return text_bytes(row.payload) + text_bytes(row.result) + text_bytes(row.last_error)
 
 
-def event_listing(rows: Sequence[Row], limit: int) -> EventListing:
-    """A page of event rows (fetched ``limit + 1``), oldest first."""
-    kept, cursor = page(rows, limit)
-    return EventListing([event_from_row(r) for r in kept], cursor)
+def event_bytes(row: Row) -> int:
+    """What an event row weighs in a page: its error text (``MAX_ERROR_CHARS`` at most)."""
+    return text_bytes(row.error)
+
+
+Page = tuple[Sequence[Row], str | None]
+"""The rows of a page, in listing order, and the cursor of the next page (None: last)."""
+
+
+def page(rows: Iterable[Row], limit: int, max_bytes: int, size: Callable[[Row], int]) -> Page:
+    """A page from rows read one at a time in listing order (each with its ``seq``; a lazy
+    cursor of ``limit + 1`` rows): up to ``limit`` of them, stopping before the row that
+    would take their ``size`` past ``max_bytes``, but always one. The cursor of the next
+    page when a row was left. The rows after the one that showed the page full are never
+    read, so a page costs its budget plus a row, however many big rows the store holds."""
+    kept: list[Row] = []
+    total = 0
+    for row in rows:
+        total += size(row)
+        if len(kept) == limit or (kept and total > max_bytes):
+            return kept, str(kept[-1].seq)
+        kept.append(row)
+    return kept, None
+
+
+def cut_page(rows: Sequence[Row]) -> Page:
+    """A page the store cut at its budget itself (PostgreSQL's running sums): the rows
+    kept, each with ``measured``, how many rows the store weighed (``limit + 1`` at most).
+    Rows weighed but not kept mean there is a next page."""
+    if rows and rows[0].measured > len(rows):
+        return rows, str(rows[-1].seq)
+    return rows, None
+
+
+def job_listing(kept: Page) -> JobListing:
+    """A page of job rows, newest first."""
+    rows, cursor = kept
+    return JobListing([job_from_row(r) for r in rows], cursor)
+
+
+def event_listing(kept: Page) -> EventListing:
+    """A page of event rows, oldest first."""
+    rows, cursor = kept
+    return EventListing([event_from_row(r) for r in rows], cursor)
 
 
 def oldest_age_s(oldest: int | None, now: int) -> float:

@@ -16,8 +16,8 @@ from typing import Any
 
 from leaseq.core.model import EventListing, EventRecord
 from leaseq.core.transitions import worker_seen, worker_tally
-from leaseq.server.storage import queries
-from leaseq.server.storage.common import event_listing, events_after
+from leaseq.server.storage import common, queries
+from leaseq.server.storage.common import events_after
 from leaseq.server.storage.postgres.connection import Conn, all_rows
 
 Q = queries.load("leaseq.server.storage.postgres")
@@ -41,6 +41,9 @@ def params(events: Sequence[EventRecord]) -> dict[str, list[Any]]:
     }
 
 
-async def page(conn: Conn, job_id: str, limit: int, cursor: str | None) -> EventListing:
-    rows = await all_rows(conn, Q["events"], (job_id, events_after(cursor), limit + 1))
-    return event_listing(rows, limit)
+async def page(
+    conn: Conn, job_id: str, limit: int, cursor: str | None, max_bytes: int
+) -> EventListing:
+    """The statement cuts the page at its budget itself (``events`` in ``queries.sql``)."""
+    params = (job_id, events_after(cursor), limit + 1, limit, max_bytes)
+    return common.event_listing(common.cut_page(await all_rows(conn, Q["events"], params)))

@@ -192,13 +192,14 @@ async def get(conn: Conn, job_id: str) -> JobRecord | None:
 
 
 def listing(
-    state: JobState | None, queue: str | None, limit: int, cursor: str | None
+    state: JobState | None, queue: str | None, limit: int, cursor: str | None, max_bytes: int
 ) -> tuple[str, tuple[object, ...]]:
     """The query of a job listing and its parameters; built before the connection is
     taken, so that a bad cursor is refused without one."""
     where, params = common.listing_filter(state, queue, cursor, "%s")
-    return queries.fill(Q["list_jobs"], where=where), (*params, limit + 1)
+    return queries.fill(Q["list_jobs"], where=where), (*params, limit + 1, limit, max_bytes)
 
 
-async def list_jobs(conn: Conn, query: str, params: tuple[object, ...], limit: int) -> JobListing:
-    return common.job_listing(await all_rows(conn, query, params), limit)
+async def list_jobs(conn: Conn, query: str, params: tuple[object, ...]) -> JobListing:
+    """The statement cuts the page at its budget itself (``list_jobs`` in ``queries.sql``)."""
+    return common.job_listing(common.cut_page(await all_rows(conn, query, params)))

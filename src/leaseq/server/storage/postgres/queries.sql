@@ -410,8 +410,26 @@ SELECT count(*) FROM gone
 SELECT {columns} FROM jobs WHERE id = %s
 
 -- name: list_jobs
--- {where}: the listing's filter (``common.listing_filter``).
-SELECT seq, {columns} FROM jobs WHERE {where} ORDER BY seq DESC LIMIT %s
+-- {where}: the listing's filter (``common.listing_filter``); then limit + 1, limit and the
+-- byte budget. A page weighs the newest limit + 1 rows first (``octet_length`` reads a
+-- TOASTed text's header, not the text), then fetches the columns of those that fit: at
+-- most ``limit``, while the running sum of their texts stays within the budget, and
+-- always the first (``common.job_bytes`` counts the same). psycopg's client cursor holds
+-- a whole answer at once, so the cut must happen here, not while reading rows.
+-- ``measured`` tells the caller whether rows were left (``common.cut_page``).
+WITH sized AS MATERIALIZED (
+    SELECT s.seq, row_number() OVER w AS pos, sum(s.bytes) OVER w AS total,
+           count(*) OVER () AS measured
+    FROM (
+        SELECT seq, octet_length(payload) + coalesce(octet_length(result), 0)
+                    + coalesce(octet_length(last_error), 0) AS bytes
+        FROM jobs WHERE {where} ORDER BY seq DESC LIMIT %s
+    ) AS s
+    WINDOW w AS (ORDER BY s.seq DESC ROWS UNBOUNDED PRECEDING)
+)
+SELECT jobs.seq, sized.measured, {columns} FROM sized JOIN jobs ON jobs.seq = sized.seq
+WHERE sized.pos <= %s AND (sized.pos = 1 OR sized.total <= %s)
+ORDER BY jobs.seq DESC
 
 -- name: next_ready
 -- One indexed min per named queue; the scalar subquery keeps each an index probe. A
@@ -488,8 +506,22 @@ ORDER BY g.n DESC, g.last_error
 -- == events ==============================================================================
 
 -- name: events
-SELECT seq, job_id, at, kind, state, worker_id, attempt, error FROM job_events
-WHERE job_id = %s AND seq > %s ORDER BY seq LIMIT %s
+-- The job, the cursor's seq, limit + 1, limit and the byte budget: weighed, then fetched
+-- as ``list_jobs``; an event weighs its error text (``common.event_bytes``).
+WITH sized AS MATERIALIZED (
+    SELECT s.seq, row_number() OVER w AS pos, sum(s.bytes) OVER w AS total,
+           count(*) OVER () AS measured
+    FROM (
+        SELECT seq, coalesce(octet_length(error), 0) AS bytes FROM job_events
+        WHERE job_id = %s AND seq > %s ORDER BY seq LIMIT %s
+    ) AS s
+    WINDOW w AS (ORDER BY s.seq ROWS UNBOUNDED PRECEDING)
+)
+SELECT e.seq, sized.measured, e.job_id, e.at, e.kind, e.state, e.worker_id, e.attempt,
+       e.error
+FROM sized JOIN job_events AS e ON e.seq = sized.seq
+WHERE sized.pos <= %s AND (sized.pos = 1 OR sized.total <= %s)
+ORDER BY e.seq
 
 -- == workers =============================================================================
 

@@ -162,10 +162,15 @@ class PostgresStorage:
         return await self._run(lambda conn: dead.ids(conn, queue, after, limit))
 
     async def list_jobs(
-        self, state: model.JobState | None, queue: str | None, limit: int, cursor: str | None
+        self,
+        state: model.JobState | None,
+        queue: str | None,
+        limit: int,
+        cursor: str | None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> model.JobListing:
-        query, params = jobs.listing(state, queue, limit, cursor)
-        return await self._run(lambda conn: jobs.list_jobs(conn, query, params, limit))
+        query, params = jobs.listing(state, queue, limit, cursor, max_bytes)
+        return await self._run(lambda conn: jobs.list_jobs(conn, query, params))
 
     async def stats(self) -> dict[str, model.QueueCounts]:
         await self._run(counts.compact)
@@ -174,8 +179,10 @@ class PostgresStorage:
     async def next_ready_in(self, queues: Sequence[str]) -> float | None:
         return await self._run(lambda conn: counts.next_ready_in(conn, queues, self._now()))
 
-    async def events(self, job_id: str, limit: int, cursor: str | None) -> model.EventListing:
-        return await self._run(lambda conn: events.page(conn, job_id, limit, cursor))
+    async def events(
+        self, job_id: str, limit: int, cursor: str | None, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> model.EventListing:
+        return await self._run(lambda conn: events.page(conn, job_id, limit, cursor, max_bytes))
 
     async def workers(self, seen_within_ms: int, limit: int) -> list[model.WorkerInfo]:
         return await self._run(lambda conn: workers.seen(conn, seen_within_ms, limit, self._now()))

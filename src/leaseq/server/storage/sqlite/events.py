@@ -7,12 +7,13 @@ tallies (``workers.tally``).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Sequence
 
 from leaseq.core.model import EventListing, EventRecord
-from leaseq.server.storage import queries
-from leaseq.server.storage.common import event_listing, events_after
+from leaseq.server.storage import common, queries
+from leaseq.server.storage.common import events_after
 from leaseq.server.storage.sqlite import workers
 
 Q = queries.load("leaseq.server.storage.sqlite")
@@ -30,9 +31,13 @@ def record(conn: sqlite3.Connection, events: Sequence[EventRecord]) -> None:
     workers.tally(conn, events)
 
 
-def page(conn: sqlite3.Connection, job_id: str, limit: int, cursor: str | None) -> EventListing:
-    rows = conn.execute(Q["events"], (job_id, events_after(cursor), limit + 1)).fetchall()
-    return event_listing(rows, limit)
+def page(
+    conn: sqlite3.Connection, job_id: str, limit: int, cursor: str | None, max_bytes: int
+) -> EventListing:
+    """Read one row at a time up to the budget, as ``jobs.list_jobs``."""
+    params = (job_id, events_after(cursor), limit + 1)
+    with contextlib.closing(conn.execute(Q["events"], params)) as rows:
+        return common.event_listing(common.page(rows, limit, max_bytes, common.event_bytes))
 
 
 def purge(conn: sqlite3.Connection, job_ids: Iterable[str]) -> None:

@@ -8,6 +8,7 @@ transaction, so they commit together with the rows or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 from collections import Counter, defaultdict
@@ -232,10 +233,16 @@ def list_jobs(
     queue: str | None,
     limit: int,
     cursor: str | None,
+    max_bytes: int,
 ) -> JobListing:
+    """The rows are read one at a time and the reading stops at the page's budget
+    (``common.page``), so a page of big jobs reads its budget and one row more, not
+    ``limit`` rows. (SQLite before 3.43 has no ``octet_length`` to weigh a text without
+    reading it, so PostgreSQL's weigh-then-fetch would read every row twice.)"""
     where, params = common.listing_filter(state, queue, cursor, "?")
     query = queries.fill(Q["list_jobs"], where=where)
-    return common.job_listing(conn.execute(query, (*params, limit + 1)).fetchall(), limit)
+    with contextlib.closing(conn.execute(query, (*params, limit + 1))) as rows:
+        return common.job_listing(common.page(rows, limit, max_bytes, common.job_bytes))
 
 
 def next_ready_in(conn: sqlite3.Connection, queues: Sequence[str], now: int) -> float | None:

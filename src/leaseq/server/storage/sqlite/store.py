@@ -133,10 +133,15 @@ class SQLiteStorage:
         return await self._reader.run(lambda conn: dead.ids(conn, queue, after, limit))
 
     async def list_jobs(
-        self, state: model.JobState | None, queue: str | None, limit: int, cursor: str | None
+        self,
+        state: model.JobState | None,
+        queue: str | None,
+        limit: int,
+        cursor: str | None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> model.JobListing:
         return await self._reader.run(
-            lambda conn: jobs.list_jobs(conn, state, queue, limit, cursor)
+            lambda conn: jobs.list_jobs(conn, state, queue, limit, cursor, max_bytes)
         )
 
     async def stats(self) -> dict[str, model.QueueCounts]:
@@ -145,8 +150,12 @@ class SQLiteStorage:
     async def next_ready_in(self, queues: Sequence[str]) -> float | None:
         return await self._reader.run(lambda conn: jobs.next_ready_in(conn, queues, self._now()))
 
-    async def events(self, job_id: str, limit: int, cursor: str | None) -> model.EventListing:
-        return await self._reader.run(lambda conn: events.page(conn, job_id, limit, cursor))
+    async def events(
+        self, job_id: str, limit: int, cursor: str | None, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> model.EventListing:
+        return await self._reader.run(
+            lambda conn: events.page(conn, job_id, limit, cursor, max_bytes)
+        )
 
     async def workers(self, seen_within_ms: int, limit: int) -> list[model.WorkerInfo]:
         since = self._now() - seen_within_ms
