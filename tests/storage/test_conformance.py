@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -303,6 +304,18 @@ async def test_fail_without_tries_left_records_dead(store: Store) -> None:
     await fail(store, leased, "fatal")
     kinds = [(e.kind, e.error) for e in await history(store, job.id)]
     assert kinds[-1] == (Action.DEAD, "fatal")
+
+
+async def test_a_long_error_can_bury_a_job(store: Store) -> None:
+    """Found by the page-budget work: PostgreSQL indexed ``last_error`` of DEAD jobs, and a
+    B-tree entry over about 2.7 kB made the fail itself fail; the job stayed LEASED."""
+    (job,) = await enqueue(store, spec(max_tries=1))
+    (leased,) = await claim(store)
+    error = secrets.token_hex(32_000)  # 64,000 characters that do not compress
+    dead = await fail(store, leased, error)
+    assert isinstance(dead, JobRecord) and dead.state is JobState.DEAD, dead
+    (group,) = await store.storage.dead_groups("default", 10, 10)
+    assert (group.count, group.job_ids) == (1, [job.id])
 
 
 async def test_workers_are_seen_and_tallied(store: Store) -> None:
