@@ -105,3 +105,14 @@ async def test_an_event_page_stops_at_its_budget(store: Store) -> None:
             break
     assert seen == everything
     assert len(sizes) == 2 and max(sizes) <= 130 * KB
+
+
+async def test_a_poll_weighs_the_last_error_a_retried_job_carries(store: Store) -> None:
+    """A leased job's answer holds the last attempt's error (up to 64 KiB): a poll of
+    retried jobs with long tracebacks must stop at the budget like one of big payloads."""
+    await enqueue(store, *[spec(max_tries=3) for _ in range(3)])
+    for job in await claim(store, 3):
+        await fail(store, job, "x" * 600)
+    store.advance(5)  # past the backoff
+    got = await store.storage.claim(["default"], "w", 3, 1000, max_bytes=1024)
+    assert len(got) == 1 and got[0].last_error == "x" * 600

@@ -101,3 +101,7 @@ MAX_EVERY_S = 366 * 86400.0
 a cron expression's business."""
 
 MAX_CRON_CHARS = 256
+
+DEFAULT_ANSWER_BYTES = 16 * 1024 * 1024
+"""The byte budget of one answer (``--max-answer-bytes``): a poll, or a page of jobs or
+events, stops before the job or event that would pass it, always answering one."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from leaseq.core import limits
+from leaseq.core.names import origin_key
 from leaseq.core.tokens import parse_tokens
-from leaseq.server.http.names import origin_key
 
 
 class Durability(StrEnum):
@@ -64,9 +64,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     """Host names the server answers for besides loopback ones; when given, ``Host`` is
     checked on any listening address, not only on loopback."""
-    max_answer_bytes: int = 16 * 1024 * 1024
-    """The byte budget of one answer: a poll stops adding jobs once their payloads
-    would pass it, and a page of ``GET /jobs`` or ``/dead`` (payloads, results and last
+    max_answer_bytes: int = limits.DEFAULT_ANSWER_BYTES
+    """The byte budget of one answer: a poll stops adding jobs once their payloads and
+    last errors would pass it, and a page of ``GET /jobs`` or ``/dead`` (payloads, results and last
     errors) or of a job's events (errors) stops before the row that would, with a
     ``next_cursor`` to go on. Each always answers one job or event, however big."""
 

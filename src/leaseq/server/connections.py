@@ -37,6 +37,10 @@ from leaseq.server.http.errors import status_of
 log = logging.getLogger("leaseq.server.connections")
 
 REFUSED_LINGER_S = 0.5
+
+MAX_LINGERING = api_limits.FD_HEADROOM // 2
+"""Refused sockets left open at once to drain their request, at most half the headroom
+of descriptors kept for the store and the logs."""
 DRAIN_BYTES = 16 * 1024 * 1024
 DRAIN_S = 2.0
 """After an answer sent before its request's body was read (a 413 on the declared
@@ -101,6 +105,9 @@ class _Refusals:
     def __init__(self) -> None:
         self.count = 0
         self.logged_at = float("-inf")
+        self.lingering = 0
+        """Refused sockets still open while their request drains; they hold descriptors
+        of the headroom, so past ``MAX_LINGERING`` a refusal closes at once."""
 
     def note(self, limit: int) -> None:
         self.count += 1
@@ -157,12 +164,20 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._refused = transport
             refusal = TooManyConnections("too many connections; try again later")
             transport.write(error_bytes(status_of(refusal), refusal.code, refusal.message))
+            if self.refusals.lingering >= MAX_LINGERING:
+                transport.close()  # a flood: the descriptors matter more than the 503
+                return
             # Closing with the request unread would reset the connection before the
             # client reads the 503; read and drop it for a moment instead.
-            self.loop.call_later(REFUSED_LINGER_S, transport.close)
+            self.refusals.lingering += 1
+            self.loop.call_later(REFUSED_LINGER_S, self._close_refused, transport)
             return
         super().connection_made(transport)
         self._arm_header_timer()
+
+    def _close_refused(self, transport: asyncio.Transport) -> None:
+        self.refusals.lingering -= 1
+        transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from leaseq.core.names import DEFAULT_PORTS, is_loopback, origin_key
 from leaseq.errors import ForbiddenOrigin, LeaseqError, UnknownHost, UnsupportedMediaType
 from leaseq.server.http.errors import error_response, status_of
-from leaseq.server.http.names import DEFAULT_PORTS, is_loopback, origin_key
 
 _UNCHECKED_HOST_PATHS = frozenset({"/health"})
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

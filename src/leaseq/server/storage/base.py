@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from leaseq.core import limits
 from leaseq.core.commands import Command
 from leaseq.core.model import (
     DeadGroup,
@@ -66,7 +67,7 @@ def apply_commands(read: Mapping[str, JobRecord], commands: Sequence[Command], n
     return applied
 
 
-DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_BYTES = limits.DEFAULT_ANSWER_BYTES
 """The byte budget of a claim or a page when its caller names none
 (``Settings.max_answer_bytes``)."""
 

@@ -135,9 +135,10 @@ def poll_order(row: Ranked) -> PollOrder:
 
 
 def within_budget(payloads: Sequence[str], max_bytes: int) -> int:
-    """How many of the payloads, in order, an answer of ``max_bytes`` holds (their UTF-8
-    bytes), but at least one: a job bigger than the budget still goes, alone. A text
-    of n characters has at most 4n bytes, so the common case encodes nothing."""
+    """How many of the texts (a leased job's payload and last error), in order, an answer
+    of ``max_bytes`` holds (their UTF-8 bytes), but at least one: a job bigger than the
+    budget still goes, alone. A text of n characters has at most 4n bytes, so the common
+    case encodes nothing."""
     if sum(map(len, payloads)) * 4 <= max_bytes:
         return len(payloads)
     total = 0

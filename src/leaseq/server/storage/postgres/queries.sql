@@ -104,7 +104,8 @@ picked AS (
         SELECT c.seq, row_number() OVER w AS pos, sum(c.bytes) OVER w AS total
         FROM t, lim, unnest(%(queues)s::text[]) AS q(name),
         LATERAL (
-            SELECT jobs.seq, jobs.priority, jobs.run_at, octet_length(jobs.payload) AS bytes
+            SELECT jobs.seq, jobs.priority, jobs.run_at,
+                   octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0) AS bytes
             FROM jobs
             WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at <= t.now
             ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
@@ -173,7 +174,7 @@ room AS MATERIALIZED (
 cand AS MATERIALIZED (
     SELECT c.* FROM room, t, LATERAL (
         SELECT jobs.seq, jobs.queue, jobs.priority, jobs.run_at, jobs.concurrency_key,
-               octet_length(jobs.payload) AS bytes
+               octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0) AS bytes
         FROM jobs
         WHERE jobs.state = 'QUEUED' AND jobs.queue = room.name AND jobs.run_at <= t.now
         ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
@@ -183,7 +184,7 @@ cand AS MATERIALIZED (
     UNION ALL
     SELECT c.* FROM room, t, LATERAL (
         SELECT jobs.seq, jobs.queue, jobs.priority, jobs.run_at, jobs.concurrency_key,
-               octet_length(jobs.payload) AS bytes
+               octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0) AS bytes
         FROM jobs
         WHERE jobs.state = 'QUEUED' AND jobs.queue = room.name AND jobs.run_at <= t.now
         ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq

@@ -121,7 +121,11 @@ def _lease(
     conn.execute("SAVEPOINT lease")
     rows = _lease_rows(conn, seqs, owner, lease_ms, now)
     rows.sort(key=lambda row: order[row.seq])
-    keep = common.within_budget([row.payload for row in rows], max_bytes)
+    # A leased job carries its payload and the last attempt's error (a retry's traceback).
+    texts = [
+        row.payload if row.last_error is None else row.payload + row.last_error for row in rows
+    ]
+    keep = common.within_budget(texts, max_bytes)
     if keep < len(rows):
         conn.execute("ROLLBACK TO lease")
         rows = _lease_rows(conn, [row.seq for row in rows[:keep]], owner, lease_ms, now)
