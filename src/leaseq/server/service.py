@@ -192,8 +192,18 @@ class QueueService:
         self._observer.transitioned(Action.DONE, (o for o in outcomes if isinstance(o, JobRecord)))
         return outcomes
 
-    async def fail(self, job_id: str, token: str, error: str | None, retry: bool) -> JobRecord:
-        job = await self._modify_one(Fail(job_id, token, error, retry, self.backoff))
+    async def fail(
+        self,
+        job_id: str,
+        token: str,
+        error: str | None,
+        retry: bool,
+        *,
+        error_type: str | None = None,
+        error_message: str | None = None,
+    ) -> JobRecord:
+        fail = Fail(job_id, token, error, retry, self.backoff, error_type, error_message)
+        job = await self._modify_one(fail)
         self._observer.transitioned(Action.FAILED, [job])
         if job.state is JobState.QUEUED:
             self._notifier.notify([job.queue])  # pollers re-arm their timer for run_at

@@ -120,7 +120,12 @@ def workers(seen: Sequence[WorkerInfo]) -> Response:
 
 def dead_groups(groups: Sequence[DeadGroup]) -> Response:
     return json_response(
-        wire.DeadGroupsOut([wire.DeadGroupOut(g.error, g.count, g.job_ids) for g in groups])
+        wire.DeadGroupsOut(
+            [
+                wire.DeadGroupOut(g.error, g.count, g.job_ids, g.error_type, g.error_message)
+                for g in groups
+            ]
+        )
     )
 
 
@@ -179,6 +184,8 @@ def _job_fields(job: JobRecord) -> dict[str, Any]:
         "lease_owner": job.lease_owner,
         "lease_expires_at": None if job.lease_expires_at is None else rfc3339(job.lease_expires_at),
         "last_error": job.last_error,
+        "last_error_type": job.last_error_type,
+        "last_error_message": job.last_error_message,
         "result": None if job.result is None else Raw(job.result),
         "idempotency_key": job.idempotency_key,
         "created_at": rfc3339(job.created_at),

@@ -82,7 +82,15 @@ async def ack(ctx: Context, request: Request) -> Response:
 
 async def fail(ctx: Context, request: Request) -> Response:
     req = decode.decode(await ctx.body(request), wire.FailIn)
-    return encode.job(await ctx.service.fail(req.job_id, req.lease_token, req.error, req.retry))
+    job = await ctx.service.fail(
+        req.job_id,
+        req.lease_token,
+        req.error,
+        req.retry,
+        error_type=req.error_type,
+        error_message=req.error_message,
+    )
+    return encode.job(job)
 
 
 async def heartbeat(ctx: Context, request: Request) -> Response:
