@@ -28,6 +28,8 @@ if (reason := unavailable()) is not None:
 # Imported after the skip, because it may not be installed.
 from playwright.sync_api import expect
 
+from tests.dashboard.dialogs import answer
+
 NOT_FOUND = {"error": {"code": "not_found", "message": "no such route"}}
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "dashboard.png"
 
@@ -94,6 +96,10 @@ def test_a_dead_job_is_requeued_by_clicking(
     expect(page.locator("#groups tr", has_text="boom")).to_be_visible()
     expect(page.locator("#groups")).not_to_contain_text("null")  # no stray text under the table
     row.get_by_role("button", name="Requeue").click()
+    answer(page, ok=False)  # declined: nothing moves
+    assert jobs.state(http, first) == "DEAD"
+    row.get_by_role("button", name="Requeue").click()
+    answer(page)
     expect(row).to_have_count(0)
     expect(page.locator(f"#dead tr[data-job='{second}']")).to_be_visible()
     assert jobs.state(http, first) == "QUEUED"
@@ -108,11 +114,13 @@ def test_a_selection_is_cancelled_and_a_group_requeued(
     page.goto(f"{server.url}/#/queue/emails/dead")
     page.get_by_label(f"Select {c}").check()
     page.locator("#cancel-selected").click()
+    answer(page)
     expect(page.locator(f"#dead tr[data-job='{c}']")).to_have_count(0)
     assert jobs.state(http, c) == "CANCELLED"
     group = page.locator("#groups tr", has_text="timeout")
     expect(group.locator("td.num")).to_have_text("2")
     group.get_by_role("button", name="Requeue all").click()
+    answer(page)
     expect(page.locator("#dead tbody")).to_contain_text("The dead letter queue is empty.")
     assert {jobs.state(http, a), jobs.state(http, b)} == {"QUEUED"}
     assert console.unexpected() == []
@@ -222,6 +230,7 @@ def test_requeue_all_of_a_group_larger_than_one_request(
     group = page.locator("#groups tr", has_text="lease expired")
     expect(group.locator("td.num")).to_have_text("1,500")
     group.get_by_role("button", name="Requeue all").click()
+    answer(page)
     expect(page.locator("#flash")).to_have_text("Requeued 1500 job(s).")
     expect(page.locator("#groups")).to_contain_text("No dead jobs.")
     assert http.get("/stats").json()["queues"]["bulk"]["DEAD"] == 0
@@ -268,6 +277,7 @@ def test_against_a_server_with_role_tokens(
     dialog.get_by_role("button", name="Use token").click()
     row = page.locator(f"#dead tr[data-job='{dead}']")
     row.get_by_role("button", name="Requeue").click()
+    answer(page)
     expect(page.locator("#flash")).to_have_text("Failed: a read token may not do this")
     expect(row).to_be_visible()
     expect(page.locator("#live")).to_contain_text("live")
