@@ -61,7 +61,13 @@ def test_throughput_chart_is_live_and_screenshot(
     jobs.kill(http, "emails", ["SMTP timeout: 421 try again later"] * 3 + ["bad address"])
     jobs.enqueue(http, "emails", 400)
     jobs.enqueue(http, "reports", 200, delay=0)
+    jobs.finish(http, "emails", 50)
     page.goto(server.url)
+    # Full on load, from the server's minutes: no sample of the page's own is needed, and
+    # the 4 DEAD jobs are failures, not throughput.
+    legend = page.locator("#chart-legend")
+    expect(legend).to_contain_text("done 50", timeout=1500)
+    expect(legend).to_contain_text("dead 4")
     stop = threading.Event()
 
     def work() -> None:
@@ -82,6 +88,9 @@ def test_throughput_chart_is_live_and_screenshot(
         stop.set()
         thread.join()
     time.sleep(2.5)  # one more sample after the last ack
+    expect(legend).not_to_contain_text("done 50 ")
+    done = sum(m["done"] for m in http.get("/stats/history").json()["minutes"])
+    expect(legend).to_contain_text(f"done {done:,}")
     page.screenshot(path=SCREENSHOT, full_page=True)
     assert console.unexpected() == []
 

@@ -24,7 +24,8 @@ from leaseq.core.model import (
 )
 from leaseq.core.queues import QueueInfo
 from leaseq.errors import LeaseqError
-from leaseq.server.http import wire, wire_queues
+from leaseq.server.history import Minute
+from leaseq.server.http import wire, wire_history, wire_queues
 from leaseq.server.http.errors import status_of
 from leaseq.server.service import Health
 
@@ -152,6 +153,14 @@ def queue_out(info: QueueInfo) -> wire_queues.QueueOut:
         rate_limit=rate_out,
         key_concurrency=s.key_concurrency,
         counts=wire_queues.JobCountsOut(**counts),
+    )
+
+
+def history(minutes: Sequence[Minute]) -> Response:
+    return json_response(
+        wire_history.HistoryOut(
+            [wire_history.MinuteOut(rfc3339(m.start_ms), m.done, m.failed, m.dead) for m in minutes]
+        )
     )
 
 
