@@ -145,7 +145,7 @@ def test_the_job_page_shows_user_data_as_text(
     http.post("/fail", json={"job_id": job_id, "lease_token": leased["lease_token"], "error": evil})
     page.goto(f"{server.url}/#/job/{job_id}")
     expect(page.locator("#job-state")).to_have_text("QUEUED")
-    expect(page.locator("#job-error")).to_have_text(evil)
+    expect(page.locator("#job-error-headline")).to_have_text(evil)
     expect(page.locator("pre.json").first).to_contain_text(evil.replace('"', '\\"'))
     assert page.locator("#view img").count() == 0 and page.title() == "leaseq"
     expect(page.locator("#job-fields")).to_contain_text("1 of 2")

@@ -118,6 +118,9 @@ export const groupKey = (type, message, text) =>
 /** A state as a coloured badge; every list of jobs shows its states this way. */
 export const stateBadge = (state) => h("span", { class: `state ${state}` }, state);
 
+/** The class of a job's row in any list: its state's colour down the left edge. */
+export const rowClass = (job, extra = null) => [`job state-${job.state}`, extra].filter(Boolean).join(" ");
+
 /** Asks first (a <dialog>, focus on Cancel), then runs `action`; false when declined. */
 export async function confirmed(title, text, okLabel, action, backLabel = "Cancel") {
   if (!(await confirmDialog(title, text, okLabel, backLabel))) return false;

@@ -10,7 +10,7 @@ import { api, cancel, query, requeue, requeueGroup } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
 import {
   confirmed, emptyRow, errorHeadline, flash, folded, groupKey, h, head, jobError, jobLink, muted,
-  num, tabs, when,
+  num, rowClass, tabs, when,
 } from "../lib/render.js";
 
 function newView(queue) {
@@ -55,7 +55,7 @@ function checkbox(view, job) {
 }
 
 function jobRow(view, job) {
-  return h("tr", { dataset: { job: job.id } },
+  return h("tr", { dataset: { job: job.id }, class: rowClass(job) },
     h("td", {}, checkbox(view, job)),
     h("td", {}, jobLink(job.id)),
     h("td", {}, job.task ?? "–"),
@@ -117,10 +117,11 @@ function groupRow(view, g) {
 async function loadGroups(view) {
   // ids=0: the list only needs counts; 20 groups of 1000 ids would be ~800 kB.
   const { groups } = await api(`dead/groups?${query({ queue: view.queue, ids: 0 })}`);
-  const table = h("table", { class: "groups" },
+  const table = h("table", { class: "groups", id: "groups-table" },
     head(num("Jobs"), "Error", ""), h("tbody", {}, groups.map((g) => groupRow(view, g))));
   // replaceChildren, unlike h, would write a null out as the text "null".
-  view.groupsBox.replaceChildren(...(groups.length ? [table] : [table, muted("No dead jobs.")]));
+  const box = h("div", { class: "scroll" }, table);
+  view.groupsBox.replaceChildren(...(groups.length ? [box] : [box, muted("No dead jobs.")]));
 }
 
 // -- Actions ---------------------------------------------------------------------------
@@ -184,9 +185,9 @@ function jobsSection(view) {
       h("button", { id: "requeue-selected", onclick: onSelected(view, "requeue") }, "Requeue selected"),
       h("button", { id: "cancel-selected", onclick: onSelected(view, "cancel") }, "Cancel selected"),
       view.selectedCount),
-    h("table", { id: "dead" },
+    h("div", { class: "scroll" }, h("table", { id: "dead" },
       head(h("th", {}, selectAllBox(view)), "Job", "Task", num("Tries"), "Error", "Died", ""),
-      view.tbody),
+      view.tbody)),
     view.more);
 }
 
