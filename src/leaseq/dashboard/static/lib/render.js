@@ -51,10 +51,15 @@ export const stateHref = (q, s) =>
 
 export const queueLink = (q) => h("a", { href: stateHref(q, "QUEUED") }, q);
 
-/** One tab per state of a queue, the current one marked. */
+/** The views of a queue's QUEUED jobs filtered in the browser (pages/jobs.js). */
+export const QUEUED_VIEWS = ["SCHEDULED", "RETRYING"];
+
+/** One tab per state of a queue and the two QUEUED views, the current one marked. */
 export const tabs = (queue, current) =>
   h("nav", { class: "tabs" },
-    STATES.map((s) => h("a", { href: stateHref(queue, s), class: s === current && "current" }, s)));
+    [STATES[0], ...QUEUED_VIEWS, ...STATES.slice(1)].map((s) =>
+      h("a", { href: stateHref(queue, s), class: [s === current && "current", QUEUED_VIEWS.includes(s) && "view"].filter(Boolean).join(" ") || null },
+        QUEUED_VIEWS.includes(s) ? s.toLowerCase() : s)));
 
 // -- Messages --------------------------------------------------------------------------
 

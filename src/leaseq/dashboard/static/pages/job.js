@@ -97,7 +97,17 @@ async function history(path) {
 
 export async function jobPage(root, id) {
   const path = `jobs/${encodeURIComponent(id)}`;
-  const { job } = await api(path);
+  let job;
+  try {
+    ({ job } = await api(path));
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    // The header's search is by exact id (GET /jobs/{id}): say so rather than "error".
+    root.replaceChildren(h("h1", {}, "No such job"),
+      h("p", { id: "no-job" }, "No job has the id ", h("span", { class: "mono" }, id),
+        ". The search takes a whole id, exactly; a finished job is gone once the retention purges it."));
+    return;
+  }
   root.replaceChildren(
     h("h1", {}, "Job ", h("span", { class: "mono" }, job.id)),
     actions(root, job),
