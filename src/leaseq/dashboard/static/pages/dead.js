@@ -60,7 +60,8 @@ function jobRow(view, job) {
     h("td", {}, jobLink(job.id)),
     h("td", {}, job.task ?? "–"),
     h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
-    h("td", { class: "error clamp", title: job.last_error ?? "" }, jobError(job)),
+    // The clamp is on a div: a <td> made a -webkit-box is no table cell any more.
+    h("td", { class: "error", title: job.last_error ?? "" }, h("div", { class: "clamp" }, jobError(job))),
     h("td", {}, when(job.updated_at)),
     h("td", { class: "actions" },
       h("button", { class: "requeue", onclick: () => ask(view, "requeue", [job.id]) }, "Requeue"),

@@ -3,7 +3,8 @@
 import { api, query } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
 import {
-  confirmed, errorHeadline, flash, h, head, jobLink, json, muted, num, queueLink, stateBadge, when,
+  confirmed, errorHeadline, flash, folded, h, head, jobLink, json, muted, num, queueLink, stateBadge,
+  when,
 } from "../lib/render.js";
 
 function fields(job) {
@@ -70,13 +71,20 @@ function lastError(job) {
       ? h("pre", { class: "error", id: "job-error" }, job.last_error) : null];
 }
 
+/** An event's error: its last line (the exception), the whole text folded under it. */
+function eventError(e) {
+  const headline = errorHeadline(null, null, e.error);
+  return h("td", { class: "error" }, headline && h("div", { class: "headline" }, headline),
+    folded(e.error, headline));
+}
+
 function eventRow(e) {
   return h("tr", { dataset: { kind: e.kind } },
     h("td", {}, when(e.at)),
     h("td", {}, e.kind),
     h("td", {}, stateBadge(e.state)),
     h("td", { class: "num" }, e.attempt), h("td", { class: "mono" }, e.worker_id ?? "–"),
-    h("td", { class: "error" }, e.error ?? ""));
+    eventError(e));
 }
 
 /** The events table; a job that heartbeats for hours has thousands: one page, then more. */

@@ -23,7 +23,7 @@ function jobRow(job) {
     h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
     h("td", { "data-col": "run_at" }, when(job.run_at)),
     h("td", { class: "mono" }, job.lease_owner ?? "–"), h("td", {}, when(job.updated_at)),
-    h("td", { class: "mono clamp" }, JSON.stringify(job.payload).slice(0, 200)));
+    h("td", { class: "mono" }, h("div", { class: "clamp" }, JSON.stringify(job.payload).slice(0, 200))));
 }
 
 export async function jobList(root, queue, view) {
