@@ -53,6 +53,7 @@ def test_the_task_filter_narrows_the_loaded_rows(
     page.goto(f"{server.url}/#/queue/q/jobs/QUEUED")
     rows = page.locator("#jobs tbody tr[data-job]")
     expect(rows).to_have_count(3)
+    expect(page.locator("#view")).not_to_contain_text("undefined")
     page.locator("#task-filter").fill("send")
     expect(rows).to_have_count(2)
     expect(page.locator("#shown-count")).to_have_text("2 shown of 3 loaded")

@@ -65,7 +65,8 @@ function drawAxes(ctx, css, sc, n) {
     ctx.fillText(Number.isInteger(v) ? v.toLocaleString() : v.toFixed(1), PAD.left - 6, sc.y(v) + 4);
   }
   ctx.textAlign = "center";
-  for (let back = 0; back < n; back += 5) {
+  const step = sc.plotW < 480 ? 10 : 5; // fewer labels where they would collide
+  for (let back = 0; back < n; back += step) {
     ctx.fillText(back ? `-${back} min` : "now", sc.x(n - 1 - back), sc.height - 6);
   }
 }

@@ -51,17 +51,20 @@ export async function jobList(root, queue, view) {
     more.hidden = cursor === null;
     draw();
   }
-  root.replaceChildren(
+  const about = {
+    SCHEDULED: "QUEUED jobs whose run_at is still ahead (delayed, or waiting out a retry's backoff).",
+    RETRYING: "QUEUED jobs that failed before (attempts > 0); run_at is when they run again.",
+  }[view];
+  // replaceChildren, unlike h, would write an undefined out as the text "undefined".
+  root.replaceChildren(...[
     h("h1", {}, "Jobs · ", h("span", { class: "mono" }, queue)),
     tabs(queue, view),
-    VIEWS[view] && h("p", { class: "muted" }, view === "SCHEDULED"
-      ? "QUEUED jobs whose run_at is still ahead (delayed, or waiting out a retry's backoff)."
-      : "QUEUED jobs that failed before (attempts > 0), waiting for their next run_at."),
+    about && h("p", { class: "muted" }, about),
     h("div", { class: "toolbar" }, task, count),
     h("div", { class: "scroll" }, h("table", { id: "jobs" },
       head("Job", "State", "Task", num("Tries"), "Run at", "Lease owner", "Updated", "Payload"),
       tbody)),
     more,
-  );
+  ].filter(Boolean));
   await load();
 }
