@@ -30,13 +30,30 @@ def finish(http: httpx.Client, queue: str, n: int) -> None:
         assert http.post("/ack", json={"acks": acks}).status_code == 200
 
 
-def kill(http: httpx.Client, queue: str, errors: list[str]) -> list[str]:
-    """Enqueues one job per error and fails it for good: DEAD with that last_error."""
+def kill(
+    http: httpx.Client, queue: str, errors: list[str], kind: tuple[str, str] | None = None
+) -> list[str]:
+    """Enqueues one job per error and fails it for good: DEAD with that last_error, and
+    with ``kind`` (the exception's type and message) when given."""
     ids = enqueue(http, queue, len(errors), max_tries=1, priority=1000)
     for job, error in zip(lease(http, queue, len(errors)), errors, strict=True):
         body = {"job_id": job["id"], "lease_token": job["lease_token"], "error": error}
+        if kind is not None:
+            body |= {"error_type": kind[0], "error_message": kind[1]}
         assert http.post("/fail", json=body).json()["job"]["state"] == "DEAD"
     return ids
+
+
+def traceback(n: int, kind: str, message: str) -> str:
+    """A Python traceback as a worker sends it, its frames differing by ``n``."""
+    return (
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/leaseq/client/worker.py", line 88, in run\n'
+        "    value = fn(*args)\n"
+        f'  File "/srv/app/tasks.py", line {10 + n}, in send\n'
+        f"    raise {kind}({message!r})\n"
+        f"{kind}: {message}\n"
+    )
 
 
 def state(http: httpx.Client, job_id: str) -> str:

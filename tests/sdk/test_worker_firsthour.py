@@ -77,6 +77,9 @@ def test_worker_polls_its_tasks_queues_and_prints_a_line_per_failure(
     worker = start(server.url)  # no --queues, no -v: what the README's user types
     wait_until(lambda: client.get_job(sent.id).state is JobState.DONE, timeout=15)
     wait_until(lambda: client.get_job(failed.id).state is JobState.DEAD, timeout=15)
+    dead = client.get_job(failed.id)  # the exception's type and message, apart
+    assert (dead.last_error_type, dead.last_error_message) == ("ValueError", "kaput")
+    assert dead.last_error is not None and "Traceback" in dead.last_error
     worker.wait_for("ValueError: kaput")
     log = worker.log()
     startup = next(line for line in log.splitlines() if "concurrency" in line)

@@ -134,9 +134,20 @@ class AsyncClient(ClientBase):
         return await self.send(calls.ack_many(acks))
 
     async def fail(
-        self, job_id: str, lease_token: str, error: str | None = None, *, retry: bool = True
+        self,
+        job_id: str,
+        lease_token: str,
+        error: str | None = None,
+        *,
+        retry: bool = True,
+        error_type: str | None = None,
+        error_message: str | None = None,
     ) -> Job:
-        return await self.send(calls.fail(job_id, lease_token, error, retry))
+        """``error`` is the whole text the job keeps (the traceback); ``error_type`` and
+        ``error_message`` the exception's class name and message, which dead letters
+        group by."""
+        call = calls.fail(job_id, lease_token, error, retry, error_type, error_message)
+        return await self.send(call)
 
     async def heartbeat(
         self, job_id: str, lease_token: str, lease_seconds: float | None = None

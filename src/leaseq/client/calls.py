@@ -247,8 +247,22 @@ def ack_many(acks: Iterable[AckSpec]) -> Call[list[BatchOutcome]]:
     return Call("POST", "/ack", _outcomes, {"acks": list(acks)}, safe=True)
 
 
-def fail(job_id: str, lease_token: str, error: str | None, retry: bool) -> Call[Job]:
-    body = {"job_id": job_id, "lease_token": lease_token, "error": error, "retry": retry}
+def fail(
+    job_id: str,
+    lease_token: str,
+    error: str | None,
+    retry: bool,
+    error_type: str | None = None,
+    error_message: str | None = None,
+) -> Call[Job]:
+    body: dict[str, Any] = {
+        "job_id": job_id, "lease_token": lease_token, "error": error, "retry": retry
+    }  # fmt: skip
+    # Sent only when given, so a server older than the fields still takes the call.
+    if error_type is not None:
+        body["error_type"] = error_type
+    if error_message is not None:
+        body["error_message"] = error_message
     return Call("POST", "/fail", _one_job, body)
 
 

@@ -47,6 +47,10 @@ class Job(msgspec.Struct, kw_only=True, frozen=True):
     concurrency_key: str | None = None
     idempotency_scope: str = "stored"
     """``stored`` or ``active``; a server older than the field means ``stored``."""
+    last_error_type: str | None = None
+    """The exception's class name of the last failure, when its worker sent one."""
+    last_error_message: str | None = None
+    """The exception's message of the last failure (``last_error`` has the traceback)."""
 
 
 class Page(msgspec.Struct, frozen=True):

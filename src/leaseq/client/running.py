@@ -17,6 +17,7 @@ import msgspec
 
 from leaseq.client.models import Job
 from leaseq.client.tasks import App, Invocation, Permanent
+from leaseq.core import limits
 
 MAX_ERROR_CHARS = 60_000
 """Under ``limits.MAX_ERROR_CHARS`` with room to spare; a longer traceback keeps its end,
@@ -34,6 +35,10 @@ class Outcome:
     error: str | None = None
     retry: bool = True
     summary: str | None = None
+    error_type: str | None = None
+    """The exception's class name, sent apart from the traceback (dead letters group by
+    it and ``error_message``); None when no exception was raised in the task."""
+    error_message: str | None = None
 
 
 class Refused(Permanent):
@@ -65,7 +70,13 @@ def summary_of(exc: BaseException) -> str:
 
 def failed(exc: BaseException, retry: bool = True) -> Outcome:
     text = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
-    return Outcome(error=text, retry=retry, summary=summary_of(exc))
+    return Outcome(
+        error=text,
+        retry=retry,
+        summary=summary_of(exc),
+        error_type=type(exc).__name__[: limits.MAX_ERROR_TYPE_CHARS],
+        error_message=str(exc)[: limits.MAX_ERROR_MESSAGE_CHARS],
+    )
 
 
 def encode_result(value: Any) -> msgspec.Raw:

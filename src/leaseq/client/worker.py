@@ -329,7 +329,14 @@ class Worker:
 
     async def _fail(self, held: Held, outcome: Outcome) -> None:
         try:
-            await self.client.fail(held.job.id, held.token, outcome.error, retry=outcome.retry)
+            await self.client.fail(
+                held.job.id,
+                held.token,
+                outcome.error,
+                retry=outcome.retry,
+                error_type=outcome.error_type,
+                error_message=outcome.error_message,
+            )
         except LeaseqError as exc:
             log.warning("job %s: fail not recorded: %s", held.job.id, exc)
 

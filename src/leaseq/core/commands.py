@@ -53,10 +53,22 @@ class Fail:
     error: str | None
     retry: bool
     backoff: Backoff
+    error_type: str | None = None
+    """The exception's class name, when the worker sent it apart from ``error``."""
+    error_message: str | None = None
     action: ClassVar[Action] = Action.FAILED
 
     def apply(self, job: JobRecord, now: int) -> JobRecord:
-        return transitions.fail(job, self.lease_token, self.error, self.retry, now, self.backoff)
+        return transitions.fail(
+            job,
+            self.lease_token,
+            self.error,
+            self.retry,
+            now,
+            self.backoff,
+            error_type=self.error_type,
+            error_message=self.error_message,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,10 @@ MAX_DELAY_S = 10 * 365 * 86400.0
 
 MAX_ERROR_CHARS = 65536
 """Longest ``error`` text a fail may carry."""
+MAX_ERROR_TYPE_CHARS = 256
+"""An exception's class name, as a failure reports it apart from the traceback."""
+MAX_ERROR_MESSAGE_CHARS = 4096
+"""An exception's message, as a failure reports it apart from the traceback."""
 
 MAX_NAME_CHARS = 256
 """Longest id, task name, worker id or idempotency key."""

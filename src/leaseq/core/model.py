@@ -95,6 +95,11 @@ class JobRecord(msgspec.Struct, frozen=True):
     concurrency_key: str | None = None
     """See ``NewJob.concurrency_key``."""
     idempotency_scope: IdempotencyScope = IdempotencyScope.STORED
+    last_error_type: str | None = None
+    """The exception's class name of the last failure, when the worker sent one (a lease
+    that ran out leaves it null: ``last_error`` alone says "lease expired")."""
+    last_error_message: str | None = None
+    """The exception's message of the last failure; ``last_error`` keeps the whole text."""
 
 
 class Action(StrEnum):
@@ -136,9 +141,14 @@ class WorkerInfo:
 
 @dataclass(frozen=True, slots=True)
 class DeadGroup:
+    """DEAD jobs that failed alike: by (type, message) when the worker sent a type, else
+    by the whole ``last_error``. ``error`` is the text of one of them (its traceback)."""
+
     error: str | None
     count: int
     job_ids: list[str]
+    error_type: str | None = None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,18 +82,29 @@ def ack(job: JobRecord, token: str, result: str | None, now: int) -> JobRecord:
 
 
 def fail(
-    job: JobRecord, token: str, error: str | None, retry: bool, now: int, backoff: Backoff
+    job: JobRecord,
+    token: str,
+    error: str | None,
+    retry: bool,
+    now: int,
+    backoff: Backoff,
+    *,
+    error_type: str | None = None,
+    error_message: str | None = None,
 ) -> JobRecord:
-    """LEASED -> QUEUED after a backoff delay while tries remain, else DEAD."""
+    """LEASED -> QUEUED after a backoff delay while tries remain, else DEAD. The three
+    error fields are overwritten together, so none of them outlives the failure it
+    describes."""
     _require_lease(job, token)
+    failed = replace(
+        _unleased(job, now),
+        last_error=error,
+        last_error_type=error_type,
+        last_error_message=error_message,
+    )
     if retry and job.attempts < job.max_tries:
-        return replace(
-            _unleased(job, now),
-            state=JobState.QUEUED,
-            last_error=error,
-            run_at=now + backoff.delay_ms(job.attempts),
-        )
-    return _finished(replace(_unleased(job, now), state=JobState.DEAD, last_error=error))
+        return replace(failed, state=JobState.QUEUED, run_at=now + backoff.delay_ms(job.attempts))
+    return _finished(replace(failed, state=JobState.DEAD))
 
 
 def heartbeat(job: JobRecord, token: str, lease_ms: int, now: int) -> JobRecord:
@@ -116,11 +127,16 @@ def expire(job: JobRecord, now: int) -> JobRecord:
     on the last try, so a job that kills its worker every time ends in the DLQ."""
     if job.state is not JobState.LEASED or (job.lease_expires_at or 0) > now:
         raise InvalidTransition(f"job {job.id} holds no expired lease")
+    # No exception was seen, so there is no type or message: the text alone says it.
+    expired = replace(
+        _unleased(job, now),
+        last_error=LEASE_EXPIRED,
+        last_error_type=None,
+        last_error_message=None,
+    )
     if job.attempts >= job.max_tries:
-        return _finished(
-            replace(_unleased(job, now), state=JobState.DEAD, last_error=LEASE_EXPIRED)
-        )
-    return replace(_unleased(job, now), state=JobState.QUEUED, last_error=LEASE_EXPIRED, run_at=now)
+        return _finished(replace(expired, state=JobState.DEAD))
+    return replace(expired, state=JobState.QUEUED, run_at=now)
 
 
 def requeue(job: JobRecord, now: int) -> JobRecord:

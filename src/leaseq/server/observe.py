@@ -21,6 +21,7 @@ from prometheus_client import (
 from leaseq.core.model import Action, JobRecord, JobState, QueueCounts
 from leaseq.core.queues import HeldBack, QueueInfo
 from leaseq.core.schedules import Taken
+from leaseq.server.history import History, outcome
 
 log = logging.getLogger("leaseq.jobs")
 _Metric = TypeVar("_Metric", Counter, Histogram)
@@ -81,6 +82,8 @@ class Observer:
         that ends the lease: a fail, a release or an expiry answers the job with its lease
         already cleared, and "worker None" on a DEAD warning says nothing."""
         self._schedule_children: dict[tuple[str, ...], tuple[Any, Any]] = {}
+        self.history = History()
+        """The last hour of outcomes by minute, for the dashboard (``/stats/history``)."""
         self.http = Histogram("leaseq_http_request_duration_seconds", "HTTP request duration",
                               ["method", "route"], registry=r)  # fmt: skip
         self._add_schedule_metrics()
@@ -114,6 +117,8 @@ class Observer:
             kind = Action.DEAD if action is Action.FAILED and job.state is JobState.DEAD else action
             counts[kind, job.queue] = counts.get((kind, job.queue), 0) + 1
             holder = self._holder(action, job)
+            if (field := outcome(action, job)) is not None:
+                self.history.add(field, job.updated_at)
             if job.leased_at is not None:
                 if kind is Action.LEASED:
                     seconds = max(job.leased_at - job.run_at, 0) / 1000

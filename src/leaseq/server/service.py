@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from leaseq.core import limits
 from leaseq.core.backoff import Backoff
+from leaseq.core.clock import SystemClock
 from leaseq.core.commands import Ack, Cancel, Command, Fail, Heartbeat, Release, Requeue
 from leaseq.core.model import (
     Action,
@@ -32,6 +33,7 @@ from leaseq.core.queues import QueueChange, QueueInfo, QueueSettings
 from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
 from leaseq.errors import JobNotFound, LeaseqError, QueueFull, StorageUnavailable
 from leaseq.server.config import Settings
+from leaseq.server.history import Minute
 from leaseq.server.notifier import Notifier
 from leaseq.server.observe import Observer
 from leaseq.server.schedules import Schedules
@@ -192,8 +194,18 @@ class QueueService:
         self._observer.transitioned(Action.DONE, (o for o in outcomes if isinstance(o, JobRecord)))
         return outcomes
 
-    async def fail(self, job_id: str, token: str, error: str | None, retry: bool) -> JobRecord:
-        job = await self._modify_one(Fail(job_id, token, error, retry, self.backoff))
+    async def fail(
+        self,
+        job_id: str,
+        token: str,
+        error: str | None,
+        retry: bool,
+        *,
+        error_type: str | None = None,
+        error_message: str | None = None,
+    ) -> JobRecord:
+        fail = Fail(job_id, token, error, retry, self.backoff, error_type, error_message)
+        job = await self._modify_one(fail)
         self._observer.transitioned(Action.FAILED, [job])
         if job.state is JobState.QUEUED:
             self._notifier.notify([job.queue])  # pollers re-arm their timer for run_at
@@ -306,6 +318,10 @@ class QueueService:
         except (TimeoutError, StorageUnavailable) as exc:
             raise StorageUnavailable(f"the store does not answer: {exc}") from exc
         return Health(self.backend)
+
+    def history(self, minutes: int) -> list[Minute]:
+        """This node's outcomes in the last ``minutes`` minutes (wall clock), oldest first."""
+        return self._observer.history.window(SystemClock().now_ms(), minutes)
 
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
         return await self._storage.dead_groups(queue, groups, ids_per_group)

@@ -3,7 +3,7 @@
 // lib/ holds what the pages share: the API (api.js), DOM building (render.js), the samples
 // (stats.js) and the chart (chart.js).
 
-import { STATES, h } from "./lib/render.js";
+import { QUEUED_VIEWS, STATES, h } from "./lib/render.js";
 import { pollStats } from "./lib/stats.js";
 import { deadLetters } from "./pages/dead.js";
 import { jobPage } from "./pages/job.js";
@@ -34,7 +34,9 @@ function markNav(parts) {
 /** Renders the page the hash names; answers what to call on leaving it, if anything. */
 async function render(root, [page, arg, sub, state]) {
   if (page === "queue" && arg && sub === "dead") await deadLetters(root, arg);
-  else if (page === "queue" && sub === "jobs" && STATES.includes(state)) await jobList(root, arg, state);
+  else if (page === "queue" && sub === "jobs" && [...STATES, ...QUEUED_VIEWS].includes(state)) {
+    await jobList(root, arg, state);
+  }
   else if (page === "job" && arg) await jobPage(root, arg);
   else if (page === "workers") await workers(root);
   else if (page === "schedules") await schedules(root);

@@ -17,7 +17,15 @@ from starlette.routing import BaseRoute, Route
 from leaseq.core.tokens import Role, parse_tokens
 from leaseq.dashboard import dashboard_routes
 from leaseq.server.config import Settings
-from leaseq.server.http import apidocs, routes, schedule_routes, schedule_wire, wire, wire_queues
+from leaseq.server.http import (
+    apidocs,
+    routes,
+    schedule_routes,
+    schedule_wire,
+    wire,
+    wire_history,
+    wire_queues,
+)
 from leaseq.server.http.errors import HANDLERS
 from leaseq.server.http.guards import Handler, RateLimiter, limit_polls, require
 from leaseq.server.http.middleware import RequestTimer
@@ -69,6 +77,9 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
      routes.cancel_job),
     (Endpoint("GET", "/stats", "Job counts by queue and state",
               responses={200: wire.StatsOut}), routes.stats),
+    (Endpoint("GET", "/stats/history", "This node's outcomes (done, failed, dead) per minute,"
+              " for the last hour at most", query=wire_history.HistoryQuery,
+              responses={200: wire_history.HistoryOut}), routes.stats_history),
     (Endpoint("GET", "/queues", "Every queue that has jobs or settings, by name",
               responses={200: wire_queues.QueuesOut}), routes.queues),
     (Endpoint("GET", "/queues/{name}", "One queue: its settings (defaults if never set)"

@@ -24,7 +24,8 @@ from leaseq.core.model import (
 )
 from leaseq.core.queues import QueueInfo
 from leaseq.errors import LeaseqError
-from leaseq.server.http import wire, wire_queues
+from leaseq.server.history import Minute
+from leaseq.server.http import wire, wire_history, wire_queues
 from leaseq.server.http.errors import status_of
 from leaseq.server.service import Health
 
@@ -120,7 +121,12 @@ def workers(seen: Sequence[WorkerInfo]) -> Response:
 
 def dead_groups(groups: Sequence[DeadGroup]) -> Response:
     return json_response(
-        wire.DeadGroupsOut([wire.DeadGroupOut(g.error, g.count, g.job_ids) for g in groups])
+        wire.DeadGroupsOut(
+            [
+                wire.DeadGroupOut(g.error, g.count, g.job_ids, g.error_type, g.error_message)
+                for g in groups
+            ]
+        )
     )
 
 
@@ -147,6 +153,14 @@ def queue_out(info: QueueInfo) -> wire_queues.QueueOut:
         rate_limit=rate_out,
         key_concurrency=s.key_concurrency,
         counts=wire_queues.JobCountsOut(**counts),
+    )
+
+
+def history(minutes: Sequence[Minute]) -> Response:
+    return json_response(
+        wire_history.HistoryOut(
+            [wire_history.MinuteOut(rfc3339(m.start_ms), m.done, m.failed, m.dead) for m in minutes]
+        )
     )
 
 
@@ -179,6 +193,8 @@ def _job_fields(job: JobRecord) -> dict[str, Any]:
         "lease_owner": job.lease_owner,
         "lease_expires_at": None if job.lease_expires_at is None else rfc3339(job.lease_expires_at),
         "last_error": job.last_error,
+        "last_error_type": job.last_error_type,
+        "last_error_message": job.last_error_message,
         "result": None if job.result is None else Raw(job.result),
         "idempotency_key": job.idempotency_key,
         "created_at": rfc3339(job.created_at),

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from leaseq.core.model import JobState
 from leaseq.core.queues import QueueChange
-from leaseq.server.http import decode, encode, wire, wire_queues
+from leaseq.server.http import decode, encode, wire, wire_history, wire_queues
 from leaseq.server.http.guards import read_body
 from leaseq.server.observe import METRICS_TYPE
 from leaseq.server.service import QueueService
@@ -82,7 +82,15 @@ async def ack(ctx: Context, request: Request) -> Response:
 
 async def fail(ctx: Context, request: Request) -> Response:
     req = decode.decode(await ctx.body(request), wire.FailIn)
-    return encode.job(await ctx.service.fail(req.job_id, req.lease_token, req.error, req.retry))
+    job = await ctx.service.fail(
+        req.job_id,
+        req.lease_token,
+        req.error,
+        req.retry,
+        error_type=req.error_type,
+        error_message=req.error_message,
+    )
+    return encode.job(job)
 
 
 async def heartbeat(ctx: Context, request: Request) -> Response:
@@ -171,6 +179,11 @@ async def metrics(ctx: Context, _: Request) -> Response:
 
 async def stats(ctx: Context, _: Request) -> Response:
     return encode.stats(await ctx.service.stats())
+
+
+async def stats_history(ctx: Context, request: Request) -> Response:
+    q = decode.query(request.query_params, wire_history.HistoryQuery)
+    return encode.history(ctx.service.history(q.minutes))
 
 
 async def health(ctx: Context, _: Request) -> Response:

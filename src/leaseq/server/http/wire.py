@@ -40,6 +40,10 @@ ConcurrencyKey = Annotated[
 Token = Annotated[str, Meta(min_length=1, max_length=limits.MAX_NAME_CHARS)]
 LeaseSeconds = Annotated[float, Meta(ge=limits.MIN_LEASE_S, le=limits.MAX_LEASE_S)]
 ErrorText = Annotated[str, Meta(max_length=limits.MAX_ERROR_CHARS, pattern=NO_NUL)]
+ErrorType = Annotated[
+    str, Meta(min_length=1, max_length=limits.MAX_ERROR_TYPE_CHARS, pattern=NO_NUL)
+]
+ErrorMessage = Annotated[str, Meta(max_length=limits.MAX_ERROR_MESSAGE_CHARS, pattern=NO_NUL)]
 Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
 UtcTime = Annotated[
     datetime,
@@ -170,6 +174,11 @@ class FailIn(_In):
     job_id: Name
     lease_token: Token
     error: ErrorText | None = None
+    """The whole text the job keeps as ``last_error`` (the traceback)."""
+    error_type: ErrorType | None = None
+    """The exception's class name (``ValueError``): dead letters group by it."""
+    error_message: ErrorMessage | None = None
+    """The exception's message, apart from the traceback."""
     retry: bool = True
 
 
@@ -258,6 +267,8 @@ class JobOut(Struct, kw_only=True):
     lease_owner: str | None
     lease_expires_at: str | None
     last_error: str | None
+    last_error_type: str | None
+    last_error_message: str | None
     result: Any
     idempotency_key: str | None
     created_at: str
@@ -355,8 +366,12 @@ class WorkersOut(Struct):
 
 class DeadGroupOut(Struct):
     error: str | None
+    """The text of one job of the group (its traceback)."""
     count: int
     job_ids: list[str]
+    error_type: str | None
+    """Set when the group is by exception: its class name and message."""
+    error_message: str | None
 
 
 class DeadGroupsOut(Struct):

@@ -217,7 +217,9 @@ class Storage(Protocol):
         ...
 
     async def dead_groups(self, queue: str, groups: int, ids_per_group: int) -> list[DeadGroup]:
-        """DEAD jobs of ``queue`` grouped by ``last_error``, largest group first."""
+        """DEAD jobs of ``queue`` grouped by (``last_error_type``,
+        ``last_error_message``) when the type is set, else by ``last_error``; largest
+        group first. Each group's ``error`` is the ``last_error`` of one of its jobs."""
         ...
 
     async def queue_settings(self, names: Sequence[str] | None) -> dict[str, QueueSettings]:

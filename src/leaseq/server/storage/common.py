@@ -46,6 +46,7 @@ def job_from_row(row: Row) -> JobRecord:
         row.lease_expires_at, row.last_error, row.result, row.idempotency_key,
         row.created_at, row.updated_at, row.leased_at, row.concurrency_key,
         idempotency_scope=IdempotencyScope(row.idempotency_scope),
+        last_error_type=row.last_error_type, last_error_message=row.last_error_message,
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 
 // limits.js has no file on disk: the server writes it from leaseq.core.limits.
 import { MAX_BATCH } from "./limits.js";
+import { groupKey } from "./render.js";
 
 const TOKEN_KEY = "leaseq.token";
 const ASK = "The server asks for a token. It is kept for this tab only.";
@@ -132,17 +133,17 @@ export async function cancel(ids) {
   return ids.length;
 }
 
-/** Up to MAX_BATCH ids of a queue's DEAD jobs with this last error. */
-async function groupIds(queue, error) {
+/** Up to MAX_BATCH ids of a queue's DEAD jobs of the group `key` (render.js `groupKey`). */
+async function groupIds(queue, key) {
   const { groups } = await api(`dead/groups?${query({ queue, ids: MAX_BATCH })}`);
-  return groups.find((g) => g.error === error)?.job_ids ?? [];
+  return groups.find((g) => groupKey(g.error_type, g.error_message, g.error) === key)?.job_ids ?? [];
 }
 
 /** A whole group, MAX_BATCH at a time: requeue the ids named, ask again, until none are left. */
-export async function requeueGroup(queue, error) {
+export async function requeueGroup(queue, key) {
   let total = 0;
   for (;;) {
-    const ids = await groupIds(queue, error);
+    const ids = await groupIds(queue, key);
     const moved = ids.length ? await requeue(ids) : 0;
     if (!moved) return total; // none left, or someone else took them: stop, do not spin
     total += moved;

@@ -51,10 +51,15 @@ export const stateHref = (q, s) =>
 
 export const queueLink = (q) => h("a", { href: stateHref(q, "QUEUED") }, q);
 
-/** One tab per state of a queue, the current one marked. */
+/** The views of a queue's QUEUED jobs filtered in the browser (pages/jobs.js). */
+export const QUEUED_VIEWS = ["SCHEDULED", "RETRYING"];
+
+/** One tab per state of a queue and the two QUEUED views, the current one marked. */
 export const tabs = (queue, current) =>
   h("nav", { class: "tabs" },
-    STATES.map((s) => h("a", { href: stateHref(queue, s), class: s === current && "current" }, s)));
+    [STATES[0], ...QUEUED_VIEWS, ...STATES.slice(1)].map((s) =>
+      h("a", { href: stateHref(queue, s), class: [s === current && "current", QUEUED_VIEWS.includes(s) && "view"].filter(Boolean).join(" ") || null },
+        QUEUED_VIEWS.includes(s) ? s.toLowerCase() : s)));
 
 // -- Messages --------------------------------------------------------------------------
 
@@ -71,14 +76,15 @@ export function flash(message, kind = "error") {
 }
 
 /** Asks in a modal dialog; resolves true for `okLabel`, false for Cancel or Escape. Cancel
- * comes first and has the focus, so a stray Enter does not confirm. */
-export function confirmDialog(title, text, okLabel) {
+ * comes first and has the focus, so a stray Enter does not confirm. `backLabel` renames
+ * Cancel where the action itself is a cancel ("Keep job" beside "Cancel job"). */
+export function confirmDialog(title, text, okLabel, backLabel = "Cancel") {
   const dialog = h("dialog", { id: "confirm-dialog" },
     h("form", { method: "dialog" },
       h("h2", {}, title),
       h("p", {}, text),
       h("menu", {},
-        h("button", { value: "cancel", autofocus: true }, "Cancel"),
+        h("button", { value: "cancel", autofocus: true }, backLabel),
         h("button", { value: "ok", class: "confirm" }, okLabel))));
   document.body.append(dialog);
   return new Promise((resolve) => {
@@ -88,6 +94,43 @@ export function confirmDialog(title, text, okLabel) {
     }, { once: true });
     dialog.showModal();
   });
+}
+
+// -- Errors ----------------------------------------------------------------------------
+
+/** What failed, in one line: "Type: message" when the worker sent them apart, else the
+ * last non-empty line of the text (a Python traceback ends with the exception). */
+export function errorHeadline(type, message, text) {
+  if (type) return message ? `${type}: ${message}` : type;
+  const lines = (text ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.length ? lines[lines.length - 1] : null;
+}
+
+/** The headline of a job's last error ("–" for none), the whole text as its tooltip. */
+export const jobError = (job) =>
+  errorHeadline(job.last_error_type, job.last_error_message, job.last_error) ?? "–";
+
+/** The whole text folded under its headline, when it says more than the headline. */
+export function folded(text, headline, label = "Traceback") {
+  if (!text || text.trim() === headline) return null;
+  return h("details", { class: "traceback" }, h("summary", {}, label), h("pre", { class: "error" }, text));
+}
+
+/** The key dead letters group by (as the server does): type and message, else the text. */
+export const groupKey = (type, message, text) =>
+  type ? `type:${type}\u0000${message ?? ""}` : `text:${text ?? ""}`;
+
+/** A state as a coloured badge; every list of jobs shows its states this way. */
+export const stateBadge = (state) => h("span", { class: `state ${state}` }, state);
+
+/** The class of a job's row in any list: its state's colour down the left edge. */
+export const rowClass = (job, extra = null) => [`job state-${job.state}`, extra].filter(Boolean).join(" ");
+
+/** Asks first (a <dialog>, focus on Cancel), then runs `action`; false when declined. */
+export async function confirmed(title, text, okLabel, action, backLabel = "Cancel") {
+  if (!(await confirmDialog(title, text, okLabel, backLabel))) return false;
+  await action();
+  return true;
 }
 
 // -- Formatting ------------------------------------------------------------------------

@@ -5,16 +5,17 @@ import { api, signIn } from "./api.js";
 import { h } from "./render.js";
 
 const POLL_MS = 2000;
-export const WINDOW_MS = 5 * 60 * 1000; // throughput samples kept in memory
+const WINDOW_MS = 60 * 1000; // samples kept for the queues' recent rates (10 s used)
 
 export const stats = { latest: null, samples: [], listeners: new Set() };
 
-/** jobs/s finishing (DONE + DEAD) between two samples; purges make deltas negative. */
+/** jobs/s done between two samples: DEAD jobs are failures, not throughput. A purge of
+ * DONE jobs makes a delta negative, which counts as none. */
 export function rate(a, b, queue = null) {
   const finished = (s) =>
     Object.entries(s.queues)
       .filter(([name]) => queue === null || name === queue)
-      .reduce((sum, [, c]) => sum + c.DONE + c.DEAD, 0);
+      .reduce((sum, [, c]) => sum + c.DONE, 0);
   const dt = (b.t - a.t) / 1000;
   return dt > 0 ? Math.max(0, finished(b) - finished(a)) / dt : 0;
 }

@@ -1,5 +1,6 @@
-// "#/queue/<queue>/dead": a queue's dead letters grouped by last error, and the jobs, with
-// requeue and cancel for one job, a selection, or a whole group.
+// "#/queue/<queue>/dead": a queue's dead letters grouped by exception (type and message,
+// the traceback folded; by the whole text for a worker that sent no type), and the jobs,
+// with requeue and cancel for one job, a selection, or a whole group, each confirmed.
 //
 // The page's state lives in one object (`view`) that every function below takes: the jobs
 // loaded so far, the cursor of the next page, the selection, the error filtered on, and
@@ -7,7 +8,10 @@
 
 import { api, cancel, query, requeue, requeueGroup } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
-import { emptyRow, flash, h, head, jobLink, muted, num, tabs, when } from "../lib/render.js";
+import {
+  confirmed, emptyRow, errorHeadline, flash, folded, groupKey, h, head, jobError, jobLink, muted,
+  num, rowClass, tabs, when,
+} from "../lib/render.js";
 
 function newView(queue) {
   const view = {
@@ -15,7 +19,7 @@ function newView(queue) {
     jobs: [],
     cursor: null,
     selected: new Set(),
-    filter: undefined, // undefined: every error; null is the group of jobs without one
+    filter: undefined, // undefined: every error; else the groupKey of the group shown
     groupsBox: h("div", { id: "groups" }, muted("Loading groups…")),
     tbody: h("tbody"),
     selectedCount: h("span", { class: "muted" }),
@@ -24,8 +28,11 @@ function newView(queue) {
   return view;
 }
 
-const shown = (view) =>
-  view.jobs.filter((j) => view.filter === undefined || j.last_error === view.filter);
+const jobKey = (j) => groupKey(j.last_error_type, j.last_error_message, j.last_error);
+
+const shown = (view) => view.jobs.filter((j) => view.filter === undefined || jobKey(j) === view.filter);
+
+const plural = (n) => `${n.toLocaleString()} job${n === 1 ? "" : "s"}`;
 
 function select(view, id, on) {
   if (on) view.selected.add(id);
@@ -48,16 +55,17 @@ function checkbox(view, job) {
 }
 
 function jobRow(view, job) {
-  return h("tr", { dataset: { job: job.id } },
+  return h("tr", { dataset: { job: job.id }, class: rowClass(job) },
     h("td", {}, checkbox(view, job)),
     h("td", {}, jobLink(job.id)),
     h("td", {}, job.task ?? "–"),
     h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
-    h("td", { class: "error clamp", title: job.last_error ?? "" }, job.last_error ?? "–"),
+    // The clamp is on a div: a <td> made a -webkit-box is no table cell any more.
+    h("td", { class: "error", title: job.last_error ?? "" }, h("div", { class: "clamp" }, jobError(job))),
     h("td", {}, when(job.updated_at)),
     h("td", { class: "actions" },
-      h("button", { class: "requeue", onclick: () => act(view, "Requeued", () => requeue([job.id])) }, "Requeue"),
-      h("button", { class: "cancel", onclick: () => act(view, "Cancelled", () => cancel([job.id])) }, "Cancel")));
+      h("button", { class: "requeue", onclick: () => ask(view, "requeue", [job.id]) }, "Requeue"),
+      h("button", { class: "cancel", onclick: () => ask(view, "cancel", [job.id]) }, "Cancel")));
 }
 
 function renderRows(view) {
@@ -77,20 +85,31 @@ async function loadPage(view) {
 
 // -- Groups ----------------------------------------------------------------------------
 
+/** The group's exception first (type, then message), the traceback of one job folded. */
+function groupError(g) {
+  const headline = errorHeadline(g.error_type, g.error_message, g.error);
+  if (headline === null) return h("td", { class: "error" }, muted("(no error message)"));
+  const title = g.error_type
+    ? [h("strong", { class: "error-type" }, g.error_type), g.error_message ? h("span", { class: "error-message" }, `: ${g.error_message}`) : null]
+    : h("span", { class: "error-message" }, headline);
+  return h("td", { class: "error" }, h("div", { class: "headline" }, title), folded(g.error, headline));
+}
+
 function groupRow(view, g) {
-  const active = view.filter === g.error;
+  const key = groupKey(g.error_type, g.error_message, g.error);
+  const active = view.filter === key;
   const toggle = () => {
-    view.filter = active ? undefined : g.error;
+    view.filter = active ? undefined : key;
     renderRows(view);
     return loadGroups(view);
   };
-  const all = async () => {
-    if (!confirm(`Requeue ${g.count} job(s) failing with: ${g.error ?? "(no error)"}?`)) return;
-    await act(view, "Requeued", () => requeueGroup(view.queue, g.error));
-  };
-  return h("tr", { class: active && "active" },
+  const headline = errorHeadline(g.error_type, g.error_message, g.error) ?? "(no error message)";
+  const all = () => confirmed(`Requeue ${plural(g.count)}?`,
+    `Every DEAD job of ${view.queue} failing with “${headline}” goes back to the queue with a fresh set of tries.`,
+    "Requeue all", () => act(view, "Requeued", () => requeueGroup(view.queue, key)));
+  return h("tr", { class: active && "active", dataset: { group: key } },
     h("td", { class: "num" }, g.count.toLocaleString()),
-    h("td", { class: "error" }, g.error ?? "(no error message)"),
+    groupError(g),
     h("td", { class: "actions" },
       h("button", { class: "filter", onclick: toggle }, active ? "Show all" : "Show"),
       h("button", { class: "requeue-group", onclick: all }, `Requeue all ${g.count.toLocaleString()}`)));
@@ -99,10 +118,11 @@ function groupRow(view, g) {
 async function loadGroups(view) {
   // ids=0: the list only needs counts; 20 groups of 1000 ids would be ~800 kB.
   const { groups } = await api(`dead/groups?${query({ queue: view.queue, ids: 0 })}`);
-  const table = h("table", { class: "groups" },
-    head(num("Jobs"), "Last error", ""), h("tbody", {}, groups.map((g) => groupRow(view, g))));
+  const table = h("table", { class: "groups", id: "groups-table" },
+    head(num("Jobs"), "Error", ""), h("tbody", {}, groups.map((g) => groupRow(view, g))));
   // replaceChildren, unlike h, would write a null out as the text "null".
-  view.groupsBox.replaceChildren(...(groups.length ? [table] : [table, muted("No dead jobs.")]));
+  const box = h("div", { class: "scroll" }, table);
+  view.groupsBox.replaceChildren(...(groups.length ? [box] : [box, muted("No dead jobs.")]));
 }
 
 // -- Actions ---------------------------------------------------------------------------
@@ -117,9 +137,27 @@ async function act(view, verb, run) {
   await reload(view);
 }
 
+// [button, past tense, action, what happens to one job, to several]
+const ASK = {
+  requeue: ["Requeue", "Requeued", requeue,
+    "goes back to the queue with a fresh set of tries.", "go back to the queue with a fresh set of tries."],
+  cancel: ["Cancel job", "Cancelled", cancel,
+    "is withdrawn for good: it will never run.", "are withdrawn for good: they will never run."],
+};
+
+/** Confirms, then requeues or cancels the jobs `ids` (one, or a selection). */
+function ask(view, what, ids) {
+  const [label, verb, run, one, many] = ASK[what];
+  const single = ids.length === 1;
+  const title = `${label}${single ? "" : ` ${plural(ids.length)}`}?`;
+  const text = single ? `Job ${ids[0]} ${one}` : `${plural(ids.length)} of ${view.queue} ${many}`;
+  const back = what === "cancel" ? "Keep" : "Cancel";
+  return confirmed(title, text, label, () => act(view, verb, () => run(ids)), back);
+}
+
 /** A toolbar button's handler: the action on the selected jobs, or a hint to select. */
-const onSelected = (view, verb, action) => () =>
-  view.selected.size ? act(view, verb, () => action([...view.selected])) : flash("Select jobs first.");
+const onSelected = (view, what) => () =>
+  view.selected.size ? ask(view, what, [...view.selected]) : flash("Select jobs first.");
 
 /** Starts over from the first page, with no selection and no filter. */
 async function reload(view) {
@@ -145,12 +183,12 @@ function selectAllBox(view) {
 function jobsSection(view) {
   return h("section", {}, h("h2", {}, "Jobs"),
     h("div", { class: "toolbar" },
-      h("button", { id: "requeue-selected", onclick: onSelected(view, "Requeued", requeue) }, "Requeue selected"),
-      h("button", { id: "cancel-selected", onclick: onSelected(view, "Cancelled", cancel) }, "Cancel selected"),
+      h("button", { id: "requeue-selected", onclick: onSelected(view, "requeue") }, "Requeue selected"),
+      h("button", { id: "cancel-selected", onclick: onSelected(view, "cancel") }, "Cancel selected"),
       view.selectedCount),
-    h("table", { id: "dead" },
-      head(h("th", {}, selectAllBox(view)), "Job", "Task", num("Tries"), "Last error", "Died", ""),
-      view.tbody),
+    h("div", { class: "scroll" }, h("table", { id: "dead" },
+      head(h("th", {}, selectAllBox(view)), "Job", "Task", num("Tries"), "Error", "Died", ""),
+      view.tbody)),
     view.more);
 }
 

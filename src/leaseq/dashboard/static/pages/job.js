@@ -2,7 +2,10 @@
 
 import { api, query } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
-import { flash, h, head, json, muted, num, queueLink, when } from "../lib/render.js";
+import {
+  confirmed, errorHeadline, flash, folded, h, head, jobLink, json, muted, num, queueLink, stateBadge,
+  when,
+} from "../lib/render.js";
 
 function fields(job) {
   return [
@@ -15,7 +18,25 @@ function fields(job) {
   ];
 }
 
-/** Requeue (DEAD) and Cancel (QUEUED or DEAD); after either, the page is drawn again. */
+/** A new job with this one's queue, task, payload, priority, tries and concurrency key
+ * (not its idempotency key, which would answer with this very job). */
+const rerunSpec = (job) => ({
+  queue: job.queue, task: job.task, payload: job.payload, priority: job.priority,
+  max_tries: job.max_tries, concurrency_key: job.concurrency_key,
+});
+
+async function rerun(job, box) {
+  try {
+    const { job: fresh } = await api("enqueue", { method: "POST", body: rerunSpec(job) });
+    box.replaceChildren("Re-run as ", jobLink(fresh.id), " ", stateBadge(fresh.state));
+    flash(`Enqueued ${fresh.id}.`, "ok");
+  } catch (err) {
+    flash(`Failed: ${err.message}`);
+  }
+}
+
+/** Requeue (DEAD), Cancel (QUEUED or DEAD), each confirmed, after which the page is drawn
+ * again; Re-run (DONE or CANCELLED) enqueues a copy and links to it. */
 function actions(root, job) {
   const path = `jobs/${encodeURIComponent(job.id)}`;
   const mutate = async (target, body) => {
@@ -26,20 +47,44 @@ function actions(root, job) {
       flash(err.message);
     }
   };
+  const requeue = () => confirmed("Requeue this job?",
+    `Job ${job.id} goes back to ${job.queue} with a fresh set of tries.`, "Requeue",
+    () => mutate("dead/requeue", { job_ids: [job.id] }));
+  const cancel = () => confirmed("Cancel this job?",
+    `Job ${job.id} is withdrawn for good: it will never run.`, "Cancel job",
+    () => mutate(`${path}/cancel`), "Keep");
+  const rerunBox = h("span", { id: "rerun-result" });
   return h("div", { class: "toolbar" },
-    job.state === "DEAD" &&
-      h("button", { onclick: () => mutate("dead/requeue", { job_ids: [job.id] }) }, "Requeue"),
-    ["QUEUED", "DEAD"].includes(job.state) &&
-      h("button", { onclick: () => mutate(`${path}/cancel`) }, "Cancel"));
+    job.state === "DEAD" && h("button", { class: "requeue", onclick: requeue }, "Requeue"),
+    ["QUEUED", "DEAD"].includes(job.state) && h("button", { class: "cancel", onclick: cancel }, "Cancel"),
+    ["DONE", "CANCELLED"].includes(job.state) &&
+      h("button", { id: "rerun", onclick: () => rerun(job, rerunBox) }, "Re-run as a new job"),
+    rerunBox);
+}
+
+/** The exception first, then the whole text (the traceback). */
+function lastError(job) {
+  if (!job.last_error && !job.last_error_type) return muted("None.");
+  const headline = errorHeadline(job.last_error_type, job.last_error_message, job.last_error);
+  return [h("p", { class: "error headline", id: "job-error-headline" }, headline),
+    job.last_error && job.last_error.trim() !== headline
+      ? h("pre", { class: "error", id: "job-error" }, job.last_error) : null];
+}
+
+/** An event's error: its last line (the exception), the whole text folded under it. */
+function eventError(e) {
+  const headline = errorHeadline(null, null, e.error);
+  return h("td", { class: "error" }, headline && h("div", { class: "headline" }, headline),
+    folded(e.error, headline));
 }
 
 function eventRow(e) {
   return h("tr", { dataset: { kind: e.kind } },
     h("td", {}, when(e.at)),
     h("td", {}, e.kind),
-    h("td", {}, h("span", { class: `state ${e.state}` }, e.state)),
+    h("td", {}, stateBadge(e.state)),
     h("td", { class: "num" }, e.attempt), h("td", { class: "mono" }, e.worker_id ?? "–"),
-    h("td", { class: "error" }, e.error ?? ""));
+    eventError(e));
 }
 
 /** The events table; a job that heartbeats for hours has thousands: one page, then more. */
@@ -54,19 +99,28 @@ async function history(path) {
     more.hidden = cursor === null;
   }
   await load();
-  return [h("table", { id: "history" },
-    head("At", "Event", "State", num("Attempt"), "Worker", "Error"), tbody), more];
+  return [h("div", { class: "scroll" }, h("table", { id: "history" },
+    head("At", "Event", "State", num("Attempt"), "Worker", "Error"), tbody)), more];
 }
 
 export async function jobPage(root, id) {
   const path = `jobs/${encodeURIComponent(id)}`;
-  const { job } = await api(path);
+  let job;
+  try {
+    ({ job } = await api(path));
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    // The header's search is by exact id (GET /jobs/{id}): say so rather than "error".
+    root.replaceChildren(h("h1", {}, "No such job"),
+      h("p", { id: "no-job" }, "No job has the id ", h("span", { class: "mono" }, id),
+        ". The search takes a whole id, exactly; a finished job is gone once the retention purges it."));
+    return;
+  }
   root.replaceChildren(
     h("h1", {}, "Job ", h("span", { class: "mono" }, job.id)),
     actions(root, job),
     h("dl", { id: "job-fields" }, fields(job).map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
-    h("section", {}, h("h2", {}, "Last error"),
-      job.last_error ? h("pre", { class: "error", id: "job-error" }, job.last_error) : muted("None.")),
+    h("section", {}, h("h2", {}, "Last error"), lastError(job)),
     h("section", {}, h("h2", {}, "Payload"), json(job.payload)),
     h("section", {}, h("h2", {}, "Result"), job.result === null ? muted("None.") : json(job.result)),
     h("section", {}, h("h2", {}, "History"), await history(path)),

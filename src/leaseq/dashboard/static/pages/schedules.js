@@ -66,10 +66,10 @@ export async function schedules(root) {
   // replaceChildren, unlike h, would write a null out as the text "null".
   root.replaceChildren(...[
     h("h1", {}, "Schedules"),
-    h("table", { id: "schedules" },
+    h("div", { class: "scroll" }, h("table", { id: "schedules" },
       head("Name", "When", "Next run", "Last run", "Last job", "Task", "", ""),
       h("tbody", {}, list.length ? list.map((s) => scheduleRow(root, s))
-        : emptyRow(8, "No schedules. Create one with PUT /schedules/{name} or leaseq schedule set."))),
+        : emptyRow(8, "No schedules. Create one with PUT /schedules/{name} or leaseq schedule set.")))),
     readOnly && muted("Pause, resume, trigger and delete need an admin token."),
   ].filter(Boolean));
 }

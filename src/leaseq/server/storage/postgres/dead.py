@@ -14,7 +14,7 @@ async def ids(conn: Conn, queue: str, after: str | None, limit: int) -> list[str
 
 
 async def groups(conn: Conn, queue: str, groups: int, ids: int) -> list[DeadGroup]:
-    """DEAD jobs grouped by error, walking the jobs_dead partial index only."""
+    """DEAD jobs by (type, message) when the type is set, else by ``last_error``."""
     params = {"queue": queue, "groups": groups, "ids": ids}
     rows = await all_rows(conn, Q["dead_groups"], params)
-    return [DeadGroup(row.last_error, row.n, list(row.ids)) for row in rows]
+    return [DeadGroup(row.last_error, row.n, list(row.ids), row.type, row.message) for row in rows]

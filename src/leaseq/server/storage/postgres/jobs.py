@@ -179,6 +179,8 @@ async def write(
         "old_state": [old.state.value for old, _ in changed],
         "old_token": [old.lease_token for old, _ in changed],
         "idempotency_key": [new.idempotency_key for _, new in changed],
+        "last_error_type": [new.last_error_type for _, new in changed],
+        "last_error_message": [new.last_error_message for _, new in changed],
     }
     return Pending(await conn.execute(Q["write"], params), {new.id for _, new in changed})
 

@@ -23,7 +23,8 @@ t AS MATERIALIZED (SELECT {now_ms} AS now)
 jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.state, jobs.priority, jobs.attempts,
 jobs.max_tries, jobs.run_at, jobs.lease_owner, jobs.lease_token, jobs.lease_expires_at,
 jobs.last_error, jobs.result, jobs.idempotency_key, jobs.created_at, jobs.updated_at,
-jobs.leased_at, jobs.concurrency_key, jobs.idempotency_scope
+jobs.leased_at, jobs.concurrency_key, jobs.idempotency_scope, jobs.last_error_type,
+jobs.last_error_message
 
 -- name: channel
 -- The NOTIFY channel; the payload is the name of a queue that may have a ready job.
@@ -357,15 +358,17 @@ WITH upd AS (
         lease_owner = v.lease_owner, lease_token = v.lease_token,
         lease_expires_at = v.lease_expires_at, last_error = v.last_error,
         result = v.result, updated_at = v.updated_at, leased_at = v.leased_at,
-        idempotency_key = v.idempotency_key
+        idempotency_key = v.idempotency_key, last_error_type = v.last_error_type,
+        last_error_message = v.last_error_message
     FROM unnest(%(id)s::text[], %(state)s::text[], %(attempts)s::int[], %(run_at)s::bigint[],
                 %(lease_owner)s::text[], %(lease_token)s::text[],
                 %(lease_expires_at)s::bigint[], %(last_error)s::text[], %(result)s::text[],
                 %(updated_at)s::bigint[], %(leased_at)s::bigint[], %(old_state)s::text[],
-                %(old_token)s::text[], %(idempotency_key)s::text[])
+                %(old_token)s::text[], %(idempotency_key)s::text[],
+                %(last_error_type)s::text[], %(last_error_message)s::text[])
          AS v(id, state, attempts, run_at, lease_owner, lease_token, lease_expires_at,
               last_error, result, updated_at, leased_at, old_state, old_token,
-              idempotency_key)
+              idempotency_key, last_error_type, last_error_message)
     WHERE jobs.id = v.id AND jobs.state = v.old_state
       AND jobs.lease_token IS NOT DISTINCT FROM v.old_token
     RETURNING jobs.id, jobs.queue, jobs.state, v.old_state
@@ -491,18 +494,31 @@ SELECT id FROM jobs WHERE state = 'DEAD' AND queue = %s
 ORDER BY seq LIMIT %s
 
 -- name: dead_groups
--- DEAD jobs grouped by error, walking the jobs_dead partial index only.
-SELECT g.last_error, g.n, ARRAY(
+-- DEAD jobs grouped by (type, message) when the worker sent a type, else by the whole
+-- text, as before types were sent (and for "lease expired"). ``last_error`` is the text
+-- of one job of the group (its traceback), for the reader.
+SELECT g.type, g.message, g.last_error, g.n, ARRAY(
     SELECT jobs.id FROM jobs
     WHERE jobs.state = 'DEAD' AND jobs.queue = %(queue)s
-      AND (jobs.last_error = g.last_error OR (jobs.last_error IS NULL AND g.last_error IS NULL))
+      AND jobs.last_error_type IS NOT DISTINCT FROM g.type
+      AND (CASE WHEN jobs.last_error_type IS NOT NULL THEN jobs.last_error_message END)
+          IS NOT DISTINCT FROM g.message
+      AND (CASE WHEN jobs.last_error_type IS NULL THEN jobs.last_error END)
+          IS NOT DISTINCT FROM g.text
     ORDER BY jobs.seq LIMIT %(ids)s
 ) AS ids
 FROM (
-    SELECT last_error, count(*) AS n FROM jobs WHERE state = 'DEAD' AND queue = %(queue)s
-    GROUP BY last_error ORDER BY count(*) DESC, last_error LIMIT %(groups)s
+    SELECT d.type, d.message, d.text, min(d.last_error) AS last_error, count(*) AS n
+    FROM (
+        SELECT last_error_type AS type, last_error,
+               CASE WHEN last_error_type IS NOT NULL THEN last_error_message END AS message,
+               CASE WHEN last_error_type IS NULL THEN last_error END AS text
+        FROM jobs WHERE state = 'DEAD' AND queue = %(queue)s
+    ) AS d
+    GROUP BY d.type, d.message, d.text
+    ORDER BY count(*) DESC, d.type, d.message, d.text LIMIT %(groups)s
 ) AS g
-ORDER BY g.n DESC, g.last_error
+ORDER BY g.n DESC, g.type, g.message, g.last_error
 
 -- == events ==============================================================================
 

@@ -15,8 +15,11 @@ def ids(conn: sqlite3.Connection, queue: str, after: str | None, limit: int) -> 
 
 
 def groups(conn: sqlite3.Connection, queue: str, groups: int, n: int) -> list[DeadGroup]:
+    """DEAD jobs by (type, message) when the type is set, else by ``last_error``."""
     out = []
-    for row in conn.execute(Q["dead_groups"], (queue, groups)).fetchall():
-        held = conn.execute(Q["dead_group_ids"], (queue, row.last_error, n))
-        out.append(DeadGroup(row.last_error, row.n, [r.id for r in held]))
+    for row in conn.execute(Q["dead_groups"], {"queue": queue, "groups": groups}).fetchall():
+        key = {"queue": queue, "type": row.type, "message": row.message, "text": row.text}
+        held = conn.execute(Q["dead_group_ids"], {**key, "ids": n})
+        ids = [r.id for r in held]
+        out.append(DeadGroup(row.last_error, row.n, ids, row.type, row.message))
     return out

@@ -29,6 +29,7 @@ Q = queries.load("leaseq.server.storage.sqlite")
 _MUTABLE = (
     "state", "attempts", "run_at", "lease_owner", "lease_token", "lease_expires_at",
     "last_error", "result", "updated_at", "leased_at", "idempotency_key",
+    "last_error_type", "last_error_message",
 )  # fmt: skip
 """The columns a transition may change; the others are written once, by the insert.
 (``idempotency_key``: a job held it only while active and has finished.)"""
@@ -44,7 +45,7 @@ def job_values(job: JobRecord) -> tuple[object, ...]:
         job.attempts, job.max_tries, job.run_at, job.lease_owner, job.lease_token,
         job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
         job.created_at, job.updated_at, job.leased_at, job.concurrency_key,
-        job.idempotency_scope.value,
+        job.idempotency_scope.value, job.last_error_type, job.last_error_message,
     )  # fmt: skip
 
 

@@ -6,13 +6,14 @@
 -- The columns of ``JobRecord``, in field order.
 id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,
 lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,
-updated_at, leased_at, concurrency_key, idempotency_scope
+updated_at, leased_at, concurrency_key, idempotency_scope, last_error_type,
+last_error_message
 
 -- == jobs: enqueue, claim, the guarded write, expiry, purge, reads ======================
 
 -- name: insert_job
 INSERT INTO jobs ({columns})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: job_by_key
 SELECT {columns} FROM jobs WHERE queue = ? AND idempotency_key = ?
@@ -126,13 +127,28 @@ SELECT id FROM jobs WHERE state = 'DEAD' AND queue = ?
 AND seq > coalesce((SELECT seq FROM jobs WHERE id = ?), 0)
 ORDER BY seq LIMIT ?
 
+-- name: dead_group_key
+-- The key dead letters group by: (type, message) when the worker sent a type, else the
+-- whole text, as before types were sent (and for "lease expired").
+last_error_type, CASE WHEN last_error_type IS NOT NULL THEN last_error_message END,
+CASE WHEN last_error_type IS NULL THEN last_error END
+
 -- name: dead_groups
-SELECT last_error, count(*) AS n FROM jobs INDEXED BY jobs_dead
-WHERE state = 'DEAD' AND queue = ? GROUP BY last_error ORDER BY count(*) DESC LIMIT ?
+-- ``error`` is the text of one job of the group (its traceback), for the reader.
+SELECT last_error_type AS type,
+       CASE WHEN last_error_type IS NOT NULL THEN last_error_message END AS message,
+       CASE WHEN last_error_type IS NULL THEN last_error END AS text,
+       min(last_error) AS last_error, count(*) AS n
+FROM jobs INDEXED BY jobs_dead
+WHERE state = 'DEAD' AND queue = :queue GROUP BY {dead_group_key}
+ORDER BY count(*) DESC, type, message, text LIMIT :groups
 
 -- name: dead_group_ids
 SELECT id FROM jobs INDEXED BY jobs_dead
-WHERE state = 'DEAD' AND queue = ? AND last_error IS ? LIMIT ?
+WHERE state = 'DEAD' AND queue = :queue AND last_error_type IS :type
+  AND CASE WHEN last_error_type IS NOT NULL THEN last_error_message END IS :message
+  AND CASE WHEN last_error_type IS NULL THEN last_error END IS :text
+ORDER BY seq LIMIT :ids
 
 -- == events ==============================================================================
 
