@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import httpx
 
+from tests.app.conftest import MakeServer
+from tests.support.inproc import FAST
+
 
 def _leased(http: httpx.Client, n: int, max_tries: int) -> list[dict[str, str]]:
     jobs = [{"payload": i, "max_tries": max_tries} for i in range(n)]
@@ -43,3 +46,11 @@ def test_history_default_and_bounds(http: httpx.Client) -> None:
 def test_history_is_in_the_openapi_document(http: httpx.Client) -> None:
     doc = http.get("/openapi.json").json()
     assert "get" in doc["paths"]["/stats/history"]
+
+
+def test_history_needs_a_read_token(app_server_factory: MakeServer) -> None:
+    secured = app_server_factory(**FAST, tokens=("read:r-secret", "the-admin"))
+    with secured.client() as http:
+        assert http.get("/stats/history").status_code == 401
+        r = http.get("/stats/history", headers={"Authorization": "Bearer r-secret"})
+        assert r.status_code == 200
