@@ -4,6 +4,7 @@ and each action (pause, resume, trigger, delete) after its confirmation."""
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,13 @@ if (reason := unavailable()) is not None:
     pytest.skip(reason, allow_module_level=True)
 from playwright.sync_api import expect
 
-SCREENSHOT = Path(__file__).parents[2] / "docs" / "dashboard-schedules.png"
+SCREENSHOT = (
+    Path(__file__).parents[2] / "docs"
+    if os.environ.get("LEASEQ_UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir())
+) / "dashboard-schedules.png"
+"""``docs/`` only when asked (``LEASEQ_UPDATE_SCREENSHOTS=1``): a test run must not rewrite
+tracked files."""
 JOB = {"payload": {"args": [], "kwargs": {}}, "queue": "reports", "task": "build"}
 
 
