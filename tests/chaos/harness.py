@@ -145,10 +145,11 @@ def check(name: str, seed: int, ops: Sequence[Op], jobs: Iterable[Mapping[str, A
 
 
 def _count_reexecutions(figures: Figures, deliveries: Sequence[Op], faults: Sequence[Op]) -> None:
-    """A re-execution is explained when a fault hit the previous execution's process (or
-    any server, or the database they share) between the earliest moment that execution's
-    lease could have been granted (its request's start) and the latest moment this one's
-    was (its request's end): that fault is why the previous lease was never completed.
+    """A re-execution is explained when a fault hit the previous execution's process (at
+    any time before this one was seen), or any server or the database they share between
+    the earliest moment that execution's lease could have been granted (its request's
+    start) and the latest moment this one's was (its request's end): that fault is why the
+    previous lease was never completed (``_explains``).
     Deliveries are ordered by when they were seen, since two polls may overlap: a lease
     answered to the later poll and lost with the database goes to the earlier one."""
     runs: dict[str, list[Op]] = defaultdict(list)
@@ -158,13 +159,24 @@ def _count_reexecutions(figures: Figures, deliveries: Sequence[Op], faults: Sequ
         group.sort(key=_seen)
         for prev, cur in itertools.pairwise(group):
             figures.reexecutions += 1
-            if any(
-                prev.start <= f.start <= _seen(cur) and (f.target in SHARED or f.pid == prev.pid)
-                for f in faults
-            ):
+            if any(_explains(f, prev, cur) for f in faults):
                 figures.explained += 1
             elif len(figures.unexplained_pairs) < 3:  # enough to see why, in the failure
                 figures.unexplained_pairs.append((asdict(prev), asdict(cur)))
+
+
+def _explains(fault: Op, prev: Op, cur: Op) -> bool:
+    """Whether ``fault`` is why ``prev`` never completed. A kill of ``prev``'s own process
+    explains it whenever it came before ``cur`` was seen: a killed process runs nothing
+    after its death, so an execution it recorded a few microseconds after the kill was
+    stamped (the signal was still on its way; seen in CI) was cut short by that kill. A
+    fault of a shared component (a server, the database) explains it only from ``prev``'s
+    request on."""
+    if fault.start > _seen(cur):
+        return False
+    if fault.pid is not None and fault.pid == prev.pid:
+        return True
+    return fault.target in SHARED and prev.start <= fault.start
 
 
 def _seen(o: Op) -> float:
