@@ -44,7 +44,7 @@ from leaseq.client.models import (
     WorkerSeen,
 )
 from leaseq.client.schedule_calls import cadence
-from leaseq.core.limits import DEFAULT_PAGE
+from leaseq.core.limits import DEFAULT_PAGE, DEFAULT_QUEUE
 from leaseq.core.model import JobState
 
 T = TypeVar("T")
@@ -103,7 +103,7 @@ class AsyncClient(ClientBase):
     async def poll(
         self,
         worker_id: str,
-        queues: Sequence[str] = ("default",),
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
         *,
         max_jobs: int = 1,
         lease_seconds: float | None = None,
@@ -119,7 +119,7 @@ class AsyncClient(ClientBase):
     async def poll_answer(
         self,
         worker_id: str,
-        queues: Sequence[str] = ("default",),
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
         *,
         max_jobs: int = 1,
         lease_seconds: float | None = None,

@@ -34,7 +34,7 @@ from leaseq.client.models import (
     WorkerSeen,
 )
 from leaseq.client.schedule_calls import cadence
-from leaseq.core.limits import DEFAULT_PAGE
+from leaseq.core.limits import DEFAULT_PAGE, DEFAULT_QUEUE
 from leaseq.core.model import JobState
 
 T = TypeVar("T")
@@ -93,7 +93,7 @@ class Client(ClientBase):
     def poll(
         self,
         worker_id: str,
-        queues: Sequence[str] = ("default",),
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
         *,
         max_jobs: int = 1,
         lease_seconds: float | None = None,
@@ -109,7 +109,7 @@ class Client(ClientBase):
     def poll_answer(
         self,
         worker_id: str,
-        queues: Sequence[str] = ("default",),
+        queues: Sequence[str] = (DEFAULT_QUEUE,),
         *,
         max_jobs: int = 1,
         lease_seconds: float | None = None,

@@ -142,7 +142,7 @@ class QueueService:
         ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
         in the meantime are released at once rather than left to run out their lease.
         """
-        lease_ms = round((lease_seconds or self.settings.lease_seconds) * 1000)
+        lease_ms = self._lease_ms(lease_seconds)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
@@ -213,7 +213,7 @@ class QueueService:
 
     async def heartbeat(self, renewal: Renewal) -> list[JobRecord | LeaseqError]:
         """Extends each lease of ``renewal``; one answer per lease, in order."""
-        lease_ms = round((renewal.lease_seconds or self.settings.lease_seconds) * 1000)
+        lease_ms = self._lease_ms(renewal.lease_seconds)
         return await self._storage.modify(
             [Heartbeat(job_id, token, lease_ms) for job_id, token in renewal.leases]
         )
@@ -377,6 +377,10 @@ class QueueService:
     async def run_schedules(self, limit: int) -> list[Taken]:
         """One reaper step: the due slots of up to ``limit`` schedules taken."""
         return await self._schedules.run(limit)
+
+    def _lease_ms(self, lease_seconds: float | None) -> int:
+        """A lease's length: the caller's, else the server's default."""
+        return round(lease_seconds * 1000) if lease_seconds else self.settings.lease_ms
 
     async def _modify_one(self, command: Command) -> JobRecord:
         return _only(await self._storage.modify([command]))
