@@ -1,6 +1,6 @@
 """What 1,000 schedules cost the reaper's scheduler step, when none is due and when all are.
 
-The step is what ``Reaper.run_once`` runs each pass: ``QueueService.run_schedules`` in
+The step is what ``Reaper.run_once`` runs each pass: ``QueueService.schedules.run`` in
 batches of ``MAX_BATCH`` until a batch comes back short (so with 1,000 due it is one
 batch and one probe that finds nothing). Each store runs on a fake clock, so "all due"
 means the clock moved to the slot every schedule shares; each "all due" pass inserts
@@ -69,7 +69,7 @@ CADENCES: dict[str, tuple[Callable[[int], Cadence], int]] = {
 async def _pass(service: QueueService) -> tuple[float, int]:
     start = time.perf_counter()
     taken = 0
-    while len(got := await service.run_schedules(MAX_BATCH)) == MAX_BATCH:
+    while len(got := await service.schedules.run(MAX_BATCH)) == MAX_BATCH:
         taken += len(got)
     return (time.perf_counter() - start) * 1000, taken + len(got)
 

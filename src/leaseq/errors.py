@@ -12,7 +12,8 @@
      ├── ScheduleNotFound        no schedule has that name
      ├── Conflict                the job is not in a state that allows this
      │    ├── LeaseLost          the caller's lease token is no longer current
-     │    └── InvalidTransition  e.g. cancel of a LEASED job
+     │    │    └── JobCancelled  ... because an operator cancelled the job it held
+     │    └── InvalidTransition  e.g. cancel of a DONE job
      ├── Unauthorized            no valid bearer token
      ├── Forbidden               the token's role may not do this
      │    ├── ForbiddenOrigin    a browser page of another origin sent the request
@@ -81,6 +82,13 @@ class Conflict(LeaseqError):
 
 class LeaseLost(Conflict):
     code = "lease_lost"
+
+
+class JobCancelled(LeaseLost):
+    """The job was cancelled while the caller held its lease: the holder stops, and its
+    outcome is dropped. A ``LeaseLost``, so code that handles a lost lease handles it."""
+
+    code = "job_cancelled"
 
 
 class InvalidTransition(Conflict):
@@ -159,6 +167,7 @@ ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
         ScheduleNotFound,
         Conflict,
         LeaseLost,
+        JobCancelled,
         InvalidTransition,
         Unauthorized,
         Forbidden,

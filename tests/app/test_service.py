@@ -164,16 +164,16 @@ def _every(name: str = "tick", **kw: object) -> ScheduleSpec:
 
 
 async def test_a_slots_job_wakes_a_waiting_poll(svc: Service) -> None:
-    await svc.service.put_schedule(_every())
+    await svc.service.schedules.put(_every())
     poll = await _waiting_poll(svc, "w")
     svc.clock.advance(1)
-    (taken,) = await svc.service.run_schedules(100)
+    (taken,) = await svc.service.schedules.run(100)
     (leased,) = await _woken(poll)
     assert taken.job is not None and leased.id == taken.job.id
 
 
 async def test_the_reaper_pass_takes_due_slots(svc: Service) -> None:
-    await svc.service.put_schedule(_every())
+    await svc.service.schedules.put(_every())
     svc.clock.advance(1)
     await Reaper(svc.service).run_once()
     (job,) = (await svc.service.list_jobs(None, "q", 10, None)).jobs
@@ -182,39 +182,41 @@ async def test_the_reaper_pass_takes_due_slots(svc: Service) -> None:
 
 async def test_schedule_methods_and_not_found(svc: Service) -> None:
     service = svc.service
-    record, created = await service.put_schedule(_every("b"))
-    assert created and await service.schedule("b") == record
-    await service.put_schedule(_every("a"))
-    assert [s.name for s in await service.schedules()] == ["a", "b"]
-    assert (await service.pause_schedule("b")).paused is True
-    assert (await service.resume_schedule("b")).paused is False
-    job = await service.trigger_schedule("b")
-    assert (await service.schedule("b")).last_job_id == job.id
-    (run,) = await service.schedule_runs("b", 10)
+    record, created = await service.schedules.put(_every("b"))
+    assert created and await service.schedules.get("b") == record
+    await service.schedules.put(_every("a"))
+    assert [s.name for s in await service.schedules.listing()] == ["a", "b"]
+    assert (await service.schedules.set_paused("b", True)).paused is True
+    assert (await service.schedules.set_paused("b", False)).paused is False
+    job = await service.schedules.trigger("b")
+    assert (await service.schedules.get("b")).last_job_id == job.id
+    (run,) = await service.schedules.runs("b", 10)
     assert run.job_id == job.id
-    assert (await service.delete_schedule("b")).name == "b"
-    for call in (service.schedule, service.delete_schedule, service.trigger_schedule,
-                 service.pause_schedule, service.resume_schedule):  # fmt: skip
+    assert (await service.schedules.delete("b")).name == "b"
+    for call in (service.schedules.get, service.schedules.delete, service.schedules.trigger):
         with pytest.raises(ScheduleNotFound):
             await call("b")
+    for paused in (True, False):
+        with pytest.raises(ScheduleNotFound):
+            await service.schedules.set_paused("b", paused)
     with pytest.raises(ScheduleNotFound):
-        await service.schedule_runs("b", 10)
+        await service.schedules.runs("b", 10)
 
 
 async def test_schedule_metrics(svc: Service) -> None:
     service = svc.service
-    await service.put_schedule(_every(overlap=Overlap.SKIP))
+    await service.schedules.put(_every(overlap=Overlap.SKIP))
     svc.clock.advance(1.25)
-    await service.run_schedules(100)  # a job, 0.25 s late
+    await service.schedules.run(100)  # a job, 0.25 s late
     svc.clock.advance(5)
-    await service.run_schedules(100)  # 4 missed, the latest skipped for overlap
-    await service.trigger_schedule("tick")
+    await service.schedules.run(100)  # 4 missed, the latest skipped for overlap
+    await service.schedules.trigger("tick")
     text = (await service.metrics()).decode()
     assert 'leaseq_schedule_lag_seconds{schedule="tick"} 0.25' in text
     assert 'leaseq_schedule_runs_total{schedule="tick"} 2.0' in text
     assert 'leaseq_schedule_skipped_total{reason="overlap",schedule="tick"} 1.0' in text
     assert 'leaseq_schedule_skipped_total{reason="downtime",schedule="tick"} 4.0' in text
-    await service.delete_schedule("tick")
+    await service.schedules.delete("tick")
     assert 'schedule="tick"' not in (await service.metrics()).decode()
 
 

@@ -21,6 +21,7 @@ class FlakyService:
         self.failures = failures
         self.passes = 0
         self.settings = SimpleNamespace(reap_interval=0.001)
+        self.schedules = SimpleNamespace(run=self.run_schedules)
 
     async def expire_leases(self, limit: int) -> list[Any]:
         self.passes += 1

@@ -18,6 +18,7 @@ EXPECTED = {
     errors.ScheduleNotFound: 404,
     errors.Conflict: 409,
     errors.LeaseLost: 409,
+    errors.JobCancelled: 409,
     errors.InvalidTransition: 409,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,

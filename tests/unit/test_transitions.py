@@ -124,7 +124,7 @@ def test_requeue_only_from_dead_and_resets_attempts() -> None:
 
 @pytest.mark.parametrize(
     ("state", "allowed"),
-    [(JobState.QUEUED, True), (JobState.DEAD, True), (JobState.LEASED, False),
+    [(JobState.QUEUED, True), (JobState.DEAD, True), (JobState.LEASED, True),
      (JobState.DONE, False), (JobState.CANCELLED, False)],
 )  # fmt: skip
 def test_cancel(state: JobState, allowed: bool) -> None:

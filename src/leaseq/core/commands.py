@@ -56,6 +56,8 @@ class Fail:
     error_type: str | None = None
     """The exception's class name, when the worker sent it apart from ``error``."""
     error_message: str | None = None
+    checkpoint: str | None = None
+    """JSON text to resume from, kept for the next attempt (None: the one stored stays)."""
     action: ClassVar[Action] = Action.FAILED
 
     def apply(self, job: JobRecord, now: int) -> JobRecord:
@@ -68,20 +70,30 @@ class Fail:
             self.backoff,
             error_type=self.error_type,
             error_message=self.error_message,
+            checkpoint=self.checkpoint,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
-    """Extends a live lease to ``now + lease_ms``."""
+    """Extends a live lease to ``now + lease_ms`` (never past the attempt's timeout), and
+    stores the attempt's ``progress`` and the job's ``checkpoint`` when given."""
 
     job_id: str
     lease_token: str
     lease_ms: int
-    action: ClassVar[Action] = Action.HEARTBEAT
+    progress: str | None = None
+    checkpoint: str | None = None
+
+    @property
+    def action(self) -> Action:
+        """The history records checkpoints, not each progress update."""
+        return Action.HEARTBEAT if self.checkpoint is None else Action.CHECKPOINTED
 
     def apply(self, job: JobRecord, now: int) -> JobRecord:
-        return transitions.heartbeat(job, self.lease_token, self.lease_ms, now)
+        return transitions.heartbeat(
+            job, self.lease_token, self.lease_ms, now, self.progress, self.checkpoint
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +120,25 @@ class Expire:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeOut:
+    """The reaper's move for an attempt that passed its timeout: failed with ``backoff``
+    as a fail would be, with the error "timed out after N s"."""
+
+    job_id: str
+    backoff: Backoff
+    action: ClassVar[Action] = Action.TIMED_OUT
+
+    def apply(self, job: JobRecord, now: int) -> JobRecord:
+        return transitions.time_out(job, now, self.backoff)
+
+
+def reaping(job: JobRecord, backoff: Backoff) -> Expire | TimeOut:
+    """The reaper's command for a job whose lease ran out: a time-out when the lease ran
+    to the attempt's timeout, else a plain expiry."""
+    return TimeOut(job.id, backoff) if transitions.timed_out(job) else Expire(job.id)
+
+
+@dataclass(frozen=True, slots=True)
 class Requeue:
     """DEAD -> QUEUED with a fresh set of tries."""
 
@@ -120,7 +151,7 @@ class Requeue:
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
-    """QUEUED or DEAD -> CANCELLED, by an operator."""
+    """QUEUED, LEASED or DEAD -> CANCELLED, by an operator."""
 
     job_id: str
     action: ClassVar[Action] = Action.CANCELLED

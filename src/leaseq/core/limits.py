@@ -25,6 +25,16 @@ MAX_LEASE_S = 43200.0
 
 DEFAULT_LEASE_S = 30.0
 
+MIN_TIMEOUT_S = 1
+MAX_TIMEOUT_S = 43200
+"""A job's ``timeout``, the longest one attempt may run: a second to twelve hours."""
+
+MAX_PROGRESS_BYTES = 64 * 1024
+"""A heartbeat's ``progress``, as encoded JSON."""
+MAX_CHECKPOINT_BYTES = 1024 * 1024
+"""A heartbeat's or a fail's ``checkpoint``, as encoded JSON (a request body must also
+fit in ``--max-body``, 1 MiB by default)."""
+
 MAX_TRIES = 1000
 DEFAULT_MAX_TRIES = 5
 

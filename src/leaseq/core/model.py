@@ -25,7 +25,8 @@ class JobState(StrEnum):
 
     LEASED = "LEASED"
     """Held by one worker until ``lease_expires_at``. In: a poll. Out: ack (DONE), fail
-    (QUEUED or DEAD), release (QUEUED), or the reaper when the lease runs out."""
+    (QUEUED or DEAD), release (QUEUED), cancel (CANCELLED), or the reaper when the lease
+    runs out or the attempt passes its ``timeout`` (QUEUED or DEAD)."""
 
     DONE = "DONE"
     """Finished successfully; terminal. In: ack. Out: only the retention purge."""
@@ -35,8 +36,9 @@ class JobState(StrEnum):
     lease that ran out on the last try. Out: requeue (QUEUED) or cancel."""
 
     CANCELLED = "CANCELLED"
-    """Withdrawn by an operator; terminal. In: cancel of a QUEUED or DEAD job. Out: only
-    the retention purge."""
+    """Withdrawn by an operator; terminal. In: cancel of a QUEUED, LEASED or DEAD job (a
+    LEASED one keeps its holder's token, so the holder is told ``job_cancelled``). Out:
+    only the retention purge."""
 
 
 class IdempotencyScope(StrEnum):
@@ -64,6 +66,8 @@ class NewJob(msgspec.Struct, frozen=True):
     concurrency_key: str | None = None
     """Jobs sharing a key are limited together by their queue's ``key_concurrency``."""
     idempotency_scope: IdempotencyScope = IdempotencyScope.STORED
+    timeout_ms: int | None = None
+    """The longest one attempt may run; None: as long as heartbeats keep its lease."""
 
 
 class JobRecord(msgspec.Struct, frozen=True):
@@ -100,6 +104,12 @@ class JobRecord(msgspec.Struct, frozen=True):
     that ran out leaves it null: ``last_error`` alone says "lease expired")."""
     last_error_message: str | None = None
     """The exception's message of the last failure; ``last_error`` keeps the whole text."""
+    timeout_ms: int | None = None
+    """See ``NewJob.timeout_ms``: a lease never runs past ``leased_at + timeout_ms``."""
+    progress: str | None = None
+    """JSON text the current attempt last reported; cleared when the job is leased again."""
+    checkpoint: str | None = None
+    """JSON text the job last saved to resume from; kept across attempts."""
 
 
 class Action(StrEnum):
@@ -115,6 +125,9 @@ class Action(StrEnum):
     REQUEUED = "requeued"
     CANCELLED = "cancelled"
     DONE = "done"
+    TIMED_OUT = "timed_out"
+    CHECKPOINTED = "checkpointed"
+    """A heartbeat that saved a checkpoint (one with progress alone is a ``heartbeat``)."""
 
 
 class EventRecord(msgspec.Struct, frozen=True):

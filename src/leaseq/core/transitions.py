@@ -11,9 +11,11 @@ from msgspec.structs import replace
 
 from leaseq.core.backoff import Backoff
 from leaseq.core.model import Action, EventRecord, IdempotencyScope, JobRecord, JobState, NewJob
-from leaseq.errors import InvalidTransition, LeaseLost
+from leaseq.errors import InvalidTransition, JobCancelled, LeaseLost
 
 LEASE_EXPIRED = "lease expired"
+TIMED_OUT = "TimedOut"
+"""The ``last_error_type`` of an attempt the reaper failed for passing its timeout."""
 
 
 def new_job(spec: NewJob, job_id: str, now: int) -> JobRecord:
@@ -39,6 +41,7 @@ def new_job(spec: NewJob, job_id: str, now: int) -> JobRecord:
         updated_at=now,
         concurrency_key=spec.concurrency_key,
         idempotency_scope=spec.idempotency_scope,
+        timeout_ms=spec.timeout_ms,
     )
 
 
@@ -56,13 +59,16 @@ def lease(job: JobRecord, now: int, owner: str, lease_ms: int, token: str) -> Jo
         attempts=job.attempts + 1,
         lease_owner=owner,
         lease_token=token,
-        lease_expires_at=now + lease_ms,
+        lease_expires_at=now + min(lease_ms, job.timeout_ms or lease_ms),
         updated_at=now,
         leased_at=now,
+        progress=None,
     )
 
 
 def _require_lease(job: JobRecord, token: str) -> None:
+    if job.state is JobState.CANCELLED and job.lease_token == token:
+        raise JobCancelled(f"job {job.id} was cancelled while this lease held it")
     if job.state is not JobState.LEASED or job.lease_token != token:
         raise LeaseLost(
             f"lease lost on job {job.id}: it is {job.state} "
@@ -91,11 +97,26 @@ def fail(
     *,
     error_type: str | None = None,
     error_message: str | None = None,
+    checkpoint: str | None = None,
 ) -> JobRecord:
     """LEASED -> QUEUED after a backoff delay while tries remain, else DEAD. The three
     error fields are overwritten together, so none of them outlives the failure it
-    describes."""
+    describes. A ``checkpoint`` given is kept for the next attempt."""
     _require_lease(job, token)
+    if checkpoint is not None:
+        job = replace(job, checkpoint=checkpoint)
+    return _failed(job, now, backoff, retry, error, error_type, error_message)
+
+
+def _failed(
+    job: JobRecord,
+    now: int,
+    backoff: Backoff,
+    retry: bool,
+    error: str | None,
+    error_type: str | None,
+    error_message: str | None,
+) -> JobRecord:
     failed = replace(
         _unleased(job, now),
         last_error=error,
@@ -107,10 +128,28 @@ def fail(
     return _finished(replace(failed, state=JobState.DEAD))
 
 
-def heartbeat(job: JobRecord, token: str, lease_ms: int, now: int) -> JobRecord:
-    """Extends a live lease to ``now + lease_ms``."""
+def heartbeat(
+    job: JobRecord,
+    token: str,
+    lease_ms: int,
+    now: int,
+    progress: str | None = None,
+    checkpoint: str | None = None,
+) -> JobRecord:
+    """Extends a live lease to ``now + lease_ms``, but never past the attempt's timeout
+    (``leased_at + timeout_ms``), and stores the ``progress`` and ``checkpoint`` given
+    (None: unchanged). A lease past its timeout is not extended: the reaper fails it."""
     _require_lease(job, token)
-    return replace(job, lease_expires_at=now + lease_ms, updated_at=now)
+    expires = now + lease_ms
+    if job.timeout_ms is not None and job.leased_at is not None:
+        expires = min(expires, job.leased_at + job.timeout_ms)
+    return replace(
+        job,
+        lease_expires_at=expires,
+        updated_at=now,
+        progress=job.progress if progress is None else progress,
+        checkpoint=job.checkpoint if checkpoint is None else checkpoint,
+    )
 
 
 def release(job: JobRecord, token: str, now: int) -> JobRecord:
@@ -139,6 +178,27 @@ def expire(job: JobRecord, now: int) -> JobRecord:
     return replace(expired, state=JobState.QUEUED, run_at=now)
 
 
+def timed_out(job: JobRecord) -> bool:
+    """Whether an expired lease ran to the attempt's timeout (its expiry was capped
+    there) rather than running out because its worker stopped beating."""
+    return (
+        job.timeout_ms is not None
+        and job.leased_at is not None
+        and (job.lease_expires_at or 0) >= job.leased_at + job.timeout_ms
+    )
+
+
+def time_out(job: JobRecord, now: int, backoff: Backoff) -> JobRecord:
+    """The reaper's move for an attempt that passed its timeout: failed as a fail would
+    fail it (retried after a backoff delay while tries remain, else DEAD)."""
+    if job.state is not JobState.LEASED or (job.lease_expires_at or 0) > now:
+        raise InvalidTransition(f"job {job.id} holds no expired lease")
+    if not timed_out(job):
+        raise InvalidTransition(f"job {job.id} did not pass its timeout")
+    error = f"timed out after {(job.timeout_ms or 0) / 1000:g} s"
+    return _failed(job, now, backoff, True, error, TIMED_OUT, error)
+
+
 def requeue(job: JobRecord, now: int) -> JobRecord:
     """DEAD -> QUEUED with a fresh set of tries, runnable now."""
     if job.state is not JobState.DEAD:
@@ -147,10 +207,12 @@ def requeue(job: JobRecord, now: int) -> JobRecord:
 
 
 def cancel(job: JobRecord, now: int) -> JobRecord:
-    """QUEUED or DEAD -> CANCELLED. A LEASED job is refused: its worker holds it."""
-    if job.state not in (JobState.QUEUED, JobState.DEAD):
+    """QUEUED, LEASED or DEAD -> CANCELLED at once. A LEASED job keeps its holder and
+    token (its lease no longer runs out), so the holder's next call is told
+    ``job_cancelled`` rather than ``lease_lost``. DONE and CANCELLED are refused."""
+    if job.state not in (JobState.QUEUED, JobState.LEASED, JobState.DEAD):
         raise InvalidTransition(f"job {job.id} is {job.state} and cannot be cancelled")
-    return _finished(replace(job, state=JobState.CANCELLED, updated_at=now))
+    return _finished(replace(job, state=JobState.CANCELLED, lease_expires_at=None, updated_at=now))
 
 
 def _finished(job: JobRecord) -> JobRecord:
@@ -167,12 +229,13 @@ def _unleased(job: JobRecord, now: int) -> JobRecord:
     return replace(job, lease_owner=None, lease_token=None, lease_expires_at=None, updated_at=now)
 
 
-_WORKER_FAULTS = (Action.FAILED, Action.DEAD, Action.EXPIRED)
+_WORKER_FAULTS = (Action.FAILED, Action.DEAD, Action.EXPIRED, Action.TIMED_OUT)
 
 
 def event_for(action: Action, old: JobRecord | None, new: JobRecord) -> EventRecord:
     """The history line a stored transition leaves. A fail that buries the job is
-    recorded as DEAD; an expiry keeps its own kind whatever state it leads to."""
+    recorded as DEAD; an expiry or a time-out keeps its own kind whatever state it leads
+    to. A cancel names the worker that held the job, if one did."""
     kind = Action.DEAD if action is Action.FAILED and new.state is JobState.DEAD else action
     return EventRecord(
         job_id=new.id,
@@ -189,6 +252,7 @@ def worker_seen(event: EventRecord) -> bool:
     """Whether the event shows its worker alive (an expiry shows the opposite)."""
     return event.worker_id is not None and event.kind not in (
         Action.EXPIRED,
+        Action.TIMED_OUT,
         Action.REQUEUED,
         Action.CANCELLED,
         Action.ENQUEUED,

@@ -33,7 +33,7 @@ def outcome(action: Action, job: JobRecord) -> str | None:
     """Which count of ``Minute`` a transition adds to, if any."""
     if action is Action.DONE:
         return "done"
-    if action in (Action.FAILED, Action.EXPIRED):
+    if action in (Action.FAILED, Action.EXPIRED, Action.TIMED_OUT):
         return "dead" if job.state is JobState.DEAD else "failed"
     return None
 

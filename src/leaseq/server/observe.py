@@ -41,10 +41,20 @@ _COUNTED = {
     Action.REQUEUED: "requeued",
     Action.CANCELLED: "cancelled",
     Action.RELEASED: "released",
+    Action.TIMED_OUT: "timed_out",
 }
 
 
-_LEASE_ENDS = frozenset({Action.DONE, Action.FAILED, Action.RELEASED, Action.EXPIRED})
+_LEASE_ENDS = frozenset(
+    {
+        Action.DONE,
+        Action.FAILED,
+        Action.RELEASED,
+        Action.EXPIRED,
+        Action.TIMED_OUT,
+        Action.CANCELLED,
+    }
+)
 
 MAX_REMEMBERED_LEASES = 100_000
 """Leases whose worker is remembered for the log (about 150 bytes each, so 15 MB at most)."""
@@ -123,10 +133,10 @@ class Observer:
                 if kind is Action.LEASED:
                     seconds = max(job.leased_at - job.run_at, 0) / 1000
                     self._child(self.wait, job.queue).observe(seconds)
-                elif kind in (Action.DONE, Action.FAILED, Action.DEAD):
+                elif kind in (Action.DONE, Action.FAILED, Action.DEAD, Action.TIMED_OUT):
                     seconds = max(job.updated_at - job.leased_at, 0) / 1000
                     self._child(self.run, job.queue).observe(seconds)
-            if kind is Action.EXPIRED or job.state is JobState.DEAD:
+            if kind in (Action.EXPIRED, Action.TIMED_OUT) or job.state is JobState.DEAD:
                 level = logging.WARNING if job.state is JobState.DEAD else logging.INFO
                 self._log(level, kind, job, holder)
             elif debug:

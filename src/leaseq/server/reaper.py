@@ -43,7 +43,7 @@ class Reaper:
                 break
         while await self._service.purge_finished(BATCH) == BATCH:
             pass
-        while len(await self._service.run_schedules(BATCH)) == BATCH:
+        while len(await self._service.schedules.run(BATCH)) == BATCH:
             pass
         return expired_total
 

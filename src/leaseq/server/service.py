@@ -13,6 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from leaseq.core import limits
 from leaseq.core.backoff import Backoff
@@ -30,7 +31,7 @@ from leaseq.core.model import (
     WorkerInfo,
 )
 from leaseq.core.queues import QueueChange, QueueInfo, QueueSettings
-from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec, Taken
+from leaseq.core.transitions import TIMED_OUT
 from leaseq.errors import JobNotFound, LeaseqError, QueueFull, StorageUnavailable
 from leaseq.server.config import Settings
 from leaseq.server.history import Minute
@@ -51,12 +52,22 @@ BACKENDS = {"sqlite": "sqlite", "postgresql": "postgres", "postgres": "postgres"
 """Database URL scheme -> backend name, as ``open_storage`` picks the backend."""
 
 
+class Lease(NamedTuple):
+    """One lease a heartbeat renews, with what the attempt reports on the way: JSON text
+    of its ``progress`` and the job's ``checkpoint`` (None: unchanged)."""
+
+    job_id: str
+    lease_token: str
+    progress: str | None = None
+    checkpoint: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Renewal:
-    """A heartbeat for one lease or a batch: each (job id, lease token) extended by
-    ``lease_seconds``, or by the server's ``--lease-seconds`` when None."""
+    """A heartbeat for one lease or a batch: each lease extended by ``lease_seconds``,
+    or by the server's ``--lease-seconds`` when None."""
 
-    leases: list[tuple[str, str]]
+    leases: list[Lease]
     lease_seconds: float | None = None
 
 
@@ -80,7 +91,9 @@ class QueueService:
         # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
         storage.set_wakeup(self._notifier.notify)
         self._observer = Observer()
-        self._schedules = Schedules(storage, self._notifier, self._observer)
+        self.schedules = Schedules(storage, self._notifier, self._observer)
+        """The schedule half (``server.schedules``): the schedule routes and the
+        reaper's scheduler step call its methods, one each, as others call ours."""
         self._depths: dict[str, int] = {}
         self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
@@ -203,8 +216,11 @@ class QueueService:
         *,
         error_type: str | None = None,
         error_message: str | None = None,
+        checkpoint: str | None = None,
     ) -> JobRecord:
-        fail = Fail(job_id, token, error, retry, self.backoff, error_type, error_message)
+        fail = Fail(
+            job_id, token, error, retry, self.backoff, error_type, error_message, checkpoint
+        )
         job = await self._modify_one(fail)
         self._observer.transitioned(Action.FAILED, [job])
         if job.state is JobState.QUEUED:
@@ -215,8 +231,9 @@ class QueueService:
         """Extends each lease of ``renewal``; one answer per lease, in order."""
         lease_ms = self._lease_ms(renewal.lease_seconds)
         return await self._storage.modify(
-            [Heartbeat(job_id, token, lease_ms) for job_id, token in renewal.leases]
-        )
+            [Heartbeat(b.job_id, b.lease_token, lease_ms, b.progress, b.checkpoint)
+             for b in renewal.leases]
+        )  # fmt: skip
 
     async def release(self, job_id: str, token: str) -> JobRecord:
         job = await self._modify_one(Release(job_id, token))
@@ -224,10 +241,13 @@ class QueueService:
         self._notifier.notify([job.queue])
         return job
 
-    async def cancel(self, job_id: str) -> JobRecord:
-        job = await self._modify_one(Cancel(job_id))
-        self._observer.transitioned(Action.CANCELLED, [job])
-        return job
+    async def cancel(self, job_ids: Sequence[str]) -> list[JobRecord | LeaseqError]:
+        """Cancels each job (a LEASED one at once: its holder is told ``job_cancelled``);
+        one answer per id, in order."""
+        outcomes = await self._storage.modify([Cancel(job_id) for job_id in job_ids])
+        cancelled = [o for o in outcomes if isinstance(o, JobRecord)]
+        self._observer.transitioned(Action.CANCELLED, cancelled)
+        return outcomes
 
     async def requeue_dead(self, job_ids: Sequence[str] | None, queue: str | None) -> int:
         """Requeues the given DEAD jobs, or every DEAD job of ``queue`` in chunks (jobs
@@ -327,10 +347,15 @@ class QueueService:
         return await self._storage.dead_groups(queue, groups, ids_per_group)
 
     async def expire_leases(self, limit: int) -> list[JobRecord]:
-        """One reaper step: expired leases back to the queue (or the DLQ)."""
-        expired = await self._storage.expire_leases(limit)
+        """One reaper step: expired leases, and attempts past their timeout, back to the
+        queue (or the DLQ)."""
+        expired = await self._storage.expire_leases(limit, self.backoff)
         self._notifier.notify(j.queue for j in expired if j.state is JobState.QUEUED)
-        self._observer.transitioned(Action.EXPIRED, expired)
+        timed_out = [j for j in expired if j.last_error_type == TIMED_OUT]
+        self._observer.transitioned(Action.TIMED_OUT, timed_out)
+        self._observer.transitioned(
+            Action.EXPIRED, (j for j in expired if j.last_error_type != TIMED_OUT)
+        )
         return expired
 
     async def purge_finished(self, limit: int) -> int:
@@ -339,44 +364,6 @@ class QueueService:
         if self.settings.retention <= 0:
             return 0
         return await self._storage.purge(round(self.settings.retention * 1000), limit)
-
-    # -- schedules (``server.schedules``) ------------------------------------------------
-
-    async def put_schedule(self, spec: ScheduleSpec) -> tuple[ScheduleRecord, bool]:
-        """Creates (``True``) or replaces the schedule; a replacement keeps its run
-        history, slot guard and, unless ``spec.paused`` says, its pause."""
-        return await self._schedules.put(spec)
-
-    async def schedules(self) -> list[ScheduleRecord]:
-        """Every schedule, by name."""
-        return await self._schedules.listing()
-
-    async def schedule(self, name: str) -> ScheduleRecord:
-        """Raises ``ScheduleNotFound``."""
-        return await self._schedules.get(name)
-
-    async def delete_schedule(self, name: str) -> ScheduleRecord:
-        """The schedule as it was; its jobs stay. Raises ``ScheduleNotFound``."""
-        return await self._schedules.delete(name)
-
-    async def trigger_schedule(self, name: str) -> JobRecord:
-        """One job of the schedule now, outside the slots. Raises ``ScheduleNotFound``."""
-        return await self._schedules.trigger(name)
-
-    async def pause_schedule(self, name: str) -> ScheduleRecord:
-        return await self._schedules.set_paused(name, True)
-
-    async def resume_schedule(self, name: str) -> ScheduleRecord:
-        """The slots missed while paused are not replayed."""
-        return await self._schedules.set_paused(name, False)
-
-    async def schedule_runs(self, name: str, limit: int) -> list[ScheduleRun]:
-        """The schedule's run history, newest first. Raises ``ScheduleNotFound``."""
-        return await self._schedules.runs(name, limit)
-
-    async def run_schedules(self, limit: int) -> list[Taken]:
-        """One reaper step: the due slots of up to ``limit`` schedules taken."""
-        return await self._schedules.run(limit)
 
     def _lease_ms(self, lease_seconds: float | None) -> int:
         """A lease's length: the caller's, else the server's default."""

@@ -24,6 +24,7 @@ from leaseq.server.http import (
     schedule_wire,
     wire,
     wire_history,
+    wire_moves,
     wire_queues,
 )
 from leaseq.server.http.errors import HANDLERS
@@ -51,12 +52,12 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
     (Endpoint("POST", "/ack", "Complete leased jobs (DONE)", (wire.AckIn, wire.AckBatchIn),
               responses=_ONE_OR_BATCH, role=Role.WORKER), routes.ack),
     (Endpoint("POST", "/fail", "Fail a leased job: retry with backoff, or DEAD",
-              (wire.FailIn,), responses=_JOB, role=Role.WORKER), routes.fail),
+              (wire_moves.FailIn,), responses=_JOB, role=Role.WORKER), routes.fail),
     (Endpoint("POST", "/heartbeat", "Extend one lease, or a batch of them",
-              (wire.HeartbeatIn, wire.HeartbeatBatchIn), responses=_ONE_OR_BATCH,
+              (wire_moves.HeartbeatIn, wire_moves.HeartbeatBatchIn), responses=_ONE_OR_BATCH,
               role=Role.WORKER), routes.heartbeat),
     (Endpoint("POST", "/release", "Hand a leased job back, the attempt not counted",
-              (wire.ReleaseIn,), responses=_JOB, role=Role.WORKER), routes.release),
+              (wire_moves.ReleaseIn,), responses=_JOB, role=Role.WORKER), routes.release),
     (Endpoint("GET", "/dead", "List the dead letter queue", query=wire.DeadQuery,
               responses={200: wire.PageOut}), routes.list_dead),
     (Endpoint("POST", "/dead/requeue", "Requeue DEAD jobs by id or by queue",
@@ -72,9 +73,13 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
     (Endpoint("GET", "/dead/groups", "DEAD jobs of a queue grouped by last error",
               query=wire.DeadGroupsQuery, responses={200: wire.DeadGroupsOut}),
      routes.dead_groups),
-    (Endpoint("POST", "/jobs/{job_id}/cancel", "Cancel a QUEUED or DEAD job", responses=_JOB,
+    (Endpoint("POST", "/jobs/{job_id}/cancel", "Cancel a QUEUED, LEASED or DEAD job (a LEASED"
+              " one at once: its holder is answered 409 job_cancelled)", responses=_JOB,
               role=Role.ADMIN),
      routes.cancel_job),
+    (Endpoint("POST", "/jobs/cancel", "Cancel jobs by id, each answered on its own",
+              (wire_moves.CancelBatchIn,), responses={200: wire.BatchOut}, role=Role.ADMIN),
+     routes.cancel_jobs),
     (Endpoint("GET", "/stats", "Job counts by queue and state",
               responses={200: wire.StatsOut}), routes.stats),
     (Endpoint("GET", "/stats/history", "This node's outcomes (done, failed, dead) per minute,"

@@ -201,6 +201,9 @@ def _job_fields(job: JobRecord) -> dict[str, Any]:
         "updated_at": rfc3339(job.updated_at),
         "concurrency_key": job.concurrency_key,
         "idempotency_scope": job.idempotency_scope,
+        "timeout": None if job.timeout_ms is None else job.timeout_ms / 1000,
+        "progress": None if job.progress is None else Raw(job.progress),
+        "checkpoint": None if job.checkpoint is None else Raw(job.checkpoint),
     }
 
 

@@ -21,6 +21,7 @@ from leaseq.errors import (
     HeadersTooLarge,
     HeaderTimeout,
     InvalidRequest,
+    JobCancelled,
     JobNotFound,
     LeaseqError,
     PayloadTooLarge,
@@ -50,6 +51,7 @@ STATUS: dict[type[LeaseqError], int] = {
     JobNotFound: 404,
     ScheduleNotFound: 404,
     Conflict: 409,  # and so LeaseLost, InvalidTransition
+    JobCancelled: 409,
     Unauthorized: 401,
     Forbidden: 403,  # and so ForbiddenOrigin
     UnknownHost: 421,

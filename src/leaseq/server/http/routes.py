@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from leaseq.core.model import JobState
 from leaseq.core.queues import QueueChange
-from leaseq.server.http import decode, encode, wire, wire_history, wire_queues
+from leaseq.server.http import decode, encode, wire, wire_history, wire_moves, wire_queues
 from leaseq.server.http.guards import read_body
 from leaseq.server.observe import METRICS_TYPE
 from leaseq.server.service import QueueService
@@ -81,7 +81,7 @@ async def ack(ctx: Context, request: Request) -> Response:
 
 
 async def fail(ctx: Context, request: Request) -> Response:
-    req = decode.decode(await ctx.body(request), wire.FailIn)
+    req = decode.decode(await ctx.body(request), wire_moves.FailIn)
     job = await ctx.service.fail(
         req.job_id,
         req.lease_token,
@@ -89,19 +89,22 @@ async def fail(ctx: Context, request: Request) -> Response:
         req.retry,
         error_type=req.error_type,
         error_message=req.error_message,
+        checkpoint=req.checkpoint_text(),
     )
     return encode.job(job)
 
 
 async def heartbeat(ctx: Context, request: Request) -> Response:
     raw = await ctx.body(request)
-    renewal, batch = decode.one_or_batch(raw, "heartbeats", wire.HeartbeatIn, wire.HeartbeatBatchIn)
+    renewal, batch = decode.one_or_batch(
+        raw, "heartbeats", wire_moves.HeartbeatIn, wire_moves.HeartbeatBatchIn
+    )
     answers = await ctx.service.heartbeat(renewal)
-    return encode.outcomes(answers, [job_id for job_id, _ in renewal.leases], batch)
+    return encode.outcomes(answers, [lease.job_id for lease in renewal.leases], batch)
 
 
 async def release(ctx: Context, request: Request) -> Response:
-    req = decode.decode(await ctx.body(request), wire.ReleaseIn)
+    req = decode.decode(await ctx.body(request), wire_moves.ReleaseIn)
     return encode.job(await ctx.service.release(req.job_id, req.lease_token))
 
 
@@ -125,7 +128,13 @@ async def get_job(ctx: Context, request: Request) -> Response:
 
 
 async def cancel_job(ctx: Context, request: Request) -> Response:
-    return encode.job(await ctx.service.cancel(request.path_params["job_id"]))
+    job_id = request.path_params["job_id"]
+    return encode.outcomes(await ctx.service.cancel([job_id]), [job_id], batch=False)
+
+
+async def cancel_jobs(ctx: Context, request: Request) -> Response:
+    req = decode.decode(await ctx.body(request), wire_moves.CancelBatchIn)
+    return encode.outcomes(await ctx.service.cancel(req.job_ids), req.job_ids, batch=True)
 
 
 async def job_events(ctx: Context, request: Request) -> Response:

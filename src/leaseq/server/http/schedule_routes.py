@@ -8,14 +8,12 @@ schedule route, and nothing is looked up or changed.
 from __future__ import annotations
 
 import re
-from typing import Protocol, cast
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from leaseq.core import limits
-from leaseq.core.model import JobRecord
-from leaseq.core.schedules import ScheduleRecord, ScheduleSpec
+from leaseq.core.schedules import ScheduleRecord
 from leaseq.errors import InvalidRequest
 from leaseq.server.http import decode, encode, wire
 from leaseq.server.http.routes import Context
@@ -25,25 +23,15 @@ from leaseq.server.http.schedule_wire import (
     SchedulesOut,
     schedule_out,
 )
+from leaseq.server.schedules import Schedules
 
 _NAME = re.compile(limits.SCHEDULE_NAME_PATTERN)
 
 
-class Schedules(Protocol):
-    """The ``QueueService`` methods these routes call; each raises ``ScheduleNotFound``
-    (404 ``schedule_not_found``) for a name that has no schedule."""
-
-    async def put_schedule(self, spec: ScheduleSpec) -> tuple[ScheduleRecord, bool]: ...
-    async def schedules(self) -> list[ScheduleRecord]: ...
-    async def schedule(self, name: str) -> ScheduleRecord: ...
-    async def delete_schedule(self, name: str) -> ScheduleRecord: ...
-    async def trigger_schedule(self, name: str) -> JobRecord: ...
-    async def pause_schedule(self, name: str) -> ScheduleRecord: ...
-    async def resume_schedule(self, name: str) -> ScheduleRecord: ...
-
-
 def _service(ctx: Context) -> Schedules:
-    return cast(Schedules, ctx.service)
+    """The service's schedule half; each method raises ``ScheduleNotFound`` (404
+    ``schedule_not_found``) for a name that has no schedule."""
+    return ctx.service.schedules
 
 
 def _name(request: Request) -> str:
@@ -64,32 +52,32 @@ async def put_schedule(ctx: Context, request: Request) -> Response:
     """201 when it created the schedule, 200 when it replaced one (history kept)."""
     name = _name(request)
     spec = decode.decode(await ctx.body(request), ScheduleIn).to_spec(name)
-    record, created = await _service(ctx).put_schedule(spec)
+    record, created = await _service(ctx).put(spec)
     return _one(record, 201 if created else 200)
 
 
 async def list_schedules(ctx: Context, _: Request) -> Response:
-    records = await _service(ctx).schedules()
+    records = await _service(ctx).listing()
     return encode.json_response(SchedulesOut([schedule_out(r) for r in records]))
 
 
 async def get_schedule(ctx: Context, request: Request) -> Response:
-    return _one(await _service(ctx).schedule(_name(request)))
+    return _one(await _service(ctx).get(_name(request)))
 
 
 async def delete_schedule(ctx: Context, request: Request) -> Response:
     """Answers the schedule as it was; its jobs already enqueued stay."""
-    return _one(await _service(ctx).delete_schedule(_name(request)))
+    return _one(await _service(ctx).delete(_name(request)))
 
 
 async def trigger_schedule(ctx: Context, request: Request) -> Response:
-    job = await _service(ctx).trigger_schedule(_name(request))
+    job = await _service(ctx).trigger(_name(request))
     return encode.json_response(wire.JobEnvelope(encode.job_out(job)), 201)
 
 
 async def pause_schedule(ctx: Context, request: Request) -> Response:
-    return _one(await _service(ctx).pause_schedule(_name(request)))
+    return _one(await _service(ctx).set_paused(_name(request), True))
 
 
 async def resume_schedule(ctx: Context, request: Request) -> Response:
-    return _one(await _service(ctx).resume_schedule(_name(request)))
+    return _one(await _service(ctx).set_paused(_name(request), False))

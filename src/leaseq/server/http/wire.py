@@ -21,7 +21,6 @@ from leaseq.core import limits
 from leaseq.core.commands import Ack
 from leaseq.core.model import Action, IdempotencyScope, JobState, NewJob
 from leaseq.errors import InvalidRequest
-from leaseq.server.service import Renewal
 
 QueueName = Annotated[
     str,
@@ -91,6 +90,8 @@ class JobSpecIn(_In):
     # whole schema on its own (tests/app/test_bad_input.py validates with it alone).
     idempotency_scope: Literal["stored", "active"] = "stored"
     """``active``: the key is taken only while the job is QUEUED or LEASED."""
+    timeout: Annotated[float, Meta(ge=limits.MIN_TIMEOUT_S, le=limits.MAX_TIMEOUT_S)] | None = None
+    """Seconds one attempt may run, heartbeats or not; then it is failed (and retried)."""
 
     AT_MOST_ONE = ("delay", "run_at")
 
@@ -114,6 +115,7 @@ class JobSpecIn(_In):
             idempotency_key=self.idempotency_key,
             concurrency_key=self.concurrency_key,
             idempotency_scope=IdempotencyScope(self.idempotency_scope),
+            timeout_ms=None if self.timeout is None else round(self.timeout * 1000),
         )
 
 
@@ -168,47 +170,6 @@ class AckBatchIn(_In):
 
     def to_domain(self) -> list[Ack]:
         return [ack.to_ack() for ack in self.acks]
-
-
-class FailIn(_In):
-    job_id: Name
-    lease_token: Token
-    error: ErrorText | None = None
-    """The whole text the job keeps as ``last_error`` (the traceback)."""
-    error_type: ErrorType | None = None
-    """The exception's class name (``ValueError``): dead letters group by it."""
-    error_message: ErrorMessage | None = None
-    """The exception's message, apart from the traceback."""
-    retry: bool = True
-
-
-class HeartbeatIn(_In):
-    job_id: Name
-    lease_token: Token
-    lease_seconds: LeaseSeconds | None = None
-
-    def to_domain(self) -> Renewal:
-        return Renewal([(self.job_id, self.lease_token)], self.lease_seconds)
-
-
-class LeaseIn(_In):
-    job_id: Name
-    lease_token: Token
-
-
-class HeartbeatBatchIn(_In):
-    """One request for every lease a worker holds, instead of one request per job."""
-
-    heartbeats: Annotated[list[LeaseIn], Meta(min_length=1, max_length=MAX_BATCH)]
-    lease_seconds: LeaseSeconds | None = None
-
-    def to_domain(self) -> Renewal:
-        return Renewal([(h.job_id, h.lease_token) for h in self.heartbeats], self.lease_seconds)
-
-
-class ReleaseIn(_In):
-    job_id: Name
-    lease_token: Token
 
 
 class RequeueIn(_In):
@@ -275,6 +236,9 @@ class JobOut(Struct, kw_only=True):
     updated_at: str
     concurrency_key: str | None
     idempotency_scope: IdempotencyScope
+    timeout: float | None
+    progress: Any
+    checkpoint: Any
 
 
 class LeasedJobOut(JobOut, kw_only=True):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from leaseq.core import limits
+from leaseq.core.backoff import Backoff
 from leaseq.core.commands import Command
 from leaseq.core.model import (
     DeadGroup,
@@ -146,10 +147,12 @@ class Storage(Protocol):
         item: the new job, ``JobNotFound`` or the command's refusal."""
         ...
 
-    async def expire_leases(self, limit: int) -> list[JobRecord]:
-        """Applies ``Expire`` to up to ``limit`` LEASED jobs whose lease ran out, recording
-        ``expired`` events; concurrent callers (several nodes) never process the same job
-        twice."""
+    async def expire_leases(self, limit: int, backoff: Backoff | None = None) -> list[JobRecord]:
+        """Applies the reaper's command (``commands.reaping``) to up to ``limit`` LEASED
+        jobs whose lease ran out: ``TimeOut`` (a fail with ``backoff``, default
+        ``Backoff()``, recording ``timed_out``) when the lease ran to the attempt's
+        timeout, else ``Expire`` (recording ``expired``); concurrent callers (several
+        nodes) never process the same job twice."""
         ...
 
     async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:

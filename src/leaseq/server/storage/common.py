@@ -47,6 +47,7 @@ def job_from_row(row: Row) -> JobRecord:
         row.created_at, row.updated_at, row.leased_at, row.concurrency_key,
         idempotency_scope=IdempotencyScope(row.idempotency_scope),
         last_error_type=row.last_error_type, last_error_message=row.last_error_message,
+        timeout_ms=row.timeout_ms, progress=row.progress, checkpoint=row.checkpoint,
     )  # fmt: skip
 
 
@@ -193,10 +194,13 @@ def text_bytes(text: str | None) -> int:
 
 
 def job_bytes(row: Row) -> int:
-    """What a job row weighs in a page: the texts it carries (payload, result, last error),
-    whose size only the client bounds. Its other fields add a few hundred bytes at most.
-    PostgreSQL's ``list_jobs`` counts the same in SQL."""
-    return text_bytes(row.payload) + text_bytes(row.result) + text_bytes(row.last_error)
+    """What a job row weighs in a page: the texts it carries (payload, result, last error,
+    progress, checkpoint), whose size only the client bounds. Its other fields add a few
+    hundred bytes at most. PostgreSQL's ``list_jobs`` counts the same in SQL."""
+    return (
+        text_bytes(row.payload) + text_bytes(row.result) + text_bytes(row.last_error)
+        + text_bytes(row.progress) + text_bytes(row.checkpoint)
+    )  # fmt: skip
 
 
 def event_bytes(row: Row) -> int:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from leaseq.core.commands import Command, Expire
-from leaseq.core.model import Action, EventRecord, JobIds, JobListing, JobRecord, JobState, NewJob
+from leaseq.core.backoff import Backoff
+from leaseq.core.commands import Command, reaping
+from leaseq.core.model import EventRecord, JobIds, JobListing, JobRecord, JobState, NewJob
 from leaseq.core.transitions import event_for
 from leaseq.errors import LeaseLost, LeaseqError
 from leaseq.server.storage import common, queries
@@ -64,6 +65,7 @@ async def insert(conn: Conn, jobs: list[JobRecord], now: int) -> Pending:
         "key": [j.idempotency_key for j in jobs],
         "ckey": [j.concurrency_key for j in jobs],
         "scope": [j.idempotency_scope.value for j in jobs],
+        "timeout_ms": [j.timeout_ms for j in jobs],
     }
     return Pending(await conn.execute(Q["insert_jobs"], params), {j.id for j in jobs})
 
@@ -133,12 +135,18 @@ async def modify(
     return out
 
 
-async def expire(conn: Conn, limit: int, clock_ms: int | None) -> list[JobRecord]:
+async def expire(conn: Conn, limit: int, clock_ms: int | None, backoff: Backoff) -> list[JobRecord]:
     async with transaction(conn):
         rows = await all_rows(conn, Q["lock_expired"], {"n": limit, "now": clock_ms})
         now = rows[0].now if rows else 0
-        pairs = [(job, Expire(job.id).apply(job, now)) for job in map(common.job_from_row, rows)]
-        expired = [event_for(Action.EXPIRED, old, new) for old, new in pairs if new is not old]
+        read = list(map(common.job_from_row, rows))
+        reaps = [reaping(job, backoff) for job in read]
+        pairs = [(job, reap.apply(job, now)) for job, reap in zip(read, reaps, strict=True)]
+        expired = [
+            event_for(reap.action, old, new)
+            for (old, new), reap in zip(pairs, reaps, strict=True)
+            if new is not old
+        ]
         pending = await write(conn, pairs, expired)
     # Impossible while we held the row locks; kept as a fence. The rows that were
     # written committed with their own events and counts, so the store is whole.
@@ -181,6 +189,8 @@ async def write(
         "idempotency_key": [new.idempotency_key for _, new in changed],
         "last_error_type": [new.last_error_type for _, new in changed],
         "last_error_message": [new.last_error_message for _, new in changed],
+        "progress": [new.progress for _, new in changed],
+        "checkpoint": [new.checkpoint for _, new in changed],
     }
     return Pending(await conn.execute(Q["write"], params), {new.id for _, new in changed})
 

@@ -24,7 +24,8 @@ jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.state, jobs.priority, jobs.at
 jobs.max_tries, jobs.run_at, jobs.lease_owner, jobs.lease_token, jobs.lease_expires_at,
 jobs.last_error, jobs.result, jobs.idempotency_key, jobs.created_at, jobs.updated_at,
 jobs.leased_at, jobs.concurrency_key, jobs.idempotency_scope, jobs.last_error_type,
-jobs.last_error_message
+jobs.last_error_message,
+jobs.timeout_ms, jobs.progress, jobs.checkpoint
 
 -- name: channel
 -- The NOTIFY channel; the payload is the name of a queue that may have a ready job.
@@ -48,11 +49,13 @@ SELECT {now_ms} AS now
 -- The CTEs that lease the rows of ``picked`` (seq) and record what a lease leaves
 -- behind: events, count deltas, the worker's last_seen. The state is checked again: a
 -- row of a limited queue is not locked by the pick (its claimers take turns on the
--- queue's row instead), so a cancel committed meanwhile must win.
+-- queue's row instead), so a cancel committed meanwhile must win. The lease stops at the
+-- attempt's timeout, and the last attempt's progress goes (``transitions.lease``).
 claimed AS (
     UPDATE jobs SET state = 'LEASED', attempts = jobs.attempts + 1, lease_owner = %(owner)s,
         lease_token = replace(gen_random_uuid()::text, '-', ''),
-        lease_expires_at = t.now + %(lease_ms)s, updated_at = t.now, leased_at = t.now
+        lease_expires_at = t.now + least(%(lease_ms)s, jobs.timeout_ms),
+        updated_at = t.now, leased_at = t.now, progress = NULL
     FROM picked, t
     WHERE jobs.seq = picked.seq AND jobs.state = 'QUEUED'
     RETURNING jobs.seq, {columns}
@@ -106,7 +109,8 @@ picked AS (
         FROM t, lim, unnest(%(queues)s::text[]) AS q(name),
         LATERAL (
             SELECT jobs.seq, jobs.priority, jobs.run_at,
-                   octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0) AS bytes
+                   octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0)
+                   + coalesce(octet_length(jobs.checkpoint), 0) AS bytes
             FROM jobs
             WHERE jobs.state = 'QUEUED' AND jobs.queue = q.name AND jobs.run_at <= t.now
             ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
@@ -175,7 +179,8 @@ room AS MATERIALIZED (
 cand AS MATERIALIZED (
     SELECT c.* FROM room, t, LATERAL (
         SELECT jobs.seq, jobs.queue, jobs.priority, jobs.run_at, jobs.concurrency_key,
-               octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0) AS bytes
+               octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0)
+                   + coalesce(octet_length(jobs.checkpoint), 0) AS bytes
         FROM jobs
         WHERE jobs.state = 'QUEUED' AND jobs.queue = room.name AND jobs.run_at <= t.now
         ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
@@ -185,7 +190,8 @@ cand AS MATERIALIZED (
     UNION ALL
     SELECT c.* FROM room, t, LATERAL (
         SELECT jobs.seq, jobs.queue, jobs.priority, jobs.run_at, jobs.concurrency_key,
-               octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0) AS bytes
+               octet_length(jobs.payload) + coalesce(octet_length(jobs.last_error), 0)
+                   + coalesce(octet_length(jobs.checkpoint), 0) AS bytes
         FROM jobs
         WHERE jobs.state = 'QUEUED' AND jobs.queue = room.name AND jobs.run_at <= t.now
         ORDER BY jobs.priority DESC, jobs.run_at, jobs.seq
@@ -264,13 +270,17 @@ FROM t CROSS JOIN soft CROSS JOIN info LEFT JOIN claimed ON TRUE
 WITH ins AS (
     INSERT INTO jobs (id, queue, task, payload, state, priority, attempts, max_tries, run_at,
                       idempotency_key, created_at, updated_at, concurrency_key,
-                      idempotency_scope)
+                      idempotency_scope,
+                      timeout_ms)
     SELECT v.id, v.queue, v.task, v.payload, 'QUEUED', v.priority, 0, v.max_tries, v.run_at,
-           v.key, %(now)s, %(now)s, v.ckey, v.scope
+           v.key, %(now)s, %(now)s, v.ckey, v.scope,
+           v.timeout_ms
     FROM unnest(%(id)s::text[], %(queue)s::text[], %(task)s::text[], %(payload)s::text[],
                 %(priority)s::int[], %(max_tries)s::int[], %(run_at)s::bigint[],
-                %(key)s::text[], %(ckey)s::text[], %(scope)s::text[]) WITH ORDINALITY
-         AS v(id, queue, task, payload, priority, max_tries, run_at, key, ckey, scope, ord)
+                %(key)s::text[], %(ckey)s::text[], %(scope)s::text[],
+                %(timeout_ms)s::bigint[]) WITH ORDINALITY
+         AS v(id, queue, task, payload, priority, max_tries, run_at, key, ckey, scope,
+              timeout_ms, ord)
     ORDER BY v.ord
     ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING jobs.seq, jobs.id, jobs.queue, jobs.state, jobs.attempts, jobs.updated_at
@@ -359,16 +369,19 @@ WITH upd AS (
         lease_expires_at = v.lease_expires_at, last_error = v.last_error,
         result = v.result, updated_at = v.updated_at, leased_at = v.leased_at,
         idempotency_key = v.idempotency_key, last_error_type = v.last_error_type,
-        last_error_message = v.last_error_message
+        last_error_message = v.last_error_message,
+        progress = v.progress, checkpoint = v.checkpoint
     FROM unnest(%(id)s::text[], %(state)s::text[], %(attempts)s::int[], %(run_at)s::bigint[],
                 %(lease_owner)s::text[], %(lease_token)s::text[],
                 %(lease_expires_at)s::bigint[], %(last_error)s::text[], %(result)s::text[],
                 %(updated_at)s::bigint[], %(leased_at)s::bigint[], %(old_state)s::text[],
                 %(old_token)s::text[], %(idempotency_key)s::text[],
-                %(last_error_type)s::text[], %(last_error_message)s::text[])
+                %(last_error_type)s::text[], %(last_error_message)s::text[],
+                %(progress)s::text[], %(checkpoint)s::text[])
          AS v(id, state, attempts, run_at, lease_owner, lease_token, lease_expires_at,
               last_error, result, updated_at, leased_at, old_state, old_token,
-              idempotency_key, last_error_type, last_error_message)
+              idempotency_key, last_error_type, last_error_message,
+              progress, checkpoint)
     WHERE jobs.id = v.id AND jobs.state = v.old_state
       AND jobs.lease_token IS NOT DISTINCT FROM v.old_token
     RETURNING jobs.id, jobs.queue, jobs.state, v.old_state
@@ -426,7 +439,8 @@ WITH sized AS MATERIALIZED (
            count(*) OVER () AS measured
     FROM (
         SELECT seq, octet_length(payload) + coalesce(octet_length(result), 0)
-                    + coalesce(octet_length(last_error), 0) AS bytes
+                    + coalesce(octet_length(last_error), 0) + coalesce(octet_length(progress), 0)
+                    + coalesce(octet_length(checkpoint), 0) AS bytes
         FROM jobs WHERE {where} ORDER BY seq DESC LIMIT %s
     ) AS s
     WINDOW w AS (ORDER BY s.seq DESC ROWS UNBOUNDED PRECEDING)

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from leaseq.core import model
 from leaseq.core import queues as model_queues
+from leaseq.core.backoff import Backoff
 from leaseq.core.clock import Clock
 from leaseq.core.commands import Command
 from leaseq.core.queues import QueueChange, QueueSettings
@@ -134,8 +135,11 @@ class PostgresStorage:
             return []
         return await self._run(lambda conn: jobs.modify(conn, commands, self._now()))
 
-    async def expire_leases(self, limit: int) -> list[model.JobRecord]:
-        expired = await self._run(lambda conn: jobs.expire(conn, limit, self._now()))
+    async def expire_leases(
+        self, limit: int, backoff: Backoff | None = None
+    ) -> list[model.JobRecord]:
+        retry = backoff or Backoff()
+        expired = await self._run(lambda conn: jobs.expire(conn, limit, self._now(), retry))
         if len(expired) < limit:  # the reaper's pass is over: fold the count ledger
             await self._run(counts.compact)
         return expired

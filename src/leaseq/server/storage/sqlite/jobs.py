@@ -14,7 +14,8 @@ import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from leaseq.core.commands import Command, Expire
+from leaseq.core.backoff import Backoff
+from leaseq.core.commands import Command, reaping
 from leaseq.core.model import Action, JobIds, JobListing, JobRecord, JobState, NewJob
 from leaseq.core.queues import HeldBack
 from leaseq.core.transitions import event_for
@@ -30,6 +31,7 @@ _MUTABLE = (
     "state", "attempts", "run_at", "lease_owner", "lease_token", "lease_expires_at",
     "last_error", "result", "updated_at", "leased_at", "idempotency_key",
     "last_error_type", "last_error_message",
+    "progress", "checkpoint",
 )  # fmt: skip
 """The columns a transition may change; the others are written once, by the insert.
 (``idempotency_key``: a job held it only while active and has finished.)"""
@@ -46,6 +48,7 @@ def job_values(job: JobRecord) -> tuple[object, ...]:
         job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
         job.created_at, job.updated_at, job.leased_at, job.concurrency_key,
         job.idempotency_scope.value, job.last_error_type, job.last_error_message,
+        job.timeout_ms, job.progress, job.checkpoint,
     )  # fmt: skip
 
 
@@ -122,10 +125,9 @@ def _lease(
     conn.execute("SAVEPOINT lease")
     rows = _lease_rows(conn, seqs, owner, lease_ms, now)
     rows.sort(key=lambda row: order[row.seq])
-    # A leased job carries its payload and the last attempt's error (a retry's traceback).
-    texts = [
-        row.payload if row.last_error is None else row.payload + row.last_error for row in rows
-    ]
+    # A leased job carries its payload, the last attempt's error (a retry's traceback)
+    # and the checkpoint it resumes from.
+    texts = [row.payload + (row.last_error or "") + (row.checkpoint or "") for row in rows]
     keep = common.within_budget(texts, max_bytes)
     if keep < len(rows):
         conn.execute("ROLLBACK TO lease")
@@ -139,7 +141,8 @@ def _lease_rows(
     conn: sqlite3.Connection, seqs: list[int], owner: str, lease_ms: int, now: int
 ) -> list[common.Row]:
     lease = queries.fill(Q["lease"], seqs=_marks(len(seqs)))
-    return conn.execute(lease, (owner, now + lease_ms, now, now, *seqs)).fetchall()
+    params = (owner, now, lease_ms, lease_ms, now, now, *seqs)
+    return conn.execute(lease, params).fetchall()
 
 
 def _lease_deltas(taken: Counter[str]) -> Counter[tuple[str, str]]:
@@ -162,9 +165,11 @@ def modify(
     return transition(conn, current, commands, now)
 
 
-def expire(conn: sqlite3.Connection, limit: int, now: int) -> tuple[list[JobRecord], list[str]]:
+def expire(
+    conn: sqlite3.Connection, limit: int, now: int, backoff: Backoff
+) -> tuple[list[JobRecord], list[str]]:
     current = {row.id: common.job_from_row(row) for row in conn.execute(Q["expired"], (now, limit))}
-    expiries = [Expire(job_id) for job_id in current]
+    expiries = [reaping(job, backoff) for job in current.values()]
     answers, freed = transition(conn, current, expiries, now)
     return [j for j in answers if isinstance(j, JobRecord)], freed
 

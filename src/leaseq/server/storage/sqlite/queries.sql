@@ -7,13 +7,15 @@
 id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,
 lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,
 updated_at, leased_at, concurrency_key, idempotency_scope, last_error_type,
-last_error_message
+last_error_message,
+timeout_ms, progress, checkpoint
 
 -- == jobs: enqueue, claim, the guarded write, expiry, purge, reads ======================
 
 -- name: insert_job
 INSERT INTO jobs ({columns})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+        ?, ?, ?)
 
 -- name: job_by_key
 SELECT {columns} FROM jobs WHERE queue = ? AND idempotency_key = ?
@@ -26,10 +28,12 @@ WHERE state = 'QUEUED' AND queue = ? AND run_at <= ?
 ORDER BY priority DESC, run_at, seq LIMIT ?
 
 -- name: lease
--- {seqs}: one ``?`` per job taken.
+-- {seqs}: one ``?`` per job taken. The lease (now + lease_ms) stops at the attempt's
+-- timeout; the last attempt's progress goes (``transitions.lease``).
 UPDATE jobs SET state = 'LEASED', attempts = attempts + 1, lease_owner = ?,
-lease_token = lower(hex(randomblob(16))), lease_expires_at = ?, updated_at = ?,
-leased_at = ? WHERE seq IN ({seqs})
+lease_token = lower(hex(randomblob(16))),
+lease_expires_at = ? + min(?, coalesce(timeout_ms, ?)), updated_at = ?,
+leased_at = ?, progress = NULL WHERE seq IN ({seqs})
 RETURNING seq, {columns}
 
 -- name: jobs_by_ids

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from leaseq.core import model
+from leaseq.core.backoff import Backoff
 from leaseq.core.clock import Clock
 from leaseq.core.commands import Command
 from leaseq.core.queues import QueueChange, QueueInfo, QueueSettings
@@ -103,8 +104,13 @@ class SQLiteStorage:
         self._wake(freed)
         return answers
 
-    async def expire_leases(self, limit: int) -> list[model.JobRecord]:
-        expired, freed = await self._writer.run(lambda conn: jobs.expire(conn, limit, self._now()))
+    async def expire_leases(
+        self, limit: int, backoff: Backoff | None = None
+    ) -> list[model.JobRecord]:
+        retry = backoff or Backoff()
+        expired, freed = await self._writer.run(
+            lambda conn: jobs.expire(conn, limit, self._now(), retry)
+        )
         self._wake(freed)
         return expired
 
