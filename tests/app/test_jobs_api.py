@@ -183,15 +183,16 @@ def test_batch_heartbeat_extends_each_lease_and_answers_per_item(http: httpx.Cli
     assert http.post("/heartbeat", json={"heartbeats": []}).status_code == 422
 
 
-def test_cancel_queued_or_dead_only(http: httpx.Client) -> None:
+def test_cancel_queued_or_leased_not_finished(http: httpx.Client) -> None:
     queued = enqueue(http)
     r = http.post(f"/jobs/{queued['id']}/cancel")
     assert r.status_code == 200 and r.json()["job"]["state"] == "CANCELLED"
-    assert http.post(f"/jobs/{queued['id']}/cancel").status_code == 409
+    r = http.post(f"/jobs/{queued['id']}/cancel")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
     enqueue(http)
     (leased,) = poll(http)
     r = http.post(f"/jobs/{leased['id']}/cancel")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "invalid_transition"
+    assert r.status_code == 200 and r.json()["job"]["state"] == "CANCELLED"
 
 
 def test_jobs_listing_paginates_and_filters(http: httpx.Client) -> None:
