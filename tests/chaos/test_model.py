@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 
 from leaseq.core.backoff import Backoff
 from leaseq.core.clock import FakeClock
-from leaseq.core.commands import Ack, Command, Fail, Heartbeat, Release
+from leaseq.core.commands import Ack, Cancel, Command, Fail, Heartbeat, Release
 from leaseq.core.model import IdempotencyScope, JobRecord, JobState, NewJob, QueueCounts
 from leaseq.core.queues import (
     UNSET,
@@ -46,7 +46,7 @@ from leaseq.core.queues import (
     claimable,
     held_back,
 )
-from leaseq.errors import LeaseLost
+from leaseq.errors import InvalidTransition, JobCancelled, LeaseLost
 from leaseq.server.config import Durability
 from leaseq.server.storage import Storage
 from leaseq.server.storage.postgres import PostgresStorage
@@ -58,6 +58,9 @@ KEYS = st.sampled_from([None, None, "a", "b", "c", "d"])
 SCOPES = st.sampled_from(list(IdempotencyScope))
 ACTIVE = (JobState.QUEUED, JobState.LEASED)
 CONCURRENCY_KEYS = st.sampled_from([None, None, "x", "y"])
+TIMEOUTS = st.sampled_from([None, 1000, 2000])
+NOTES = st.sampled_from([None, None, '"a"', '{"n":2}'])
+"""A heartbeat's progress or checkpoint (JSON text), or None: leave it as it is."""
 LIMIT = st.none() | st.integers(1, 3)
 CHANGES = st.builds(
     QueueChange,
@@ -128,6 +131,10 @@ class ModelJob:
     done_at: int | None = None
     old_tokens: list[str] = field(default_factory=list)
     scope: IdempotencyScope = IdempotencyScope.STORED
+    timeout_ms: int | None = None
+    leased_at: int | None = None
+    progress: str | None = None
+    checkpoint: str | None = None
 
     @property
     def holds_key(self) -> bool:
@@ -182,18 +189,19 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(
         specs=st.lists(
             st.tuples(KEYS, st.integers(0, 1), st.integers(1, 3), st.sampled_from([0, 0, 1500]),
-                      CONCURRENCY_KEYS, SCOPES),
+                      CONCURRENCY_KEYS, SCOPES, TIMEOUTS),
             min_size=1,
             max_size=3,
         )
     )  # fmt: skip
     def enqueue(
-        self, specs: list[tuple[str | None, int, int, int, str | None, IdempotencyScope]]
+        self,
+        specs: list[tuple[str | None, int, int, int, str | None, IdempotencyScope, int | None]],
     ) -> None:
         now = self.clock.now_ms()
         batch = [NewJob("{}", priority=p, max_tries=t, delay_ms=d, idempotency_key=k,
-                        concurrency_key=c, idempotency_scope=scope)
-                 for k, p, t, d, c, scope in specs]  # fmt: skip
+                        concurrency_key=c, idempotency_scope=scope, timeout_ms=timeout)
+                 for k, p, t, d, c, scope, timeout in specs]  # fmt: skip
         results = self.run(self.store.enqueue(batch))
         by_key = {j.key: j for j in self.jobs.values() if j.holds_key}
         for spec, (job, created) in zip(batch, results, strict=True):
@@ -205,7 +213,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert job.concurrency_key == spec.concurrency_key
             model = ModelJob(job.id, spec.idempotency_key, spec.concurrency_key, spec.priority,
                              self.seq, spec.max_tries, now + spec.delay_ms,
-                             scope=spec.idempotency_scope)  # fmt: skip
+                             scope=spec.idempotency_scope,
+                             timeout_ms=spec.timeout_ms)  # fmt: skip
             self.seq += 1
             self.jobs[job.id] = model
             if model.key is not None:
@@ -227,7 +236,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             if m.token:
                 m.old_tokens.append(m.token)
             m.state, m.attempts, m.token = JobState.LEASED, m.attempts + 1, job.lease_token
-            m.expires_at = now + lease_ms
+            m.expires_at = now + min(lease_ms, m.timeout_ms or lease_ms)
+            m.leased_at, m.progress = now, None
         if self.settings.rate_limit is not None:
             self.lease_times += [now] * len(got)
         self._check_limits(before, now)
@@ -287,11 +297,22 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.lease_times = []
 
     @precondition(lambda self: self._has(JobState.LEASED))
-    @rule(i=st.integers(0, 100), lease_ms=st.sampled_from([1000, 3000]))
-    def heartbeat(self, i: int, lease_ms: int) -> None:
+    @rule(
+        i=st.integers(0, 100), lease_ms=st.sampled_from([1000, 3000]), progress=NOTES,
+        checkpoint=NOTES,
+    )  # fmt: skip
+    def heartbeat(
+        self, i: int, lease_ms: int, progress: str | None, checkpoint: str | None
+    ) -> None:
+        """Extends the lease, never past the attempt's timeout; stores what it carries."""
         m = self._pick(JobState.LEASED, i)
-        assert isinstance(self._modify(Heartbeat(m.id, m.token or "", lease_ms)), JobRecord)
+        beat = Heartbeat(m.id, m.token or "", lease_ms, progress, checkpoint)
+        assert isinstance(self._modify(beat), JobRecord)
         m.expires_at = self.clock.now_ms() + lease_ms
+        if m.timeout_ms is not None and m.leased_at is not None:
+            m.expires_at = min(m.expires_at, m.leased_at + m.timeout_ms)
+        m.progress = progress or m.progress
+        m.checkpoint = checkpoint or m.checkpoint
 
     @precondition(lambda self: self._has(JobState.LEASED))
     @rule(i=st.integers(0, 100))
@@ -302,12 +323,17 @@ class LifecycleMachine(RuleBasedStateMachine):
         m.done_at = self.clock.now_ms()
 
     @precondition(lambda self: self._has(JobState.LEASED))
-    @rule(i=st.integers(0, 100), retry=st.booleans())
-    def fail(self, i: int, retry: bool) -> None:
+    @rule(i=st.integers(0, 100), retry=st.booleans(), checkpoint=NOTES)
+    def fail(self, i: int, retry: bool, checkpoint: str | None) -> None:
         m = self._pick(JobState.LEASED, i)
-        now = self.clock.now_ms()
-        job = self._modify(Fail(m.id, m.token or "", "boom", retry, BACKOFF))
+        job = self._modify(Fail(m.id, m.token or "", "boom", retry, BACKOFF, checkpoint=checkpoint))
         assert isinstance(job, JobRecord)
+        m.checkpoint = checkpoint or m.checkpoint
+        self._failed(m, job, retry)
+
+    def _failed(self, m: ModelJob, job: JobRecord, retry: bool) -> None:
+        """A fail, or a time-out: retried after the backoff while tries remain, else DEAD."""
+        now = self.clock.now_ms()
         m.old_tokens.append(m.token or "")
         m.token, m.expires_at = None, None
         if retry and m.attempts < m.max_tries:
@@ -316,6 +342,39 @@ class LifecycleMachine(RuleBasedStateMachine):
             m.state, m.run_at = JobState.QUEUED, job.run_at
         else:
             m.state = JobState.DEAD
+
+    @precondition(lambda self: bool(self.jobs))
+    @rule(i=st.integers(0, 100))
+    def cancel(self, i: int) -> None:
+        """Any job not finished is cancelled at once (a LEASED one keeps its holder's
+        token); a DONE or CANCELLED one is refused."""
+        ordered = sorted(self.jobs.values(), key=lambda j: j.seq)
+        m = ordered[i % len(ordered)]
+        result = self._modify(Cancel(m.id))
+        if m.state in (JobState.DONE, JobState.CANCELLED):
+            assert isinstance(result, InvalidTransition), (m, result)
+            return
+        assert isinstance(result, JobRecord) and result.state is JobState.CANCELLED
+        self.tally["cancels"] += 1
+        m.state, m.expires_at, m.done_at = JobState.CANCELLED, None, self.clock.now_ms()
+
+    @precondition(
+        lambda self: any(j.state is JobState.CANCELLED and j.token for j in self.jobs.values())
+    )
+    @rule(i=st.integers(0, 100), op=st.sampled_from(["ack", "fail", "heartbeat", "release"]))
+    def cancelled_holder(self, i: int, op: str) -> None:
+        """The holder of a job cancelled under it is told so, whatever it sends, and
+        writes nothing (the checkpoint it carries included)."""
+        held = [j for j in self.jobs.values() if j.state is JobState.CANCELLED and j.token]
+        m = sorted(held, key=lambda j: j.seq)[i % len(held)]
+        token = m.token or ""
+        commands: dict[str, Command] = {
+            "ack": Ack(m.id, token),
+            "fail": Fail(m.id, token, "boom", True, BACKOFF, checkpoint='"late"'),
+            "heartbeat": Heartbeat(m.id, token, 1000, '"late"', '"late"'),
+            "release": Release(m.id, token),
+        }
+        assert isinstance(self._modify(commands[op]), JobCancelled), (op, m)
 
     @precondition(lambda self: any(j.old_tokens for j in self.jobs.values()))
     @rule(i=st.integers(0, 100), op=st.sampled_from(["ack", "fail", "heartbeat", "release"]))
@@ -326,12 +385,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         token = m.old_tokens[i % len(m.old_tokens)]
         commands: dict[str, Command] = {
             "ack": Ack(m.id, token),
-            "fail": Fail(m.id, token, "boom", True, BACKOFF),
-            "heartbeat": Heartbeat(m.id, token, 1000),
+            "fail": Fail(m.id, token, "boom", True, BACKOFF, checkpoint='"stale"'),
+            "heartbeat": Heartbeat(m.id, token, 1000, '"stale"', '"stale"'),
             "release": Release(m.id, token),
         }
         result = self._modify(commands[op])
         assert isinstance(result, LeaseLost), (op, m, result)
+        assert not isinstance(result, JobCancelled), (op, m, result)
 
     @precondition(lambda self: self._has(JobState.DONE))
     @rule(i=st.integers(0, 100))
@@ -352,10 +412,21 @@ class LifecycleMachine(RuleBasedStateMachine):
         now = self.clock.now_ms()
         due = {j.id for j in self.jobs.values()
                if j.state is JobState.LEASED and (j.expires_at or 0) <= now}  # fmt: skip
-        got = self.run(self.store.expire_leases(1000))
-        assert {j.id for j in got} == due
+        got = {j.id: j for j in self.run(self.store.expire_leases(1000, BACKOFF))}
+        assert got.keys() == due
+        self.tally["reaped"] += len(due)
         for job_id in due:
             m = self.jobs[job_id]
+            timed_out = (
+                m.timeout_ms is not None
+                and m.leased_at is not None
+                and ((m.expires_at or 0) >= m.leased_at + m.timeout_ms)
+            )
+            assert (got[job_id].last_error_type == "TimedOut") is timed_out
+            if timed_out:  # failed as a fail is: the backoff, or DEAD
+                self.tally["time-outs"] += 1
+                self._failed(m, got[job_id], True)
+                continue
             m.old_tokens.append(m.token or "")
             m.token, m.expires_at = None, None
             if m.attempts >= m.max_tries:
@@ -363,12 +434,22 @@ class LifecycleMachine(RuleBasedStateMachine):
             else:
                 m.state, m.run_at = JobState.QUEUED, now
 
+    @precondition(lambda self: self._has(JobState.LEASED))
+    @rule()
+    def overrun(self) -> None:
+        """Time runs to the end of the first lease and the reaper runs: how a hung
+        attempt with a timeout ends (its heartbeats cannot keep it past the timeout)."""
+        leased = [j.expires_at or 0 for j in self.jobs.values() if j.state is JobState.LEASED]
+        self.clock.advance(max(min(leased) - self.clock.now_ms(), 0) / 1000)
+        self.reap()
+
     @rule(age_ms=st.sampled_from([0, 1000, 5000]))
     def purge(self, age_ms: int) -> None:
         """Finished jobs older than ``age_ms`` go; their idempotency keys become free."""
         cutoff = self.clock.now_ms() - age_ms
         gone = [j.id for j in self.jobs.values()
-                if j.state is JobState.DONE and (j.done_at or 0) < cutoff]  # fmt: skip
+                if j.state in (JobState.DONE, JobState.CANCELLED)
+                and (j.done_at or 0) < cutoff]  # fmt: skip
         assert self.run(self.store.purge(age_ms, 1000)) == len(gone)
         for job_id in gone:
             del self.jobs[job_id]
@@ -419,9 +500,11 @@ class LifecycleMachine(RuleBasedStateMachine):
             j = stored[job_id]
             assert j.concurrency_key == m.ckey
             seen = (j.state, j.attempts, j.lease_token, j.lease_expires_at, j.run_at,
-                    j.idempotency_key, j.idempotency_scope)  # fmt: skip
+                    j.idempotency_key, j.idempotency_scope, j.timeout_ms, j.progress,
+                    j.checkpoint)  # fmt: skip
             want = (m.state, m.attempts, m.done_token if m.state is JobState.DONE else m.token,
-                    m.expires_at, m.run_at, m.key if m.holds_key else None, m.scope)  # fmt: skip
+                    m.expires_at, m.run_at, m.key if m.holds_key else None, m.scope,
+                    m.timeout_ms, m.progress, m.checkpoint)  # fmt: skip
             assert seen == want, (job_id, seen, want)
 
 
@@ -470,7 +553,9 @@ def _run_machine(backend: Backend, examples: int, name: str) -> None:
     steps = tally["checks"] - tally["examples"]
     print(
         f"\nmodel {name}: {tally['examples']} examples, {steps} steps,"
-        f" {tally['restarts']} restarts, {tally['steers']} settings changes, 0 divergences,"
+        f" {tally['restarts']} restarts, {tally['steers']} settings changes,"
+        f" {tally['cancels']} cancels, {tally['reaped']} reaped, {tally['time-outs']} time-outs,"
+        " 0 divergences,"
         f" {time.monotonic() - start:.1f} s"
     )
     assert steps >= 50 * examples, f"only {steps} steps: the size the docs promise"
