@@ -18,6 +18,7 @@ from leaseq.errors import (
     Conflict,
     InvalidRequest,
     InvalidTransition,
+    JobCancelled,
     JobNotFound,
     LeaseLost,
     LeaseqError,
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from leaseq.client import AsyncClient, Client, Job, JobSpec, RetryPolicy
+    from leaseq.client.context import RunningJob, current_job
     from leaseq.client.tasks import App, Permanent, Task
     from leaseq.core.model import JobState
 
@@ -42,7 +44,9 @@ _LAZY = {
     "JobState": "leaseq.core.model",
     "Permanent": "leaseq.client.tasks",
     "RetryPolicy": "leaseq.client",
+    "RunningJob": "leaseq.client.context",
     "Task": "leaseq.client.tasks",
+    "current_job": "leaseq.client.context",
 }
 
 
@@ -67,6 +71,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidTransition",
     "Job",
+    "JobCancelled",
     "JobNotFound",
     "JobSpec",
     "JobState",
@@ -75,7 +80,9 @@ __all__ = [
     "PayloadTooLarge",
     "Permanent",
     "RetryPolicy",
+    "RunningJob",
     "ServerUnavailable",
     "StorageUnavailable",
     "Task",
+    "current_job",
 ]

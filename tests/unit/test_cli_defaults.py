@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from leaseq.cli import app, serve, settings_fields
 from leaseq.cli.worker import worker
-from leaseq.client.worker import WorkerConfig
+from leaseq.client.worker_config import WorkerConfig
 from leaseq.core.limits import MAX_BATCH
 from leaseq.server.config import Durability, Settings
 

@@ -15,7 +15,8 @@ import typer
 
 from leaseq.cli.options import flag, opt
 from leaseq.client.tasks import App
-from leaseq.client.worker import Worker, WorkerConfig
+from leaseq.client.worker import Worker
+from leaseq.client.worker_config import WorkerConfig
 from leaseq.core import limits
 
 log = logging.getLogger("leaseq.client.worker")

@@ -33,6 +33,7 @@ from leaseq.client.models import (
     BatchOutcome,
     EventPage,
     Health,
+    HeartbeatSpec,
     Job,
     JobSpec,
     Page,
@@ -142,22 +143,36 @@ class AsyncClient(ClientBase):
         retry: bool = True,
         error_type: str | None = None,
         error_message: str | None = None,
+        checkpoint: Any = None,
     ) -> Job:
         """``error`` is the whole text the job keeps (the traceback); ``error_type`` and
         ``error_message`` the exception's class name and message, which dead letters
-        group by."""
-        call = calls.fail(job_id, lease_token, error, retry, error_type, error_message)
+        group by; ``checkpoint``, what the next attempt resumes from."""
+        call = calls.fail(job_id, lease_token, error, retry, error_type, error_message,
+                          checkpoint)  # fmt: skip
         return await self.send(call)
 
     async def heartbeat(
-        self, job_id: str, lease_token: str, lease_seconds: float | None = None
+        self,
+        job_id: str,
+        lease_token: str,
+        lease_seconds: float | None = None,
+        *,
+        progress: Any = None,
+        checkpoint: Any = None,
     ) -> Job:
-        return await self.send(calls.heartbeat(job_id, lease_token, lease_seconds))
+        """Extends the lease (never past the job's ``timeout``) and stores ``progress``
+        and ``checkpoint`` when given. ``JobCancelled`` when the job was cancelled."""
+        call = calls.heartbeat(job_id, lease_token, lease_seconds, progress, checkpoint)
+        return await self.send(call)
 
     async def heartbeat_many(
-        self, leases: Iterable[tuple[str, str]], lease_seconds: float | None = None
+        self,
+        leases: Iterable[tuple[str, str] | HeartbeatSpec],
+        lease_seconds: float | None = None,
     ) -> list[BatchOutcome]:
-        """Extends every ``(job_id, lease_token)`` lease in one request."""
+        """Extends every ``(job_id, lease_token)`` lease in one request; a
+        ``HeartbeatSpec`` also carries its attempt's progress and checkpoint."""
         return await self.send(calls.heartbeat_many(leases, lease_seconds))
 
     async def release(self, job_id: str, lease_token: str) -> Job:
@@ -193,7 +208,13 @@ class AsyncClient(ClientBase):
         return await self.send(calls.requeue_dead(job_ids, queue))
 
     async def cancel(self, job_id: str) -> Job:
+        """Cancels a QUEUED, LEASED or DEAD job; a LEASED one at once (its worker is told
+        ``job_cancelled`` and stops). ``InvalidTransition`` for a finished one."""
         return await self.send(calls.cancel(job_id))
+
+    async def cancel_many(self, job_ids: Iterable[str]) -> list[BatchOutcome]:
+        """Cancels up to ``limits.MAX_BATCH`` jobs in one request, one outcome each."""
+        return await self.send(calls.cancel_many(job_ids))
 
     async def stats(self) -> dict[str, QueueStats]:
         return await self.send(calls.stats())

@@ -22,6 +22,7 @@ from leaseq.client.models import (
     BatchOutcome,
     EventPage,
     Health,
+    HeartbeatSpec,
     Job,
     JobSpec,
     Page,
@@ -50,6 +51,7 @@ class EnqueueOptions(TypedDict, total=False):
     idempotency_key: str
     concurrency_key: str
     idempotency_scope: Literal["stored", "active"]
+    timeout: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,29 +256,39 @@ def fail(
     retry: bool,
     error_type: str | None = None,
     error_message: str | None = None,
+    checkpoint: Any = None,
 ) -> Call[Job]:
     body: dict[str, Any] = {
         "job_id": job_id, "lease_token": lease_token, "error": error, "retry": retry
     }  # fmt: skip
     # Sent only when given, so a server older than the fields still takes the call.
-    if error_type is not None:
-        body["error_type"] = error_type
-    if error_message is not None:
-        body["error_message"] = error_message
+    optional = {"error_type": error_type, "error_message": error_message,
+                "checkpoint": checkpoint}  # fmt: skip
+    body.update((k, v) for k, v in optional.items() if v is not None)
     return Call("POST", "/fail", _one_job, body)
 
 
-def heartbeat(job_id: str, lease_token: str, lease_seconds: float | None) -> Call[Job]:
+def heartbeat(
+    job_id: str,
+    lease_token: str,
+    lease_seconds: float | None,
+    progress: Any = None,
+    checkpoint: Any = None,
+) -> Call[Job]:
     body: dict[str, Any] = {"job_id": job_id, "lease_token": lease_token}
-    if lease_seconds is not None:
-        body["lease_seconds"] = lease_seconds
+    optional = {"lease_seconds": lease_seconds, "progress": progress, "checkpoint": checkpoint}
+    body.update((k, v) for k, v in optional.items() if v is not None)
     return Call("POST", "/heartbeat", _one_job, body, safe=True)
 
 
 def heartbeat_many(
-    leases: Iterable[tuple[str, str]], lease_seconds: float | None
+    leases: Iterable[tuple[str, str] | HeartbeatSpec], lease_seconds: float | None
 ) -> Call[list[BatchOutcome]]:
-    body: dict[str, Any] = {"heartbeats": [{"job_id": j, "lease_token": t} for j, t in leases]}
+    """``leases``: ``(job_id, lease_token)`` pairs, or ``HeartbeatSpec`` items that also
+    carry progress and a checkpoint."""
+    items = [lease if isinstance(lease, HeartbeatSpec) else HeartbeatSpec(*lease)
+             for lease in leases]  # fmt: skip
+    body: dict[str, Any] = {"heartbeats": items}
     if lease_seconds is not None:
         body["lease_seconds"] = lease_seconds
     return Call("POST", "/heartbeat", _outcomes, body, safe=True)
@@ -327,6 +339,11 @@ def requeue_dead(job_ids: Sequence[str] | None, queue: str | None) -> Call[int]:
 
 def cancel(job_id: str) -> Call[Job]:
     return Call("POST", f"/jobs/{quote(job_id, safe='')}/cancel", _one_job)
+
+
+def cancel_many(job_ids: Iterable[str]) -> Call[list[BatchOutcome]]:
+    """A cancel is safe to repeat: a second one of a cancelled job only answers 409."""
+    return Call("POST", "/jobs/cancel", _outcomes, {"job_ids": list(job_ids)}, safe=True)
 
 
 def stats() -> Call[dict[str, QueueStats]]:

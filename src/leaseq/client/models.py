@@ -51,6 +51,12 @@ class Job(msgspec.Struct, kw_only=True, frozen=True):
     """The exception's class name of the last failure, when its worker sent one."""
     last_error_message: str | None = None
     """The exception's message of the last failure (``last_error`` has the traceback)."""
+    timeout: float | None = None
+    """Seconds one attempt may run (None: no limit); past it the attempt is failed."""
+    progress: Any = None
+    """What the current attempt last reported (``current_job().progress``)."""
+    checkpoint: Any = None
+    """What the job last saved to resume from; kept across attempts."""
 
 
 class Page(msgspec.Struct, frozen=True):
@@ -143,6 +149,8 @@ class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_f
     concurrency_key: str | None = None
     idempotency_scope: str | None = None
     """``active``: the key is taken only while the job is QUEUED or LEASED."""
+    timeout: float | None = None
+    """Seconds one attempt may run, 1-43200; past it the attempt fails (and is retried)."""
 
 
 class ScheduleJob(msgspec.Struct, kw_only=True, frozen=True):
@@ -180,6 +188,16 @@ class AckSpec(msgspec.Struct, omit_defaults=True):
     job_id: str
     lease_token: str
     result: Any = None
+
+
+class HeartbeatSpec(msgspec.Struct, omit_defaults=True):
+    """One lease in a batch heartbeat, with what its attempt reports: ``progress`` (any
+    JSON, 64 KiB at most) and ``checkpoint`` (1 MiB at most); None sends nothing."""
+
+    job_id: str
+    lease_token: str
+    progress: Any = None
+    checkpoint: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,17 @@ poll, beat and report: everything here is about a single job and does no HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
+import logging
 import traceback
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from leaseq.client.context import RunningJob
 from leaseq.client.models import Job
 from leaseq.client.tasks import App, Invocation, Permanent
 from leaseq.core import limits
@@ -86,20 +89,39 @@ def encode_result(value: Any) -> msgspec.Raw:
         raise Unencodable(f"the task's return value is not JSON: {exc}") from exc
 
 
-async def execute(app: App, job: Job, pool: Executor) -> Outcome:
-    """Runs the job's task: plain functions in ``pool``, ``async def`` ones on this loop."""
+def log_outcome(log: logging.Logger, job: Job, outcome: Outcome, elapsed: float) -> None:
+    """A success is a debug line (``-v``); a failure is one warning line with the
+    exception, and its traceback below it at ``-v``."""
+    where = f"task={job.task} attempt={job.attempts}/{job.max_tries} in {elapsed:.3f}s"
+    if outcome.error is None:
+        log.debug("job %s done %s", job.id, where)
+        return
+    fate = "retried" if outcome.retry and job.attempts < job.max_tries else "DEAD"
+    log.warning("job %s failed %s (%s): %s", job.id, where, fate, outcome.summary)
+    if outcome.summary != outcome.error:
+        log.debug("job %s traceback:\n%s", job.id, (outcome.error or "").rstrip())
+
+
+async def execute(
+    app: App, job: Job, pool: Executor, running: RunningJob, threads: list[Future[Any]]
+) -> Outcome:
+    """Runs the job's task as ``running`` (its ``current_job()``): plain functions in
+    ``pool`` (their thread's future appended to ``threads``, so a worker that stops
+    waiting for one knows it still runs), ``async def`` ones on this loop."""
     task = app.tasks.get(job.task or "")
     try:
         if task is None:
             known = ", ".join(sorted(app.tasks)) or "none"
             raise Refused(f"unknown task {job.task!r}; this worker knows: {known}")
         call = invocation_of(job)
+        running.enter()  # this runner's own context: no other job sees it
         if task.is_async:
             value = await task.fn(*call.args, **call.kwargs)
         else:
-            loop = asyncio.get_running_loop()
             fn = functools.partial(task.fn, *call.args, **call.kwargs)
-            value = await loop.run_in_executor(pool, fn)
+            thread = pool.submit(contextvars.copy_context().run, fn)
+            threads.append(thread)
+            value = await asyncio.wrap_future(thread)
         return Outcome(result=encode_result(value))
     except Refused as exc:
         return Outcome(error=str(exc), retry=False, summary=str(exc))

@@ -13,27 +13,32 @@ What one job's run means (its call, its outcome) is ``leaseq.client.running``; h
 worker rides out a server it cannot reach is ``leaseq.client.reconnect``.
 
 A job whose heartbeat says ``lease_lost`` belongs to someone else now: its outcome is
-dropped, so a stale worker can never overwrite the result of the job's new owner.
+dropped, so a stale worker can never overwrite the result of the job's new owner. One
+that says ``job_cancelled``, or whose ``timeout`` passes, is stopped as well: an ``async
+def`` task is cancelled, a plain function sees ``current_job().cancelled`` and its thread
+is left to finish on its own (its slot is free at once). Heartbeats carry what tasks
+report through ``current_job()`` (``leaseq.client.context``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from leaseq.client import AckSpec, AsyncClient, Job, PollAnswer, RetryPolicy, Undecodable
+from leaseq.client.context import RunningJob
+from leaseq.client.models import HeartbeatSpec
 from leaseq.client.reconnect import Outage
-from leaseq.client.running import Outcome, execute
+from leaseq.client.running import Outcome, execute, log_outcome
 from leaseq.client.schedules import put_declared
 from leaseq.client.tasks import App
+from leaseq.client.worker_config import WorkerConfig, queues_of
 from leaseq.core import limits
-from leaseq.errors import LeaseLost, LeaseqError
+from leaseq.errors import JobCancelled, LeaseLost, LeaseqError
 
 log = logging.getLogger("leaseq.client.worker")
 
@@ -43,57 +48,19 @@ past that the worker says at once that it cannot reach the server, and retries i
 with a capped backoff (``reconnect.Outage``) for as long as it takes."""
 
 
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerConfig:
-    """Everything a worker is told, validated once (flags and ``LEASEQ_*`` feed it).
-    No ``queues`` means the queues of the app's tasks (``queues_of``)."""
-
-    queues: tuple[str, ...] = ()
-    concurrency: int = 8
-    lease_seconds: float = limits.DEFAULT_LEASE_S
-    grace: float = 30.0
-    poll_wait: float = 10.0
-    worker_id: str = field(default_factory=default_worker_id)
-    put_schedules: bool = True
-    """Put the app's declared schedules on the server at start."""
-
-    def __post_init__(self) -> None:
-        checks = [
-            (all(self.queues), "a queue name cannot be empty"),
-            (1 <= self.concurrency <= 10_000, "concurrency must be between 1 and 10000"),
-            (self.grace >= 0, "grace must be >= 0"),
-            (
-                0 < self.poll_wait <= limits.MAX_POLL_WAIT_S,
-                f"poll_wait must be in (0, {limits.MAX_POLL_WAIT_S:g}]",
-            ),
-        ]
-        problems = [message for ok, message in checks if not ok]
-        if lease := limits.lease_problem(self.lease_seconds):
-            problems.append(lease)
-        if problems:
-            raise ValueError("invalid worker settings: " + "; ".join(problems))
-
-
-def queues_of(app: App) -> tuple[str, ...]:
-    """The queues the app's tasks are declared on, in order; the default queue if none."""
-    named = (task.options.get("queue", limits.DEFAULT_QUEUE) for task in app.tasks.values())
-    return tuple(dict.fromkeys(named)) or (limits.DEFAULT_QUEUE,)
-
-
 @dataclass(slots=True)
 class Held:
     """A job this worker holds a lease on, from the poll until its outcome is sent."""
 
     job: Job
     token: str
+    running: RunningJob
     runner: asyncio.Task[Outcome | None] | None = None
     lost: bool = False  # a heartbeat said another lease owns the job now
     released: bool = False  # handed back at shutdown
     reported: bool = False
+    stopped: bool = False  # cancelled, or past its timeout: its runner was cancelled
+    threads: list[Future[Any]] = field(default_factory=list)  # a plain function's thread
 
 
 class Worker:
@@ -119,7 +86,11 @@ class Worker:
         self._deadline = float("inf")
         self._hurry = asyncio.Event()  # the second stop signal: release without waiting
         self._poll: asyncio.Task[PollAnswer] | None = None
-        self._pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="leaseq-task")
+        self._pool = self._new_pool()
+        self._abandoned: list[Future[Any]] = []  # threads of stopped jobs, maybe running
+
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="leaseq-task")
 
     def stop(self) -> None:
         """First call: stop polling and give running jobs ``grace`` seconds. A second
@@ -162,6 +133,7 @@ class Worker:
             schedules.cancel()
             await asyncio.gather(beats, schedules, return_exceptions=True)
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self.abandoned_threads += sum(1 for thread in self._abandoned if not thread.done())
             await self.client.aclose()
             if self._poller is not self.client:
                 await self._poller.aclose()
@@ -221,7 +193,8 @@ class Worker:
 
     def _start(self, job: Job) -> None:
         assert job.lease_token is not None, "a polled job always carries its lease token"
-        held = Held(job, job.lease_token)
+        loop = asyncio.get_running_loop()
+        held = Held(job, job.lease_token, RunningJob(job, loop, lambda: self._beat([held])))
         self.held[job.id] = held
         if self._stopping.is_set():
             return  # polled after the stop signal: released by _drain without running
@@ -233,32 +206,46 @@ class Worker:
     async def _run(self, held: Held) -> Outcome | None:
         job, started = held.job, time.monotonic()
         log.debug("job %s start task=%s attempt=%d", job.id, job.task, job.attempts)
+        timer = None
+        if job.timeout is not None:
+            why = f"passed its timeout of {job.timeout:g} s"
+            timer = asyncio.get_running_loop().call_later(job.timeout, self._stop, held, why)
         try:
-            outcome = await execute(self.app, job, self._pool)
+            outcome = await execute(self.app, job, self._pool, held.running, held.threads)
+        except asyncio.CancelledError:
+            if not held.stopped:
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            outcome = None
         finally:
+            if timer is not None:
+                timer.cancel()
             self._running -= 1
             self._slot_free.set()
-        self._log_outcome(job, outcome, time.monotonic() - started)
-        if held.lost or held.released:
-            log.warning("job %s: lease lost or released; outcome not reported", job.id)
+        if outcome is not None:
+            log_outcome(log, job, outcome, time.monotonic() - started)
+        if outcome is None or held.lost or held.released:
+            log.warning("job %s: lease lost, stopped or released; outcome not reported", job.id)
             self.held.pop(job.id, None)
             return None
         self._outcomes[job.id] = outcome
         self._outbox.put_nowait(held)
         return outcome
 
-    @staticmethod
-    def _log_outcome(job: Job, outcome: Outcome, elapsed: float) -> None:
-        """A success is a debug line (``-v``); a failure is one warning line with the
-        exception, and its traceback below it at ``-v``."""
-        where = f"task={job.task} attempt={job.attempts}/{job.max_tries} in {elapsed:.3f}s"
-        if outcome.error is None:
-            log.debug("job %s done %s", job.id, where)
+    def _stop(self, held: Held, why: str) -> None:
+        """Stops a job this worker must not finish (cancelled, or past its timeout): an
+        ``async def`` task is cancelled; a plain function is told (``cancelled``) and
+        its thread left to end on its own, in a pool retired for new jobs."""
+        if held.stopped or held.reported or held.runner is None or held.runner.done():
             return
-        fate = "retried" if outcome.retry and job.attempts < job.max_tries else "DEAD"
-        log.warning("job %s failed %s (%s): %s", job.id, where, fate, outcome.summary)
-        if outcome.summary != outcome.error:
-            log.debug("job %s traceback:\n%s", job.id, (outcome.error or "").rstrip())
+        held.stopped = held.lost = True
+        held.running.stop()
+        log.warning("job %s %s: stopping it; its outcome will not be reported", held.job.id, why)
+        held.runner.cancel()
+        if any(not thread.done() for thread in held.threads):
+            self._abandoned += held.threads
+            self._pool.shutdown(wait=False)
+            self._pool = self._new_pool()
 
     # -- heartbeats ----------------------------------------------------------------------
 
@@ -272,14 +259,20 @@ class Worker:
             await asyncio.gather(*(self._beat(chunk) for chunk in chunks))
 
     async def _beat(self, helds: list[Held]) -> None:
-        leases = [(h.job.id, h.token) for h in helds]
+        reports = [h.running.take_reports() for h in helds]
+        leases = [HeartbeatSpec(h.job.id, h.token, progress, checkpoint)
+                  for h, (progress, checkpoint) in zip(helds, reports, strict=True)]  # fmt: skip
         try:
             outcomes = await self.client.heartbeat_many(leases, self.config.lease_seconds)
         except LeaseqError as exc:
             log.warning("heartbeat of %d jobs failed: %s", len(helds), exc)
+            for held, sent in zip(helds, reports, strict=True):
+                held.running.put_back(sent)
             return
         for held, outcome in zip(helds, outcomes, strict=True):
-            if isinstance(outcome.error, LeaseLost):
+            if isinstance(outcome.error, JobCancelled):
+                self._stop(held, "was cancelled")
+            elif isinstance(outcome.error, LeaseLost):
                 if not (held.reported or held.released):
                     held.lost = True
                     log.warning(
