@@ -321,6 +321,8 @@ class Worker:
                 log.warning("job %s: ack refused: %s", r.job_id, r.error)
 
     async def _fail(self, held: Held, outcome: Outcome) -> None:
+        # A checkpoint the task saved but no heartbeat sent yet is kept for the retry.
+        _, checkpoint = held.running.take_reports()
         try:
             await self.client.fail(
                 held.job.id,
@@ -329,6 +331,7 @@ class Worker:
                 retry=outcome.retry,
                 error_type=outcome.error_type,
                 error_message=outcome.error_message,
+                checkpoint=checkpoint,
             )
         except LeaseqError as exc:
             log.warning("job %s: fail not recorded: %s", held.job.id, exc)
