@@ -116,6 +116,20 @@ def test_dead_requeue_cancel(run, client: leaseq.Client) -> None:  # type: ignor
     assert run("cancel", "nope").exit_code == 3
 
 
+def test_cancel_takes_running_jobs_and_answers_each_id(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]
+    queued = client.enqueue(1, queue="cx")
+    client.enqueue(2, queue="cy")
+    (running,) = client.poll("w", ["cy"])
+    result = run("cancel", queued.id, "nope", running.id)
+    assert result.exit_code == 3  # one does not exist
+    assert result.stdout.split() == [queued.id, "CANCELLED", running.id, "CANCELLED"]
+    assert "not cancelled: nope: no job with id 'nope'" in result.stderr
+    with pytest.raises(leaseq.JobCancelled):
+        client.ack(running.id, running.lease_token or "")
+    again = run("cancel", running.id)
+    assert again.exit_code == 1 and "cannot be cancelled" in again.stderr
+
+
 def test_stats(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]
     client.enqueue(1, queue="st")
     table = run("stats")

@@ -316,12 +316,26 @@ def requeue(
         raise typer.Exit(3 if any(r == explain.NOT_FOUND for r in skipped.values()) else 1)
 
 
-def cancel(job_id: Annotated[str, typer.Argument(help="Job id.")], url: Url = None,
+def cancel(job_ids: Annotated[list[str], typer.Argument(help="Job ids.")], url: Url = None,
            token: Token = None) -> None:  # fmt: skip
-    """Cancel a QUEUED or DEAD job."""
+    """Cancel jobs: QUEUED, DEAD, or LEASED (at once; its worker is told and stops the
+    task). Prints each id cancelled with its state; one that is not is named on stderr
+    with the reason, and the exit code is 3 if one does not exist, else 1."""
+    ids = list(dict.fromkeys(job_ids))
     with session(url, token) as client:
-        cancelled = client.cancel(job_id)
-    out.print(f"{cancelled.id} {cancelled.state}", highlight=False)
+        outcomes = [o for i in range(0, len(ids), MAX_BATCH)
+                    for o in client.cancel_many(ids[i : i + MAX_BATCH])]  # fmt: skip
+    codes = []
+    for outcome in outcomes:
+        if outcome.job is not None:
+            out.print(f"{outcome.job_id} {outcome.job.state}", highlight=False)
+            continue
+        message = outcome.error.message if outcome.error is not None else "no answer"
+        err.print(f"[red]not cancelled:[/red] {outcome.job_id}: {message}", markup=True,
+                  highlight=False)  # fmt: skip
+        codes.append(3 if isinstance(outcome.error, JobNotFound) else 1)
+    if codes:
+        raise typer.Exit(max(codes))
 
 
 def stats(as_json: AsJson = False, url: Url = None, token: Token = None) -> None:
