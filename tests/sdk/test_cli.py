@@ -120,6 +120,10 @@ def test_cancel_takes_running_jobs_and_answers_each_id(run, client: leaseq.Clien
     queued = client.enqueue(1, queue="cx")
     client.enqueue(2, queue="cy")
     (running,) = client.poll("w", ["cy"])
+    timed = run("enqueue", "1", "--timeout", "90", "--json")
+    assert timed.exit_code == 0 and json.loads(timed.stdout)["timeout"] == 90.0
+    refused = run("enqueue", "1", "--timeout", "0")
+    assert refused.exit_code == 1 and "--timeout" in refused.stderr
     result = run("cancel", queued.id, "nope", running.id)
     assert result.exit_code == 3  # one does not exist
     assert result.stdout.split() == [queued.id, "CANCELLED", running.id, "CANCELLED"]

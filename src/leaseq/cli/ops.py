@@ -148,6 +148,7 @@ def enqueue(
     priority: Annotated[int | None, typer.Option(help="Higher runs first.")] = None,
     delay: Annotated[float | None, typer.Option(help="Seconds before it may run.")] = None,
     max_tries: Annotated[int | None, typer.Option(help="Leases before DEAD.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds one attempt may run.")] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="Enqueue at most once.")] = None,
     concurrency_key: Annotated[
         str | None, typer.Option(help="Limited with its queue's key concurrency.")
@@ -167,7 +168,7 @@ def enqueue(
         raise typer.BadParameter("give a PAYLOAD argument or --file, not both")
     defaults = {"queue": queue, "task": task, "priority": priority, "delay": delay,
                 "max_tries": max_tries, "idempotency_key": idempotency_key,
-                "concurrency_key": concurrency_key}  # fmt: skip
+                "concurrency_key": concurrency_key, "timeout": timeout}  # fmt: skip
     defaults = {k: v for k, v in defaults.items() if v is not None}
     if file is not None:
         if idempotency_key is not None:
