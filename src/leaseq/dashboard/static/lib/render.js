@@ -31,6 +31,27 @@ export function h(tag, attrs = {}, ...children) {
 export const muted = (text) => h("p", { class: "muted" }, text);
 export const json = (value) => h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 
+/** How far a progress report says the attempt got, 0-1, when it says so: a fraction, or
+ * {"done": n, "of": m} (also "total"); null for any other JSON. */
+export function fraction(progress) {
+  if (typeof progress === "number") return progress >= 0 && progress <= 1 ? progress : null;
+  const done = progress?.done, of = progress?.of ?? progress?.total;
+  if (typeof done !== "number" || typeof of !== "number" || of <= 0) return null;
+  return Math.min(Math.max(done / of, 0), 1);
+}
+
+/** A job's progress: a bar and its percentage when it has a fraction, and the report
+ * itself (any JSON, shortened) beside it; a dash when the attempt reported none. */
+export function progressView(progress) {
+  if (progress === null || progress === undefined) return "–";
+  const f = fraction(progress);
+  const text = JSON.stringify(progress).slice(0, 120);
+  return h("span", { class: "progress" },
+    f !== null && h("progress", { max: 1, value: f, "aria-label": `${Math.round(f * 100)}%` }),
+    f !== null && h("span", { class: "pct" }, `${Math.round(f * 100)}%`),
+    h("span", { class: "mono" }, text));
+}
+
 // -- Tables ----------------------------------------------------------------------------
 
 /** A right-aligned header cell, for a column of numbers. */

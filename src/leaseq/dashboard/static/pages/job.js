@@ -3,8 +3,8 @@
 import { api, query } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
 import {
-  confirmed, errorHeadline, flash, folded, h, head, jobLink, json, muted, num, queueLink, stateBadge,
-  when,
+  confirmed, errorHeadline, flash, folded, h, head, jobLink, json, muted, num, progressView,
+  queueLink, stateBadge, when,
 } from "../lib/render.js";
 
 function fields(job) {
@@ -14,6 +14,8 @@ function fields(job) {
     ["Attempts", `${job.attempts} of ${job.max_tries}`], ["Priority", job.priority],
     ["Run at", when(job.run_at)], ["Lease owner", job.lease_owner ?? "–"],
     ["Lease expires", when(job.lease_expires_at)], ["Idempotency key", job.idempotency_key ?? "–"],
+    ["Timeout", job.timeout === null || job.timeout === undefined ? "–" : `${job.timeout} s`],
+    ["Progress", h("span", { id: "job-progress" }, progressView(job.progress))],
     ["Created", when(job.created_at)], ["Updated", when(job.updated_at)],
   ];
 }
@@ -22,7 +24,7 @@ function fields(job) {
  * (not its idempotency key, which would answer with this very job). */
 const rerunSpec = (job) => ({
   queue: job.queue, task: job.task, payload: job.payload, priority: job.priority,
-  max_tries: job.max_tries, concurrency_key: job.concurrency_key,
+  max_tries: job.max_tries, concurrency_key: job.concurrency_key, timeout: job.timeout ?? undefined,
 });
 
 async function rerun(job, box) {
@@ -35,8 +37,9 @@ async function rerun(job, box) {
   }
 }
 
-/** Requeue (DEAD), Cancel (QUEUED or DEAD), each confirmed, after which the page is drawn
- * again; Re-run (DONE or CANCELLED) enqueues a copy and links to it. */
+/** Requeue (DEAD), Cancel (QUEUED, LEASED or DEAD: a running job is stopped at once),
+ * each confirmed, after which the page is drawn again; Re-run (DONE or CANCELLED)
+ * enqueues a copy and links to it. */
 function actions(root, job) {
   const path = `jobs/${encodeURIComponent(job.id)}`;
   const mutate = async (target, body) => {
@@ -50,13 +53,17 @@ function actions(root, job) {
   const requeue = () => confirmed("Requeue this job?",
     `Job ${job.id} goes back to ${job.queue} with a fresh set of tries.`, "Requeue",
     () => mutate("dead/requeue", { job_ids: [job.id] }));
-  const cancel = () => confirmed("Cancel this job?",
-    `Job ${job.id} is withdrawn for good: it will never run.`, "Cancel job",
-    () => mutate(`${path}/cancel`), "Keep");
+  const running = job.state === "LEASED";
+  const cancel = () => confirmed(running ? "Cancel this running job?" : "Cancel this job?",
+    running
+      ? `Job ${job.id} is running on ${job.lease_owner}: it is stopped at once (its worker is told at its next heartbeat) and never runs again.`
+      : `Job ${job.id} is withdrawn for good: it will never run.`,
+    "Cancel job", () => mutate(`${path}/cancel`), "Keep");
   const rerunBox = h("span", { id: "rerun-result" });
   return h("div", { class: "toolbar" },
     job.state === "DEAD" && h("button", { class: "requeue", onclick: requeue }, "Requeue"),
-    ["QUEUED", "DEAD"].includes(job.state) && h("button", { class: "cancel", onclick: cancel }, "Cancel"),
+    ["QUEUED", "LEASED", "DEAD"].includes(job.state) &&
+      h("button", { class: "cancel", onclick: cancel }, "Cancel"),
     ["DONE", "CANCELLED"].includes(job.state) &&
       h("button", { id: "rerun", onclick: () => rerun(job, rerunBox) }, "Re-run as a new job"),
     rerunBox);
@@ -123,6 +130,9 @@ export async function jobPage(root, id) {
     h("section", {}, h("h2", {}, "Last error"), lastError(job)),
     h("section", {}, h("h2", {}, "Payload"), json(job.payload)),
     h("section", {}, h("h2", {}, "Result"), job.result === null ? muted("None.") : json(job.result)),
+    h("section", { id: "job-checkpoint" }, h("h2", {}, "Checkpoint"),
+      job.checkpoint === null || job.checkpoint === undefined
+        ? muted("None: a retry starts from the beginning.") : json(job.checkpoint)),
     h("section", {}, h("h2", {}, "History"), await history(path)),
   );
 }

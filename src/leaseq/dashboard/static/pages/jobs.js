@@ -3,11 +3,14 @@
 // attempts > 0), with their run_at. The API filters by state only, so those two views
 // are filtered here, in the browser, from pages of QUEUED jobs: a page may show fewer
 // rows than it loaded, and "Load more" reads on. The task filter, likewise, narrows the
-// rows loaded so far; it does not search the server.
+// rows loaded so far; it does not search the server. LEASED jobs also show how far their
+// attempt got (progress) and the checkpoint a retry would resume from.
 
 import { query, api } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
-import { emptyRow, h, head, jobLink, num, rowClass, stateBadge, tabs, when } from "../lib/render.js";
+import {
+  emptyRow, h, head, jobLink, num, progressView, rowClass, stateBadge, tabs, when,
+} from "../lib/render.js";
 
 /** The views that are QUEUED jobs filtered in the browser, with what they keep. */
 export const VIEWS = {
@@ -16,19 +19,27 @@ export const VIEWS = {
 };
 
 const COLUMNS = 8;
+const STEERING = 2; // the LEASED list's progress and checkpoint
 
-function jobRow(job) {
+/** A cell of JSON, cut short (the job page shows the whole of it). */
+const short = (value, col) => h("td", { class: "mono", "data-col": col },
+  h("div", { class: "clamp" }, value === null || value === undefined ? "–" : JSON.stringify(value).slice(0, 200)));
+
+function jobRow(job, leased) {
   return h("tr", { dataset: { job: job.id, task: job.task ?? "" }, class: rowClass(job) },
     h("td", {}, jobLink(job.id)), h("td", {}, stateBadge(job.state)), h("td", {}, job.task ?? "–"),
     h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
     h("td", { "data-col": "run_at" }, when(job.run_at)),
     h("td", { class: "mono" }, job.lease_owner ?? "–"), h("td", {}, when(job.updated_at)),
-    h("td", { class: "mono" }, h("div", { class: "clamp" }, JSON.stringify(job.payload).slice(0, 200))));
+    leased && h("td", { "data-col": "progress" }, progressView(job.progress)),
+    leased && short(job.checkpoint, "checkpoint"),
+    short(job.payload, "payload"));
 }
 
 export async function jobList(root, queue, view) {
   const keep = VIEWS[view] ?? (() => true);
   const state = VIEWS[view] ? "QUEUED" : view;
+  const leased = state === "LEASED";
   const loaded = [];
   let cursor = null;
   const tbody = h("tbody");
@@ -41,7 +52,8 @@ export async function jobList(root, queue, view) {
   function draw() {
     const needle = task.value.trim().toLowerCase();
     const rows = loaded.filter((j) => !needle || (j.task ?? "").toLowerCase().includes(needle));
-    tbody.replaceChildren(...(rows.length ? rows.map(jobRow) : [emptyRow(COLUMNS, "No jobs.")]));
+    const empty = emptyRow(COLUMNS + (leased ? STEERING : 0), "No jobs.");
+    tbody.replaceChildren(...(rows.length ? rows.map((j) => jobRow(j, leased)) : [empty]));
     count.textContent = `${rows.length} shown of ${loaded.length} loaded`;
   }
   async function load() {
@@ -62,7 +74,8 @@ export async function jobList(root, queue, view) {
     about && h("p", { class: "muted" }, about),
     h("div", { class: "toolbar" }, task, count),
     h("div", { class: "scroll" }, h("table", { id: "jobs" },
-      head("Job", "State", "Task", num("Tries"), "Run at", "Lease owner", "Updated", "Payload"),
+      head("Job", "State", "Task", num("Tries"), "Run at", "Lease owner", "Updated",
+        ...(leased ? ["Progress", "Checkpoint"] : []), "Payload"),
       tbody)),
     more,
   ].filter(Boolean));
