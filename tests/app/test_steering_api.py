@@ -149,3 +149,21 @@ def test_bad_steering_input_is_a_4xx_that_changes_nothing(roomy: InProcessServer
             assert http.get("/stats").json() == stats
         ok = {**_lease(job), "progress": "x" * (PROGRESS - 2), "checkpoint": "y" * (BIG - 2)}
         assert http.post("/heartbeat", json=ok).status_code == 200  # exactly at the limits
+
+
+def test_the_document_shows_the_steering_fields_route_and_code(http: httpx.Client) -> None:
+    doc = http.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    assert {"timeout", "progress", "checkpoint"} <= schemas["JobOut"]["properties"].keys()
+    assert schemas["JobSpecIn"]["properties"]["timeout"]["anyOf"][0] == {
+        "type": "number", "minimum": 1.0, "maximum": 43200.0,
+    }  # fmt: skip
+    assert {"progress", "checkpoint"} <= schemas["LeaseIn"]["properties"].keys()
+    assert {"progress", "checkpoint"} <= schemas["HeartbeatIn"]["properties"].keys()
+    assert "checkpoint" in schemas["FailIn"]["properties"]
+    assert "65536 bytes" in schemas["LeaseIn"]["properties"]["progress"]["description"]
+    cancel = doc["paths"]["/jobs/cancel"]["post"]
+    assert cancel["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/CancelBatchIn"
+    )
+    assert "job_cancelled" in schemas["ErrorBody"]["properties"]["code"]["description"]

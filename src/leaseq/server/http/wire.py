@@ -20,7 +20,7 @@ from msgspec import Meta, Struct, field
 from leaseq.core import limits
 from leaseq.core.commands import Ack
 from leaseq.core.model import Action, IdempotencyScope, JobState, NewJob
-from leaseq.errors import InvalidRequest
+from leaseq.errors import ERRORS_BY_CODE, InvalidRequest
 
 QueueName = Annotated[
     str,
@@ -262,8 +262,14 @@ class PageOut(Struct):
     next_cursor: str | None
 
 
+ERROR_CODES = ", ".join(sorted({*ERRORS_BY_CODE, "malformed_json", "not_found",
+                                 "method_not_allowed", "internal"}))  # fmt: skip
+
+
 class ErrorBody(Struct):
-    code: str
+    code: Annotated[str, Meta(description=f"Stable, one per error class: {ERROR_CODES}.")]
+    """``lease_lost``: the token is not the job's lease any more; ``job_cancelled``: the
+    job was cancelled while this token held it (the holder stops)."""
     message: str
 
 
