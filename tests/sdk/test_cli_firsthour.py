@@ -89,11 +89,14 @@ def test_stats_oldest_ready_is_a_dash_when_nothing_is_ready(run, client: leaseq.
 
 def test_workers_lists_who_polled(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]
     client.enqueue(1, queue="wk")
-    client.poll("worker-7", ["wk"])
+    client.poll("worker-7", ["wk", "other"], concurrency=4)
+    client.poll("worker-8", ["wk"])
     result = run("workers")
     assert result.exit_code == 0, result.output
     row = next(ln for ln in result.stdout.splitlines() if ln.startswith("worker-7"))
-    assert row.split()[1:] == ["0s", "ago", "1", "0", "0"], row
+    assert row.split()[1:] == ["0s", "ago", "1", "4", "0", "0", "wk,other"], row
+    row = next(ln for ln in result.stdout.splitlines() if ln.startswith("worker-8"))
+    assert row.split()[1:] == ["0s", "ago", "0", "-", "0", "0", "wk"], row
     assert '"worker_id": "worker-7"' in run("workers", "--json").stdout
 
 

@@ -97,12 +97,14 @@ def oldest_ready(s: QueueStats) -> str:
 
 def workers_table(seen: Iterable[WorkerSeen], now: datetime) -> Table:
     table = _table("workers")
-    for name in ("worker", "last seen", "holding", "done", "failed"):
-        table.add_column(name, no_wrap=True, justify="left" if name == "worker" else "right")
+    for name in ("worker", "last seen", "holding", "runs", "done", "failed", "queues"):
+        left = name in ("worker", "queues")
+        table.add_column(name, no_wrap=name != "queues", justify="left" if left else "right")
     for w in seen:
         table.add_row(
-            w.worker_id, ago(w.last_seen_at, now), f"{len(w.jobs):,}", f"{w.done:,}",
-            f"{w.failed:,}",
+            w.worker_id, ago(w.last_seen_at, now), f"{len(w.jobs):,}",
+            "-" if w.concurrency is None else f"{w.concurrency:,}", f"{w.done:,}",
+            f"{w.failed:,}", ",".join(w.queues) or "-",
         )  # fmt: skip
     return table
 

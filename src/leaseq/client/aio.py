@@ -108,12 +108,14 @@ class AsyncClient(ClientBase):
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        concurrency: int | None = None,
     ) -> list[Job]:
         """The jobs leased; any this client cannot read are left to run out their lease
         (``poll_answer`` names them, so that a worker can fail them at once)."""
         answer = await self.poll_answer(
-            worker_id, queues, max_jobs=max_jobs, lease_seconds=lease_seconds, wait=wait
-        )
+            worker_id, queues, max_jobs=max_jobs, lease_seconds=lease_seconds, wait=wait,
+            concurrency=concurrency,
+        )  # fmt: skip
         return answer.jobs
 
     async def poll_answer(
@@ -124,8 +126,12 @@ class AsyncClient(ClientBase):
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        concurrency: int | None = None,
     ) -> PollAnswer:
-        return await self.send(calls.poll(worker_id, queues, max_jobs, lease_seconds, wait))
+        """``concurrency``: how many jobs the caller runs at once, for the workers listing."""
+        return await self.send(
+            calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, concurrency)
+        )
 
     async def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
         return await self.send(calls.ack(job_id, lease_token, result))

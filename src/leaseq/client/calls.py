@@ -229,12 +229,15 @@ def poll(
     max_jobs: int,
     lease_seconds: float | None,
     wait: float,
+    concurrency: int | None = None,
 ) -> Call[PollAnswer]:
     body: dict[str, Any] = {
         "worker_id": worker_id, "queues": list(queues), "max_jobs": max_jobs, "wait": wait,
     }  # fmt: skip
     if lease_seconds is not None:
         body["lease_seconds"] = lease_seconds
+    if concurrency is not None:
+        body["concurrency"] = concurrency
     return Call("POST", "/poll", _poll_answer, body, safe=True, extra_timeout=wait)
 
 

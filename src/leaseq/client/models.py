@@ -220,3 +220,7 @@ class WorkerSeen(msgspec.Struct, frozen=True):
     jobs: list[str]
     done: int
     failed: int
+    queues: list[str] = []
+    """The queues its latest poll named."""
+    concurrency: int | None = None
+    """How many jobs it runs at once, as its latest poll said."""

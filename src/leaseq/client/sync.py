@@ -98,12 +98,14 @@ class Client(ClientBase):
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        concurrency: int | None = None,
     ) -> list[Job]:
         """The jobs leased; any this client cannot read are left to run out their lease
         (``poll_answer`` names them, so that a worker can fail them at once)."""
         answer = self.poll_answer(
-            worker_id, queues, max_jobs=max_jobs, lease_seconds=lease_seconds, wait=wait
-        )
+            worker_id, queues, max_jobs=max_jobs, lease_seconds=lease_seconds, wait=wait,
+            concurrency=concurrency,
+        )  # fmt: skip
         return answer.jobs
 
     def poll_answer(
@@ -114,8 +116,12 @@ class Client(ClientBase):
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        concurrency: int | None = None,
     ) -> PollAnswer:
-        return self.send(calls.poll(worker_id, queues, max_jobs, lease_seconds, wait))
+        """``concurrency``: how many jobs the caller runs at once, for the workers listing."""
+        return self.send(
+            calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, concurrency)
+        )
 
     def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
         return self.send(calls.ack(job_id, lease_token, result))

@@ -19,6 +19,9 @@ MAX_POLL_QUEUES = 100
 MAX_POLL_WAIT_S = 30.0
 """Longest long poll, seconds."""
 
+MAX_WORKER_CONCURRENCY = 10_000
+"""The most jobs a worker may say it runs at once (``concurrency`` of a poll)."""
+
 MIN_LEASE_S = 1.0
 MAX_LEASE_S = 43200.0
 """A lease lasts between a second and twelve hours."""

@@ -135,21 +135,24 @@ class QueueService:
         lease_seconds: float | None = None,
         wait: float = 0.0,
         gone: asyncio.Future[None] | None = None,
+        *,
+        concurrency: int | None = None,
     ) -> list[JobRecord]:
         """Leases up to ``max_jobs``; with ``wait`` it holds until a job is ready, a
         notification arrives, the wait ends, or the server shuts down.
 
         ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
         in the meantime are released at once rather than left to run out their lease.
+        ``concurrency`` is what the worker says it runs at once (the workers listing).
         """
-        lease_ms = self._lease_ms(lease_seconds)
+        lease_ms, budget = self._lease_ms(lease_seconds), self.settings.max_answer_bytes
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
             woken = self._notifier.subscribe(queues)
             try:
                 jobs = await self._storage.claim(
-                    queues, worker_id, max_jobs, lease_ms, self.settings.max_answer_bytes
+                    queues, worker_id, max_jobs, lease_ms, budget, concurrency=concurrency
                 )
                 if jobs.held:
                     self._observer.held_back(jobs.held)

@@ -148,6 +148,17 @@ class PollIn(_In):
     max_jobs: Annotated[int, Meta(ge=1, le=limits.MAX_POLL_JOBS)] = 1
     lease_seconds: LeaseSeconds | None = None
     wait: Annotated[float, Meta(ge=0, le=limits.MAX_POLL_WAIT_S)] = 0.0
+    concurrency: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=limits.MAX_WORKER_CONCURRENCY,
+                description="How many jobs the worker runs at once; the workers listing shows it.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class AckIn(_In):
@@ -358,6 +369,10 @@ class WorkerOut(Struct):
     jobs: list[str]
     done: int
     failed: int
+    queues: list[str]
+    """The queues its latest poll named."""
+    concurrency: int | None
+    """How many jobs it runs at once, as its latest poll said; null when it did not say."""
 
 
 class WorkersOut(Struct):
