@@ -11,6 +11,7 @@ from leaseq.client.calls import EnqueueOptions
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
+    DeadGroup,
     Event,
     EventPage,
     Health,
@@ -34,6 +35,7 @@ __all__ = [
     "AsyncClient",
     "BatchOutcome",
     "Client",
+    "DeadGroup",
     "EnqueueOptions",
     "Event",
     "EventPage",

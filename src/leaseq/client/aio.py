@@ -25,12 +25,13 @@ import httpx
 import tenacity
 from msgspec import UNSET, UnsetType
 
-from leaseq.client import calls, schedule_calls
+from leaseq.client import calls, inspect_calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
+    DeadGroup,
     EventPage,
     Health,
     Job,
@@ -235,7 +236,7 @@ class AsyncClient(ClientBase):
         return await self.send(calls.resume(name))
 
     async def health(self) -> Health:
-        return await self.send(calls.health())
+        return await self.send(inspect_calls.health())
 
     # -- schedules -----------------------------------------------------------------------
 
@@ -281,4 +282,11 @@ class AsyncClient(ClientBase):
         self, *, within: float | None = None, limit: int = DEFAULT_PAGE
     ) -> list[WorkerSeen]:
         """Workers seen in the last ``within`` seconds (the server's default: 5 minutes)."""
-        return await self.send(calls.workers(within, limit))
+        return await self.send(inspect_calls.workers(within, limit))
+
+    async def dead_groups(
+        self, queue: str = DEFAULT_QUEUE, *, groups: int = 20, ids: int = 100
+    ) -> list[DeadGroup]:
+        """The queue's DEAD jobs grouped by how they failed, largest group first, with
+        up to ``ids`` job ids each (to requeue a group: ``requeue_dead(group.job_ids)``)."""
+        return await self.send(inspect_calls.dead_groups(queue, groups, ids))

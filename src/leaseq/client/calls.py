@@ -21,7 +21,6 @@ from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
     EventPage,
-    Health,
     Job,
     JobSpec,
     Page,
@@ -30,7 +29,6 @@ from leaseq.client.models import (
     QueueStats,
     RateLimit,
     Undecodable,
-    WorkerSeen,
 )
 from leaseq.core.model import JobState
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
@@ -368,19 +366,3 @@ def pause(name: str) -> Call[Queue]:
 
 def resume(name: str) -> Call[Queue]:
     return Call("POST", f"{_queue_path(name)}/resume", _one_queue, safe=True)
-
-
-def health() -> Call[Health]:
-    return Call("GET", "/health", lambda c: msgspec.json.decode(c, type=Health), safe=True)
-
-
-class _WorkersOut(msgspec.Struct):
-    workers: list[WorkerSeen]
-
-
-def workers(within: float | None, limit: int) -> Call[list[WorkerSeen]]:
-    params = {"limit": str(limit)} | ({} if within is None else {"within": str(within)})
-    return Call(
-        "GET", "/workers", lambda c: msgspec.json.decode(c, type=_WorkersOut).workers,
-        params=params, safe=True,
-    )  # fmt: skip

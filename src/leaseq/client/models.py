@@ -224,3 +224,15 @@ class WorkerSeen(msgspec.Struct, frozen=True):
     """The queues its latest poll named."""
     concurrency: int | None = None
     """How many jobs it runs at once, as its latest poll said."""
+
+
+class DeadGroup(msgspec.Struct, frozen=True):
+    """``GET /dead/groups``: DEAD jobs of a queue that failed alike, by exception type and
+    message when the worker sent them apart (``error_type``), else by the whole error.
+    ``error`` is the text (traceback) of one of them; ``job_ids`` the first of them."""
+
+    error: str | None
+    count: int
+    job_ids: list[str]
+    error_type: str | None = None
+    error_message: str | None = None

@@ -15,12 +15,13 @@ import httpx
 import tenacity
 from msgspec import UNSET, UnsetType
 
-from leaseq.client import calls, schedule_calls
+from leaseq.client import calls, inspect_calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
+    DeadGroup,
     EventPage,
     Health,
     Job,
@@ -225,7 +226,7 @@ class Client(ClientBase):
         return self.send(calls.resume(name))
 
     def health(self) -> Health:
-        return self.send(calls.health())
+        return self.send(inspect_calls.health())
 
     # -- schedules -----------------------------------------------------------------------
 
@@ -271,4 +272,11 @@ class Client(ClientBase):
         self, *, within: float | None = None, limit: int = DEFAULT_PAGE
     ) -> list[WorkerSeen]:
         """Workers seen in the last ``within`` seconds (the server's default: 5 minutes)."""
-        return self.send(calls.workers(within, limit))
+        return self.send(inspect_calls.workers(within, limit))
+
+    def dead_groups(
+        self, queue: str = DEFAULT_QUEUE, *, groups: int = 20, ids: int = 100
+    ) -> list[DeadGroup]:
+        """The queue's DEAD jobs grouped by how they failed, largest group first, with
+        up to ``ids`` job ids each (to requeue a group: ``requeue_dead(group.job_ids)``)."""
+        return self.send(inspect_calls.dead_groups(queue, groups, ids))
