@@ -86,8 +86,9 @@ def test_a_bad_name_is_a_422_on_every_route(
     elif action and method == "GET":
         return
     with shared_server.client() as http:
-        r = http.request(method, f"/schedules/no%20spaces{action}")
-        assert r.status_code == 422 and "name" in r.json()["error"]["message"], r.text
+        for bad in ("no%20spaces", "nightly%0A"):  # a final newline would forge log lines
+            r = http.request(method, f"/schedules/{bad}{action}")
+            assert r.status_code == 422 and "name" in r.json()["error"]["message"], r.text
 
 
 def test_a_missing_schedule_is_404_schedule_not_found(shared_server: InProcessServer) -> None:

@@ -99,7 +99,10 @@ MAX_SCHEDULE_NAME_CHARS = 128
 """Longest schedule name. A slot's job key is ``schedule:{name}:{slot}``, which must fit
 in ``MAX_NAME_CHARS`` with its 34 other characters."""
 
-SCHEDULE_NAME_PATTERN = rf"^[A-Za-z0-9_.:-]{{1,{MAX_SCHEDULE_NAME_CHARS}}}$"
+SCHEDULE_NAME_PATTERN = rf"^[A-Za-z0-9_.:-]{{1,{MAX_SCHEDULE_NAME_CHARS}}}(?!\n)$"
+"""Ends ``(?!\n)$``: Python's ``$`` (msgspec validates with ``re``) also matches before a
+final newline, which JSON Schema's (ECMA) ``$`` does not; without the lookahead
+``"nightly\n"`` would pass as a name and forge lines in logs."""
 """Schedule names are spelt like queue names: they appear in URLs, keys and metrics."""
 
 MIN_EVERY_S = 1.0

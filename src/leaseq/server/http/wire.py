@@ -26,7 +26,8 @@ from leaseq.server.service import Renewal
 QueueName = Annotated[
     str,
     Meta(
-        pattern=rf"^[A-Za-z0-9_.:-]{{1,{limits.MAX_QUEUE_NAME_CHARS}}}$",
+        # (?!\n): limits.SCHEDULE_NAME_PATTERN says why.
+        pattern=rf"^[A-Za-z0-9_.:-]{{1,{limits.MAX_QUEUE_NAME_CHARS}}}(?!\n)$",
         description=f"1-{limits.MAX_QUEUE_NAME_CHARS} of A-Z a-z 0-9 _ . : -",
     ),
 ]
@@ -57,7 +58,7 @@ UtcTime = Annotated[
 ]
 Limit = Annotated[int, Meta(ge=1, le=limits.MAX_BATCH)]
 Cursor = Annotated[
-    str, Meta(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")
+    str, Meta(pattern=r"^[0-9]{1,18}(?!\n)$", description="`next_cursor` of the previous page")
 ]
 """Opaque to clients, but the schema says what the server accepts: a garbage cursor is a
 422, so schema-valid requests must not be able to send one."""
