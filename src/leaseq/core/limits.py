@@ -19,6 +19,13 @@ MAX_POLL_QUEUES = 100
 MAX_POLL_WAIT_S = 30.0
 """Longest long poll, seconds."""
 
+KNOWN_WORKER_WINDOW_S = 300.0
+"""A worker seen this recently is known: ``GET /workers``' default window and the
+``leaseq_known_workers`` gauge's."""
+
+MAX_WORKER_WINDOW_S = 7 * 86400.0
+"""The longest window ``GET /workers`` looks back (``within``)."""
+
 MAX_WORKER_CONCURRENCY = 10_000
 """The most jobs a worker may say it runs at once (``concurrency`` of a poll)."""
 

@@ -44,8 +44,6 @@ log = logging.getLogger("leaseq.server.service")
 REQUEUE_CHUNK = limits.MAX_BATCH
 DEPTH_TTL_S = 0.5
 HEALTH_TIMEOUT_S = 2.0
-KNOWN_WORKER_WINDOW_S = 300.0
-"""Workers seen this recently count in the ``leaseq_known_workers`` gauge."""
 
 BACKENDS = {"sqlite": "sqlite", "postgresql": "postgres", "postgres": "postgres"}
 """Database URL scheme -> backend name, as ``open_storage`` picks the backend."""
@@ -303,7 +301,7 @@ class QueueService:
     async def metrics(self) -> bytes:
         """This node's metrics in the Prometheus text format (``observe.METRICS_TYPE``),
         the gauges read from the store refreshed first, so each scrape sees it now."""
-        known = await self._storage.count_workers(round(KNOWN_WORKER_WINDOW_S * 1000))
+        known = await self._storage.count_workers(round(limits.KNOWN_WORKER_WINDOW_S * 1000))
         self._observer.set_store_gauges(await self._storage.stats(), known)
         settings = await self._storage.queue_settings(None)
         self._observer.set_queue_gauges(QueueInfo(q, s) for q, s in settings.items())

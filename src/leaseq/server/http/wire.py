@@ -247,7 +247,9 @@ class EventsQuery(_In):
 
 
 class WorkersQuery(_In):
-    within: Annotated[float, Meta(gt=0, le=7 * 86400)] = 300.0
+    within: Annotated[float, Meta(gt=0, le=limits.MAX_WORKER_WINDOW_S)] = (
+        limits.KNOWN_WORKER_WINDOW_S
+    )
     limit: Limit = limits.DEFAULT_PAGE
 
 
