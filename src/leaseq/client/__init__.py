@@ -24,6 +24,7 @@ from leaseq.client.models import (
     RateLimit,
     Schedule,
     ScheduleJob,
+    ScheduleRun,
     Undecodable,
     WorkerSeen,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "RetryPolicy",
     "Schedule",
     "ScheduleJob",
+    "ScheduleRun",
     "Undecodable",
     "WorkerSeen",
 ]

@@ -42,6 +42,7 @@ from leaseq.client.models import (
     QueueStats,
     RateLimit,
     Schedule,
+    ScheduleRun,
     WorkerSeen,
 )
 from leaseq.client.schedule_calls import cadence
@@ -277,6 +278,10 @@ class AsyncClient(ClientBase):
     async def resume_schedule(self, name: str) -> Schedule:
         """Resumes it from now: the slots missed while paused are not replayed."""
         return await self.send(schedule_calls.resume_schedule(name))
+
+    async def schedule_runs(self, name: str, *, limit: int = DEFAULT_PAGE) -> list[ScheduleRun]:
+        """The schedule's run history, newest first. Raises ``ScheduleNotFound``."""
+        return await self.send(schedule_calls.schedule_runs(name, limit))
 
     async def workers(
         self, *, within: float | None = None, limit: int = DEFAULT_PAGE

@@ -174,6 +174,18 @@ class Schedule(msgspec.Struct, kw_only=True, frozen=True):
     updated_at: datetime
 
 
+class ScheduleRun(msgspec.Struct, kw_only=True, frozen=True):
+    """One line of a schedule's run history: the slot taken (None for a trigger), when a
+    node took it, the job (None when skipped for overlap), the earlier slots missed, and
+    the outcome: ``enqueued``, ``overlap`` or ``manual``."""
+
+    slot_at: datetime | None
+    at: datetime
+    job_id: str | None
+    skipped: int
+    outcome: str
+
+
 class AckSpec(msgspec.Struct, omit_defaults=True):
     """One acknowledgement in a batch ack."""
 

@@ -32,6 +32,7 @@ from leaseq.client.models import (
     QueueStats,
     RateLimit,
     Schedule,
+    ScheduleRun,
     WorkerSeen,
 )
 from leaseq.client.schedule_calls import cadence
@@ -267,6 +268,10 @@ class Client(ClientBase):
     def resume_schedule(self, name: str) -> Schedule:
         """Resumes it from now: the slots missed while paused are not replayed."""
         return self.send(schedule_calls.resume_schedule(name))
+
+    def schedule_runs(self, name: str, *, limit: int = DEFAULT_PAGE) -> list[ScheduleRun]:
+        """The schedule's run history, newest first. Raises ``ScheduleNotFound``."""
+        return self.send(schedule_calls.schedule_runs(name, limit))
 
     def workers(
         self, *, within: float | None = None, limit: int = DEFAULT_PAGE
