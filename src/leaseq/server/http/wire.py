@@ -149,17 +149,8 @@ class PollIn(_In):
     max_jobs: Annotated[int, Meta(ge=1, le=limits.MAX_POLL_JOBS)] = 1
     lease_seconds: LeaseSeconds | None = None
     wait: Annotated[float, Meta(ge=0, le=limits.MAX_POLL_WAIT_S)] = 0.0
-    concurrency: (
-        Annotated[
-            int,
-            Meta(
-                ge=1,
-                le=limits.MAX_WORKER_CONCURRENCY,
-                description="How many jobs the worker runs at once; the workers listing shows it.",
-            ),
-        ]
-        | None
-    ) = None
+    concurrency: Annotated[int, Meta(ge=1, le=limits.MAX_WORKER_CONCURRENCY)] | None = None
+    """How many jobs the worker runs at once, for the workers listing."""
 
 
 class AckIn(_In):
