@@ -11,6 +11,7 @@ from leaseq.client.calls import EnqueueOptions
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
+    DeadGroup,
     Event,
     EventPage,
     Health,
@@ -24,6 +25,7 @@ from leaseq.client.models import (
     RateLimit,
     Schedule,
     ScheduleJob,
+    ScheduleRun,
     Undecodable,
     WorkerSeen,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "AsyncClient",
     "BatchOutcome",
     "Client",
+    "DeadGroup",
     "EnqueueOptions",
     "Event",
     "EventPage",
@@ -50,6 +53,7 @@ __all__ = [
     "RetryPolicy",
     "Schedule",
     "ScheduleJob",
+    "ScheduleRun",
     "Undecodable",
     "WorkerSeen",
 ]

@@ -18,9 +18,11 @@ from leaseq.errors import InvalidRequest
 from leaseq.server.http import decode, encode, wire
 from leaseq.server.http.routes import Context
 from leaseq.server.http.schedule_wire import (
+    RunsQuery,
     ScheduleEnvelope,
     ScheduleIn,
     SchedulesOut,
+    runs_out,
     schedule_out,
 )
 from leaseq.server.schedules import Schedules
@@ -81,3 +83,10 @@ async def pause_schedule(ctx: Context, request: Request) -> Response:
 
 async def resume_schedule(ctx: Context, request: Request) -> Response:
     return _one(await _service(ctx).set_paused(_name(request), False))
+
+
+async def schedule_runs(ctx: Context, request: Request) -> Response:
+    """The run history, newest first: which slots were taken, when, and what came of each."""
+    name = _name(request)
+    query = decode.query(request.query_params, RunsQuery)
+    return encode.json_response(runs_out(await _service(ctx).runs(name, query.limit)))
