@@ -12,7 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+import leaseq
+from leaseq.client import HeartbeatSpec
 from leaseq.core import limits
+from leaseq.core.model import JobState
+from leaseq.errors import JobNotFound
 from tests.app.conftest import MakeServer
 from tests.app.test_jobs_api import enqueue, poll
 from tests.support.inproc import FAST, InProcessServer, settings_for
@@ -167,3 +171,26 @@ def test_the_document_shows_the_steering_fields_route_and_code(http: httpx.Clien
         "/CancelBatchIn"
     )
     assert "job_cancelled" in schemas["ErrorBody"]["properties"]["code"]["description"]
+
+
+def test_the_client_steers_jobs(client: leaseq.Client) -> None:
+    job = client.enqueue({"n": 1}, timeout=90, max_tries=3)
+    assert job.timeout == 90.0
+    (leased,) = client.poll("w1")
+    token = leased.lease_token or ""
+    beat = client.heartbeat(job.id, token, progress={"done": 1, "of": 2}, checkpoint=[1])
+    assert (beat.progress, beat.checkpoint) == ({"done": 1, "of": 2}, [1])
+    (item,) = client.heartbeat_many([HeartbeatSpec(job.id, token, checkpoint=[1, 2])])
+    assert item.job is not None and item.job.checkpoint == [1, 2]
+    failed = client.fail(job.id, token, "boom", checkpoint=[1, 2, 3])
+    assert failed.checkpoint == [1, 2, 3]
+    time.sleep(0.5)  # the backoff
+    (again,) = client.poll("w2")
+    assert (again.checkpoint, again.progress) == ([1, 2, 3], None)
+    outcomes = client.cancel_many([job.id, "missing"])
+    assert outcomes[0].job is not None and outcomes[0].job.state is JobState.CANCELLED
+    assert isinstance(outcomes[1].error, JobNotFound)
+    with pytest.raises(leaseq.JobCancelled):
+        client.heartbeat(job.id, again.lease_token or "")
+    with pytest.raises(leaseq.LeaseLost):  # JobCancelled is a LeaseLost
+        client.ack(job.id, again.lease_token or "")
