@@ -1,4 +1,5 @@
-"""The schedule half of the service: what ``QueueService``'s schedule methods delegate to.
+"""The schedule half of the service (``QueueService.schedules``): the schedule routes and
+the reaper's scheduler step call its methods, one each.
 
 It holds the service's own store, notifier and observer (passed in, never exposed), so a
 slot's job wakes long polls and counts in the metrics exactly as any enqueue does. The
