@@ -3,8 +3,9 @@
 Each HTTP route calls exactly one method here, and never the service's parts (storage,
 notifier, observer): what a route needs of them is a method here (``health``,
 ``metrics``). The schedule routes call one method each of ``schedules``, the service's
-schedule half, which shares its store, notifier and observer. Methods take validated domain values and return domain objects or raise
-``LeaseqError``; nothing here knows about HTTP.
+schedule half, which shares its store, notifier and observer. Methods take validated
+domain values and return domain objects or raise ``LeaseqError``; nothing here knows
+about HTTP.
 """
 
 from __future__ import annotations
