@@ -43,6 +43,13 @@ MAX_NAME_CHARS = 256
 
 MAX_QUEUE_NAME_CHARS = 128
 
+MAX_TAGS = 20
+"""Tags one job may carry."""
+MAX_TAG_CHARS = 64
+
+MAX_JOB_WAIT_S = 30.0
+"""Longest ``GET /jobs/{id}?wait=``, seconds: as long as a long poll."""
+
 DEFAULT_QUEUE = "default"
 
 DEFAULT_PAGE = 100

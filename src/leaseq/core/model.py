@@ -64,6 +64,10 @@ class NewJob(msgspec.Struct, frozen=True):
     concurrency_key: str | None = None
     """Jobs sharing a key are limited together by their queue's ``key_concurrency``."""
     idempotency_scope: IdempotencyScope = IdempotencyScope.STORED
+    tags: tuple[str, ...] = ()
+    """What the job is about, for finding it (``JobFilter.tags``); distinct, in order."""
+    traceparent: str | None = None
+    """The W3C trace context of the producer's span, for the worker's span to link to."""
 
 
 class JobRecord(msgspec.Struct, frozen=True):
@@ -100,6 +104,15 @@ class JobRecord(msgspec.Struct, frozen=True):
     that ran out leaves it null: ``last_error`` alone says "lease expired")."""
     last_error_message: str | None = None
     """The exception's message of the last failure; ``last_error`` keeps the whole text."""
+    tags: tuple[str, ...] = ()
+    """See ``NewJob.tags``; written once, at enqueue."""
+    traceparent: str | None = None
+    """See ``NewJob.traceparent``; written once, at enqueue."""
+
+
+FINISHED = frozenset({JobState.DONE, JobState.DEAD, JobState.CANCELLED})
+"""The states a wait for a result ends at: nothing moves a job out of them but an operator
+(a requeue from the DLQ) or the retention purge."""
 
 
 class Action(StrEnum):
@@ -149,6 +162,15 @@ class DeadGroup:
     job_ids: list[str]
     error_type: str | None = None
     error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    """Which jobs a listing shows beyond state and queue: those of ``task``, and those that
+    carry every one of ``tags``."""
+
+    task: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

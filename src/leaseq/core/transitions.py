@@ -39,6 +39,8 @@ def new_job(spec: NewJob, job_id: str, now: int) -> JobRecord:
         updated_at=now,
         concurrency_key=spec.concurrency_key,
         idempotency_scope=spec.idempotency_scope,
+        tags=tuple(dict.fromkeys(spec.tags)),  # a tag given twice is one tag
+        traceparent=spec.traceparent,
     )
 
 

@@ -22,6 +22,7 @@ from leaseq.core.model import (
     Action,
     DeadGroup,
     EventListing,
+    JobFilter,
     JobListing,
     JobRecord,
     JobState,
@@ -38,6 +39,7 @@ from leaseq.server.notifier import Notifier
 from leaseq.server.observe import Observer
 from leaseq.server.schedules import Schedules
 from leaseq.server.storage import Storage
+from leaseq.server.waiting import Finishes, until_finished
 
 log = logging.getLogger("leaseq.server.service")
 
@@ -79,7 +81,8 @@ class QueueService:
         self._notifier = notifier or Notifier()
         # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
         storage.set_wakeup(self._notifier.notify)
-        self._observer = Observer()
+        self._finishes = Finishes(storage)  # the waits for results (``get`` with ``wait``)
+        self._observer = Observer(self._finishes.finished)
         self._schedules = Schedules(storage, self._notifier, self._observer)
         self._depths: dict[str, int] = {}
         self._depths_at = float("-inf")
@@ -93,6 +96,7 @@ class QueueService:
     def stop_waiting(self) -> None:
         """Shutdown has begun: every long poll, waiting or still to come, answers at once."""
         self._notifier.close()
+        self._finishes.close()
 
     async def close(self) -> None:
         """Stops the waiting, then finishes the writes already accepted and closes the store."""
@@ -248,19 +252,21 @@ class QueueService:
         self._observer.transitioned(Action.REQUEUED, requeued)
         return len(requeued)
 
-    async def get(self, job_id: str) -> JobRecord:
+    async def get(self, job_id: str, wait: float = 0.0) -> JobRecord:
+        if wait > 0:  # until the job is finished, or ``wait`` s pass (``waiting``)
+            return await until_finished(self.get, self._finishes, job_id, wait)
         job = await self._storage.get(job_id)
         if job is None:
             raise JobNotFound(f"no job with id {job_id!r}")
         return job
 
     async def list_jobs(
-        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
-    ) -> JobListing:
+        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None,
+        match: JobFilter | None = None,
+    ) -> JobListing:  # fmt: skip
         """A page of jobs, cut at the answer's byte budget too (``Storage.list_jobs``)."""
-        return await self._storage.list_jobs(
-            state, queue, limit, cursor, self.settings.max_answer_bytes
-        )
+        budget = self.settings.max_answer_bytes
+        return await self._storage.list_jobs(state, queue, limit, cursor, budget, match)
 
     async def stats(self) -> dict[str, QueueCounts]:
         return await self._storage.stats()

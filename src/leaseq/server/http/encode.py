@@ -201,6 +201,8 @@ def _job_fields(job: JobRecord) -> dict[str, Any]:
         "updated_at": rfc3339(job.updated_at),
         "concurrency_key": job.concurrency_key,
         "idempotency_scope": job.idempotency_scope,
+        "tags": list(job.tags),
+        "traceparent": job.traceparent,
     }
 
 

@@ -117,11 +117,13 @@ async def requeue_dead(ctx: Context, request: Request) -> Response:
 
 async def list_jobs(ctx: Context, request: Request) -> Response:
     q = decode.query(request.query_params, wire.JobsQuery)
-    return encode.page(await ctx.service.list_jobs(q.state, q.queue, q.limit, q.cursor))
+    found = await ctx.service.list_jobs(q.state, q.queue, q.limit, q.cursor, q.to_filter())
+    return encode.page(found)
 
 
 async def get_job(ctx: Context, request: Request) -> Response:
-    return encode.job(await ctx.service.get(request.path_params["job_id"]))
+    q = decode.query(request.query_params, wire.JobQuery)
+    return encode.job(await ctx.service.get(request.path_params["job_id"], q.wait))
 
 
 async def cancel_job(ctx: Context, request: Request) -> Response:

@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from leaseq.core.commands import Command, Expire
-from leaseq.core.model import Action, EventRecord, JobIds, JobListing, JobRecord, JobState, NewJob
+from leaseq.core.model import (
+    Action,
+    EventRecord,
+    JobFilter,
+    JobIds,
+    JobListing,
+    JobRecord,
+    JobState,
+    NewJob,
+)
 from leaseq.core.transitions import event_for
 from leaseq.errors import LeaseLost, LeaseqError
 from leaseq.server.storage import common, queries
@@ -64,6 +73,8 @@ async def insert(conn: Conn, jobs: list[JobRecord], now: int) -> Pending:
         "key": [j.idempotency_key for j in jobs],
         "ckey": [j.concurrency_key for j in jobs],
         "scope": [j.idempotency_scope.value for j in jobs],
+        "tags": [common.tags_json(j.tags) for j in jobs],
+        "traceparent": [j.traceparent for j in jobs],
     }
     return Pending(await conn.execute(Q["insert_jobs"], params), {j.id for j in jobs})
 
@@ -194,12 +205,18 @@ async def get(conn: Conn, job_id: str) -> JobRecord | None:
 
 
 def listing(
-    state: JobState | None, queue: str | None, limit: int, cursor: str | None, max_bytes: int
+    state: JobState | None,
+    queue: str | None,
+    limit: int,
+    cursor: str | None,
+    max_bytes: int,
+    match: JobFilter | None = None,
 ) -> tuple[str, tuple[object, ...]]:
     """The query of a job listing and its parameters; built before the connection is
     taken, so that a bad cursor is refused without one."""
-    where, params = common.listing_filter(state, queue, cursor, "%s")
-    return queries.fill(Q["list_jobs"], where=where), (*params, limit + 1, limit, max_bytes)
+    found = common.listing_filter(state, queue, cursor, "%s", match)
+    query = queries.fill(Q["list_jobs"], source=found.source, where=found.where, seq=found.seq)
+    return query, (*found.params, limit + 1, limit, max_bytes)
 
 
 async def list_jobs(conn: Conn, query: str, params: tuple[object, ...]) -> JobListing:

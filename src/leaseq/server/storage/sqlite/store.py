@@ -139,9 +139,10 @@ class SQLiteStorage:
         limit: int,
         cursor: str | None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        match: model.JobFilter | None = None,
     ) -> model.JobListing:
         return await self._reader.run(
-            lambda conn: jobs.list_jobs(conn, state, queue, limit, cursor, max_bytes)
+            lambda conn: jobs.list_jobs(conn, state, queue, limit, cursor, max_bytes, match)
         )
 
     async def stats(self) -> dict[str, model.QueueCounts]:
@@ -185,6 +186,10 @@ class SQLiteStorage:
         of the jobs it made ready; the store itself only announces the slots that writes
         free in limited queues, which the service cannot see."""
         self._wakeup = callback
+
+    def set_finished(self, callback: Callable[[list[str]], None]) -> None:
+        """Never called: only this process writes the file, and its service sees every
+        job that finishes."""
 
     def _wake(self, queues: list[str]) -> None:
         if queues and self._wakeup is not None:
