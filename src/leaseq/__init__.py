@@ -18,19 +18,21 @@ from leaseq.errors import (
     Conflict,
     InvalidRequest,
     InvalidTransition,
+    JobFailed,
     JobNotFound,
     LeaseLost,
     LeaseqError,
     PayloadTooLarge,
     ServerUnavailable,
     StorageUnavailable,
+    WaitTimedOut,
 )
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from leaseq.client import AsyncClient, Client, Job, JobSpec, RetryPolicy
-    from leaseq.client.tasks import App, Permanent, Task
+    from leaseq.client.tasks import App, Permanent, Task, TaskJob
     from leaseq.core.model import JobState
 
 _LAZY = {
@@ -43,6 +45,7 @@ _LAZY = {
     "Permanent": "leaseq.client.tasks",
     "RetryPolicy": "leaseq.client",
     "Task": "leaseq.client.tasks",
+    "TaskJob": "leaseq.client.tasks",
 }
 
 
@@ -67,6 +70,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidTransition",
     "Job",
+    "JobFailed",
     "JobNotFound",
     "JobSpec",
     "JobState",
@@ -78,4 +82,6 @@ __all__ = [
     "ServerUnavailable",
     "StorageUnavailable",
     "Task",
+    "TaskJob",
+    "WaitTimedOut",
 ]

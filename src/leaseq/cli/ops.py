@@ -152,6 +152,9 @@ def enqueue(
     concurrency_key: Annotated[
         str | None, typer.Option(help="Limited with its queue's key concurrency.")
     ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(metavar="<str>", help="A tag (repeatable).")
+    ] = None,
     file: Annotated[Path | None, typer.Option(help="JSON lines to enqueue; - is stdin.")] = None,
     specs: Annotated[bool, flag("With --file: lines are job objects.", "--specs")] = False,
     batch_bytes: BatchBytes = DEFAULT_BATCH_BYTES,
@@ -167,7 +170,7 @@ def enqueue(
         raise typer.BadParameter("give a PAYLOAD argument or --file, not both")
     defaults = {"queue": queue, "task": task, "priority": priority, "delay": delay,
                 "max_tries": max_tries, "idempotency_key": idempotency_key,
-                "concurrency_key": concurrency_key}  # fmt: skip
+                "concurrency_key": concurrency_key, "tags": tag}  # fmt: skip
     defaults = {k: v for k, v in defaults.items() if v is not None}
     if file is not None:
         if idempotency_key is not None:
@@ -221,6 +224,11 @@ State = Annotated[
 def jobs(
     state: State = None,
     queue: Queue = None,
+    task: Annotated[str | None, typer.Option(help="Only jobs of this task.")] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(metavar="<str>", help="Only jobs with this tag (repeatable: all of them)."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: AsJson = False,
     wide: Wide = False,
@@ -228,9 +236,12 @@ def jobs(
     token: Token = None,
 ) -> None:
     """List jobs, newest first."""
+    tags = tag or []
     with session(url, token) as client:
-        found = _collect(client, False, limit, state=state, queue=queue)
-        total = explain.total(client, state, queue)
+        found = _collect(client, False, limit, state=state, queue=queue, task=task, tags=tags)
+        # The server counts by queue and state only: a total by task or tag is not kept.
+        filtered = task is not None or tags
+        total = len(found) if filtered else explain.total(client, state, queue)
     _show(found, "jobs", total, as_json, wide)
 
 

@@ -17,6 +17,7 @@ asyncio construct the rewrite has no rule for.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
@@ -25,7 +26,7 @@ import httpx
 import tenacity
 from msgspec import UNSET, UnsetType
 
-from leaseq.client import calls, schedule_calls
+from leaseq.client import calls, find_calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
 from leaseq.client.models import (
@@ -44,7 +45,7 @@ from leaseq.client.models import (
     WorkerSeen,
 )
 from leaseq.client.schedule_calls import cadence
-from leaseq.core.limits import DEFAULT_PAGE, DEFAULT_QUEUE
+from leaseq.core.limits import DEFAULT_PAGE, DEFAULT_QUEUE, MAX_JOB_WAIT_S
 from leaseq.core.model import JobState
 
 T = TypeVar("T")
@@ -164,17 +165,36 @@ class AsyncClient(ClientBase):
         return await self.send(calls.release(job_id, lease_token))
 
     async def get_job(self, job_id: str) -> Job:
-        return await self.send(calls.get_job(job_id))
+        return await self.send(find_calls.get_job(job_id))
+
+    async def wait(
+        self, job_id: str, timeout: float = 30.0, *, raise_on_failure: bool = False
+    ) -> Job:
+        """The job once it is DONE, DEAD or CANCELLED, within ``timeout`` seconds, in server
+        waits of at most ``MAX_JOB_WAIT_S`` each (``GET /jobs/{id}?wait=``: answered as
+        the job finishes, not polled). ``WaitTimedOut`` (a ``TimeoutError``) when it has
+        not finished by then; with ``raise_on_failure``, ``JobFailed`` for DEAD or
+        CANCELLED. Either error's ``job`` is the job as it was."""
+        deadline = time.monotonic() + timeout
+        while True:
+            wait = min(max(deadline - time.monotonic(), 0.0), MAX_JOB_WAIT_S)
+            job = await self.send(find_calls.get_job(job_id, wait))
+            done = find_calls.waited(job, raise_on_failure, deadline - time.monotonic())
+            if done is not None:
+                return done
 
     async def list_jobs(
         self,
         *,
         state: JobState | str | None = None,
         queue: str | None = None,
+        task: str | None = None,
+        tags: Sequence[str] = (),
         limit: int = DEFAULT_PAGE,
         cursor: str | None = None,
     ) -> Page:
-        return await self.send(calls.list_jobs(state, queue, limit, cursor))
+        """Newest first; ``tags``: the jobs that carry every one of them."""
+        return await self.send(find_calls.list_jobs(state, queue, limit, cursor, task, tags))
 
     async def list_dead(
         self, *, queue: str | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None

@@ -9,14 +9,16 @@ may not have been applied) cannot do harm: reads, polls, heartbeats, acks and re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 from urllib.parse import quote
 
 import msgspec
+from msgspec.structs import replace
 
+from leaseq.client import tracing
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
@@ -32,7 +34,6 @@ from leaseq.client.models import (
     Undecodable,
     WorkerSeen,
 )
-from leaseq.core.model import JobState
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
 
 T = TypeVar("T")
@@ -50,6 +51,8 @@ class EnqueueOptions(TypedDict, total=False):
     idempotency_key: str
     concurrency_key: str
     idempotency_scope: Literal["stored", "active"]
+    tags: list[str]
+    traceparent: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,8 @@ class Call(Generic[T]):
     path: str
     parse: Callable[[bytes], T]
     body: Any = None
-    params: dict[str, str] = field(default_factory=dict)
+    params: Mapping[str, str | list[str]] = field(default_factory=dict)
+    """A list is a repeated parameter (``?tag=a&tag=b``)."""
     safe: bool = False
     # A long poll legitimately holds the response for ``wait`` seconds.
     extra_timeout: float = 0.0
@@ -213,12 +217,12 @@ def unreachable(url: str, exc: Exception, *, sent: bool) -> ServerUnavailable:
 
 
 def enqueue(payload: Any, options: EnqueueOptions) -> Call[Job]:
-    body = JobSpec(payload=payload, **options)
+    (body,) = traced([JobSpec(payload=payload, **options)])
     return Call("POST", "/enqueue", _one_job, body, safe=body.idempotency_key is not None)
 
 
 def enqueue_many(specs: Iterable[JobSpec]) -> Call[list[Job]]:
-    jobs = list(specs)
+    jobs = traced(specs)
     safe = all(s.idempotency_key is not None for s in jobs)
     return Call("POST", "/enqueue", _jobs, {"jobs": jobs}, safe=safe)
 
@@ -287,22 +291,20 @@ def release(job_id: str, lease_token: str) -> Call[Job]:
     return Call("POST", "/release", _one_job, body, safe=True)
 
 
-def get_job(job_id: str) -> Call[Job]:
-    return Call("GET", f"/jobs/{quote(job_id, safe='')}", _one_job, safe=True)
+def traced(specs: Iterable[JobSpec]) -> list[JobSpec]:
+    """The specs, those without a ``traceparent`` given the current span's (``tracing``)."""
+    jobs = list(specs)
+    current = tracing.traceparent()
+    if current is None:
+        return jobs
+    return [replace(s, traceparent=current) if s.traceparent is None else s for s in jobs]
 
 
-def _page_params(limit: int, cursor: str | None, **filters: str | None) -> dict[str, str]:
+def _page_params(
+    limit: int, cursor: str | None, **filters: str | list[str] | None
+) -> dict[str, str | list[str]]:
     params = {"limit": str(limit), "cursor": cursor, **filters}
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def list_jobs(
-    state: JobState | str | None, queue: str | None, limit: int, cursor: str | None
-) -> Call[Page]:
-    params = _page_params(limit, cursor, state=None if state is None else str(state), queue=queue)
-    return Call(
-        "GET", "/jobs", lambda c: msgspec.json.decode(c, type=Page), params=params, safe=True
-    )
+    return {k: v for k, v in params.items() if v is not None and v != []}
 
 
 def list_dead(queue: str | None, limit: int, cursor: str | None) -> Call[Page]:

@@ -51,6 +51,10 @@ class Job(msgspec.Struct, kw_only=True, frozen=True):
     """The exception's class name of the last failure, when its worker sent one."""
     last_error_message: str | None = None
     """The exception's message of the last failure (``last_error`` has the traceback)."""
+    tags: list[str] = msgspec.field(default_factory=list)
+    """What the job is about, as enqueued; ``list_jobs(tags=...)`` finds it by them."""
+    traceparent: str | None = None
+    """The W3C trace context of the span that enqueued it (``leaseq.client.tracing``)."""
 
 
 class Page(msgspec.Struct, frozen=True):
@@ -143,6 +147,10 @@ class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_f
     concurrency_key: str | None = None
     idempotency_scope: str | None = None
     """``active``: the key is taken only while the job is QUEUED or LEASED."""
+    tags: list[str] | None = None
+    """Up to ``limits.MAX_TAGS`` strings of 1-``MAX_TAG_CHARS`` characters."""
+    traceparent: str | None = None
+    """Left None, the enqueue sends the current span's (with ``leaseq[otel]``)."""
 
 
 class ScheduleJob(msgspec.Struct, kw_only=True, frozen=True):

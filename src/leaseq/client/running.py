@@ -7,6 +7,7 @@ poll, beat and report: everything here is about a single job and does no HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import traceback
 from concurrent.futures import Executor
@@ -98,7 +99,11 @@ async def execute(app: App, job: Job, pool: Executor) -> Outcome:
             value = await task.fn(*call.args, **call.kwargs)
         else:
             loop = asyncio.get_running_loop()
-            fn = functools.partial(task.fn, *call.args, **call.kwargs)
+            # In the context of this coroutine (the attempt's span, ``tracing``): an
+            # executor's thread would otherwise run the task in an empty one.
+            fn = functools.partial(
+                contextvars.copy_context().run, task.fn, *call.args, **call.kwargs
+            )
             value = await loop.run_in_executor(pool, fn)
         return Outcome(result=encode_result(value))
     except Refused as exc:

@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from leaseq.client import AckSpec, AsyncClient, Job, PollAnswer, RetryPolicy, Undecodable
+from leaseq.client import AckSpec, AsyncClient, Job, PollAnswer, RetryPolicy, Undecodable, tracing
 from leaseq.client.reconnect import Outage
 from leaseq.client.running import Outcome, execute
 from leaseq.client.schedules import put_declared
@@ -234,7 +234,9 @@ class Worker:
         job, started = held.job, time.monotonic()
         log.debug("job %s start task=%s attempt=%d", job.id, job.task, job.attempts)
         try:
-            outcome = await execute(self.app, job, self._pool)
+            with tracing.attempt(job) as span:  # linked to the enqueue's trace context
+                outcome = await execute(self.app, job, self._pool)
+                tracing.outcome(span, outcome.error_type, outcome.summary)
         finally:
             self._running -= 1
             self._slot_free.set()

@@ -23,6 +23,7 @@ from leaseq.server.http import (
     schedule_routes,
     schedule_wire,
     wire,
+    wire_find,
     wire_history,
     wire_queues,
 )
@@ -63,10 +64,10 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
               (wire.RequeueIn,), responses={200: wire.RequeueOut}, role=Role.ADMIN),
      routes.requeue_dead),
     (Endpoint("GET", "/jobs", "List jobs, newest first: by state, queue, task, tags",
-              query=wire.JobsQuery,
+              query=wire_find.JobsQuery,
               responses={200: wire.PageOut}), routes.list_jobs),
     (Endpoint("GET", "/jobs/{job_id}", "One job; with `wait`, once it is DONE, DEAD or"
-              " CANCELLED or the wait is over", query=wire.JobQuery, responses=_JOB),
+              " CANCELLED or the wait is over", query=wire_find.JobQuery, responses=_JOB),
      routes.get_job),
     (Endpoint("GET", "/jobs/{job_id}/events", "A job's history, oldest first, by pages",
               query=wire.EventsQuery, responses={200: wire.EventsOut}), routes.job_events),

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from leaseq.core.model import JobState
 from leaseq.core.queues import QueueChange
-from leaseq.server.http import decode, encode, wire, wire_history, wire_queues
+from leaseq.server.http import decode, encode, wire, wire_find, wire_history, wire_queues
 from leaseq.server.http.guards import read_body
 from leaseq.server.observe import METRICS_TYPE
 from leaseq.server.service import QueueService
@@ -116,13 +116,13 @@ async def requeue_dead(ctx: Context, request: Request) -> Response:
 
 
 async def list_jobs(ctx: Context, request: Request) -> Response:
-    q = decode.query(request.query_params, wire.JobsQuery)
+    q = decode.query(request.query_params, wire_find.JobsQuery)
     found = await ctx.service.list_jobs(q.state, q.queue, q.limit, q.cursor, q.to_filter())
     return encode.page(found)
 
 
 async def get_job(ctx: Context, request: Request) -> Response:
-    q = decode.query(request.query_params, wire.JobQuery)
+    q = decode.query(request.query_params, wire_find.JobQuery)
     return encode.job(await ctx.service.get(request.path_params["job_id"], q.wait))
 
 

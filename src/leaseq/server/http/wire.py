@@ -18,8 +18,9 @@ import msgspec
 from msgspec import Meta, Struct, field
 
 from leaseq.core import limits
+from leaseq.core import tracecontext as tc
 from leaseq.core.commands import Ack
-from leaseq.core.model import Action, IdempotencyScope, JobFilter, JobState, NewJob
+from leaseq.core.model import Action, IdempotencyScope, JobState, NewJob
 from leaseq.errors import InvalidRequest
 from leaseq.server.service import Renewal
 
@@ -45,18 +46,9 @@ ErrorType = Annotated[
 ]
 ErrorMessage = Annotated[str, Meta(max_length=limits.MAX_ERROR_MESSAGE_CHARS, pattern=NO_NUL)]
 Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
-Tag = Annotated[
-    str,
-    Meta(min_length=1, max_length=limits.MAX_TAG_CHARS, pattern=NO_NUL,
-         description=f"1-{limits.MAX_TAG_CHARS} characters"),
-]  # fmt: skip
-TRACEPARENT = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
-Traceparent = Annotated[
-    str,
-    Meta(pattern=TRACEPARENT,
-         description="W3C Trace Context `traceparent`: version-trace_id-parent_id-flags,"
-         " lowercase hex; version ff and all-zero ids are refused"),
-]  # fmt: skip
+Tag = Annotated[str, Meta(min_length=1, max_length=limits.MAX_TAG_CHARS, pattern=NO_NUL)]
+Tags = Annotated[list[Tag], Meta(max_length=limits.MAX_TAGS)]
+Traceparent = Annotated[str, Meta(pattern=tc.PATTERN, description=tc.DESCRIPTION)]
 UtcTime = Annotated[
     datetime,
     Meta(
@@ -103,7 +95,7 @@ class JobSpecIn(_In):
     # whole schema on its own (tests/app/test_bad_input.py validates with it alone).
     idempotency_scope: Literal["stored", "active"] = "stored"
     """``active``: the key is taken only while the job is QUEUED or LEASED."""
-    tags: Annotated[list[Tag], Meta(max_length=limits.MAX_TAGS)] = field(default_factory=list)
+    tags: Tags = field(default_factory=list)
     """What the job is about: ``GET /jobs?tag=`` finds it. A tag given twice counts once."""
     traceparent: Traceparent | None = None
     """The producer's trace context; the worker's span of each attempt links to it."""
@@ -113,8 +105,8 @@ class JobSpecIn(_In):
     def __post_init__(self) -> None:
         if self.delay is not None and self.run_at is not None:
             raise ValueError("give `delay` or `run_at`, not both")
-        if self.traceparent is not None:
-            check_traceparent(self.traceparent)
+        if self.traceparent is not None and (problem := tc.traceparent_problem(self.traceparent)):
+            raise ValueError(problem)
 
     def to_domain(self) -> list[NewJob]:
         return [self.to_new_job("$")]
@@ -135,16 +127,6 @@ class JobSpecIn(_In):
             tags=tuple(self.tags),
             traceparent=self.traceparent,
         )
-
-
-def check_traceparent(value: str) -> None:
-    """Refuses what the pattern lets through but W3C Trace Context forbids: version ff, and
-    a trace id or parent id of zeros only (an invalid context, which no span can link to)."""
-    version, trace_id, parent_id, _ = value.split("-")
-    if version == "ff":
-        raise ValueError("`traceparent`: version ff is invalid")
-    if not trace_id.strip("0") or not parent_id.strip("0"):
-        raise ValueError("`traceparent`: the trace id and parent id must not be all zeros")
 
 
 class EnqueueBatchIn(_In):
@@ -250,25 +232,6 @@ class RequeueIn(_In):
     def __post_init__(self) -> None:
         if (self.job_ids is None) == (self.queue is None):
             raise ValueError("give exactly one of `job_ids` or `queue`")
-
-
-class JobsQuery(_In):
-    state: JobState | None = None
-    queue: QueueName | None = None
-    task: Name | None = None
-    tag: Annotated[list[Tag], Meta(max_length=limits.MAX_TAGS)] = field(default_factory=list)
-    """Repeatable (``?tag=a&tag=b``): jobs that carry every one of them."""
-    limit: Limit = limits.DEFAULT_PAGE
-    cursor: Cursor | None = None
-
-    def to_filter(self) -> JobFilter:
-        return JobFilter(self.task, tuple(dict.fromkeys(self.tag)))
-
-
-class JobQuery(_In):
-    wait: Annotated[float, Meta(ge=0, le=limits.MAX_JOB_WAIT_S)] = 0.0
-    """Seconds to hold the answer until the job is DONE, DEAD or CANCELLED; the job is
-    answered as it is then, finished or not."""
 
 
 class EventsQuery(_In):
