@@ -153,7 +153,9 @@ def test_one_notify_wakes_the_waits_of_a_batch_ack_on_other_nodes(
     ids = [job["id"] for job in created.json()["jobs"]]
     answers: list[dict[str, Any]] = [{} for _ in range(4)]
     picked = [ids[0], ids[120], ids[200], ids[249]]  # in either chunk of 200 ids
-    waiters = [_wait_on(node, i, ans) for node, i, ans in zip([a, c, a, c], picked, answers)]
+    waiters = [
+        _wait_on(node, i, ans) for node, i, ans in zip([a, c, a, c], picked, answers, strict=True)
+    ]
     leased = b.post("/poll", json={"worker_id": "w", "queues": ["many"], "max_jobs": 100}).json()
     leased2 = b.post("/poll", json={"worker_id": "w", "queues": ["many"], "max_jobs": 100}).json()
     leased3 = b.post("/poll", json={"worker_id": "w", "queues": ["many"], "max_jobs": 100}).json()
