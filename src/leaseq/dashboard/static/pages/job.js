@@ -4,7 +4,7 @@ import { api, query } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
 import {
   confirmed, errorHeadline, flash, folded, h, head, jobLink, json, muted, num, queueLink, stateBadge,
-  when,
+  tagChips, when,
 } from "../lib/render.js";
 
 function fields(job) {
@@ -15,6 +15,8 @@ function fields(job) {
     ["Run at", when(job.run_at)], ["Lease owner", job.lease_owner ?? "–"],
     ["Lease expires", when(job.lease_expires_at)], ["Idempotency key", job.idempotency_key ?? "–"],
     ["Created", when(job.created_at)], ["Updated", when(job.updated_at)],
+    ["Tags", h("span", { id: "job-tags" }, tagChips(job.tags))],
+    ["Trace", h("span", { class: "mono", id: "job-trace" }, job.traceparent ?? "–")],
   ];
 }
 
@@ -22,7 +24,7 @@ function fields(job) {
  * (not its idempotency key, which would answer with this very job). */
 const rerunSpec = (job) => ({
   queue: job.queue, task: job.task, payload: job.payload, priority: job.priority,
-  max_tries: job.max_tries, concurrency_key: job.concurrency_key,
+  max_tries: job.max_tries, concurrency_key: job.concurrency_key, tags: job.tags,
 });
 
 async function rerun(job, box) {

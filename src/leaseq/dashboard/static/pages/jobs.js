@@ -7,7 +7,8 @@
 
 import { query, api } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
-import { emptyRow, h, head, jobLink, num, rowClass, stateBadge, tabs, when } from "../lib/render.js";
+import { emptyRow, h, head, jobLink, num, rowClass, stateBadge, tabs, tagChips, when } from "../lib/render.js";
+import { findHref } from "./find.js";
 
 /** The views that are QUEUED jobs filtered in the browser, with what they keep. */
 export const VIEWS = {
@@ -15,7 +16,7 @@ export const VIEWS = {
   RETRYING: (job) => job.attempts > 0,
 };
 
-const COLUMNS = 8;
+const COLUMNS = 9;
 
 function jobRow(job) {
   return h("tr", { dataset: { job: job.id, task: job.task ?? "" }, class: rowClass(job) },
@@ -23,6 +24,7 @@ function jobRow(job) {
     h("td", { class: "num" }, `${job.attempts}/${job.max_tries}`),
     h("td", { "data-col": "run_at" }, when(job.run_at)),
     h("td", { class: "mono" }, job.lease_owner ?? "–"), h("td", {}, when(job.updated_at)),
+    h("td", { class: "tags" }, tagChips(job.tags)),
     h("td", { class: "mono" }, h("div", { class: "clamp" }, JSON.stringify(job.payload).slice(0, 200))));
 }
 
@@ -60,9 +62,10 @@ export async function jobList(root, queue, view) {
     h("h1", {}, "Jobs · ", h("span", { class: "mono" }, queue)),
     tabs(queue, view),
     about && h("p", { class: "muted" }, about),
-    h("div", { class: "toolbar" }, task, count),
+    h("div", { class: "toolbar" }, task, count,
+      h("a", { id: "find-here", href: findHref({ queue, state }) }, "Find by task and tag on the server →")),
     h("div", { class: "scroll" }, h("table", { id: "jobs" },
-      head("Job", "State", "Task", num("Tries"), "Run at", "Lease owner", "Updated", "Payload"),
+      head("Job", "State", "Task", num("Tries"), "Run at", "Lease owner", "Updated", "Tags", "Payload"),
       tbody)),
     more,
   ].filter(Boolean));
