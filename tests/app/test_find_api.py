@@ -98,3 +98,17 @@ def test_the_document_shows_the_new_fields_and_parameters(http: httpx.Client) ->
     assert one["wait"]["schema"]["maximum"] == 30
     job = doc["components"]["schemas"]["JobOut"]["properties"]
     assert {"tags", "traceparent"} <= job.keys()
+
+
+def test_a_schedule_s_jobs_carry_its_tags(http: httpx.Client) -> None:
+    body = {"every": 3600, "job": {"payload": 1, "queue": "sched", "tags": ["nightly"]}}
+    assert http.put("/schedules/tagged", json=body).status_code == 201
+    job = http.post("/schedules/tagged/trigger").json()["job"]
+    assert job["tags"] == ["nightly"]
+    assert found(http, ("tag", "nightly")) == [job["id"]]
+    bad = {
+        "every": 3600,
+        "job": {"payload": 1, "traceparent": "00-" + "0" * 32 + "-" + "1" * 16 + "-01"},
+    }
+    r = http.put("/schedules/bad", json=bad)
+    assert r.status_code == 422 and "traceparent" in r.json()["error"]["message"]
