@@ -30,7 +30,7 @@ from tests.support.postgres import fresh_database
 
 from leaseq.core.clock import SystemClock
 from leaseq.core.commands import Ack
-from leaseq.core.model import NewJob
+from leaseq.core.model import JobRecord, NewJob
 from leaseq.server.storage import Storage
 from leaseq.server.storage.postgres import PostgresStorage
 from leaseq.server.storage.sqlite import SQLiteStorage
@@ -80,7 +80,7 @@ async def acks(url: str) -> None:
         times = []
         for _ in range(10):
             await storage.enqueue([NewJob(payload="{}", queue="a") for _ in range(1000)])
-            leased = []
+            leased: list[JobRecord] = []
             while len(leased) < 1000:
                 leased += await storage.claim(["a"], "w", 100, 60_000)
             start = time.perf_counter()

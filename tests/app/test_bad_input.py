@@ -129,7 +129,7 @@ def test_bad_queries_are_refused_naming_the_parameter(
         # Cancelled, so that the queue has no ready job whose age the other tests see move.
         assert http.post(f"/jobs/{job['id']}/cancel").status_code == 200
         before = http.get("/jobs", params={"queue": "queries"}).json()
-        r = http.get(path.format(id=job["id"]), params=httpx.QueryParams(params))
+        r = http.get(path.format(id=job["id"]), params=httpx.QueryParams(tuple(params)))
         assert r.status_code == 422, r.text
         assert r.json()["error"]["code"] == "invalid_request"
         assert f"`$.{names}" in r.json()["error"]["message"], r.text
