@@ -90,6 +90,8 @@ def test_worker_polls_its_tasks_queues_and_prints_a_line_per_failure(
     assert f"job {failed.id} failed" in failure and "(DEAD)" in failure, failure
     assert "Traceback" not in log  # the traceback is -v material
     assert sent.id not in log  # a success is quiet at the default level
+    (seen,) = client.workers()  # as the workers page shows it
+    assert (sorted(seen.queues), seen.concurrency) == (["emails", "reports"], 8)
     assert worker.stop()[0] == 0
 
 

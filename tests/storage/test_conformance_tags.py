@@ -132,3 +132,36 @@ async def test_a_batch_stores_the_tags_of_each_job(store: Store, count: int) -> 
     assert tag_rows(store) == 3 * count
     for i, job in enumerate(jobs):
         assert await ids(store, f"tag{i}-0", f"tag{i}-{count - 1}") == [job.id]
+
+
+async def test_a_store_that_ran_a_later_migration_still_gets_0010(store: Store) -> None:
+    """Branches land out of order (0010 merged after 0012): a database that recorded
+    0012 but not 0010 must get 0010 at its next start, not skip it as "below" 12."""
+    undo = [
+        "DELETE FROM schema_migrations WHERE version = 10", "DROP TABLE job_tags",
+        "DROP INDEX jobs_by_task", "ALTER TABLE jobs DROP COLUMN tags",
+        "ALTER TABLE jobs DROP COLUMN traceparent",
+    ]  # fmt: skip
+    if isinstance(store.storage, SQLiteStorage):
+        with sqlite3.connect(store.storage._path) as conn:
+            for statement in undo:
+                conn.execute(statement)
+    else:
+        assert isinstance(store.storage, PostgresStorage)
+        with psycopg.connect(store.storage._url, autocommit=True) as pg:
+            for statement in undo:
+                pg.execute(statement)  # type: ignore[call-overload]
+    assert await _versions(store) > {12} and 10 not in await _versions(store)
+    await store.reopen()
+    assert 10 in await _versions(store)
+    (job,) = await enqueue(store, tagged("back"))
+    assert await ids(store, "back") == [job.id]
+
+
+async def _versions(store: Store) -> set[int]:
+    if isinstance(store.storage, SQLiteStorage):
+        with sqlite3.connect(store.storage._path) as conn:
+            return {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+    assert isinstance(store.storage, PostgresStorage)
+    with psycopg.connect(store.storage._url) as pg:
+        return {v for (v,) in pg.execute("SELECT version FROM schema_migrations")}

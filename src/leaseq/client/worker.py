@@ -181,6 +181,7 @@ class Worker:
                 self._poller.poll_answer(
                     cfg.worker_id, self.queues, max_jobs=min(free, limits.MAX_POLL_JOBS),
                     lease_seconds=cfg.lease_seconds, wait=cfg.poll_wait,
+                    concurrency=cfg.concurrency,
                 )
             )  # fmt: skip
             try:

@@ -46,8 +46,6 @@ log = logging.getLogger("leaseq.server.service")
 REQUEUE_CHUNK = limits.MAX_BATCH
 DEPTH_TTL_S = 0.5
 HEALTH_TIMEOUT_S = 2.0
-KNOWN_WORKER_WINDOW_S = 300.0
-"""Workers seen this recently count in the ``leaseq_known_workers`` gauge."""
 
 BACKENDS = {"sqlite": "sqlite", "postgresql": "postgres", "postgres": "postgres"}
 """Database URL scheme -> backend name, as ``open_storage`` picks the backend."""
@@ -139,21 +137,24 @@ class QueueService:
         lease_seconds: float | None = None,
         wait: float = 0.0,
         gone: asyncio.Future[None] | None = None,
+        *,
+        concurrency: int | None = None,
     ) -> list[JobRecord]:
         """Leases up to ``max_jobs``; with ``wait`` it holds until a job is ready, a
         notification arrives, the wait ends, or the server shuts down.
 
         ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
         in the meantime are released at once rather than left to run out their lease.
+        ``concurrency`` is what the worker says it runs at once (the workers listing).
         """
-        lease_ms = self._lease_ms(lease_seconds)
+        lease_ms, budget = self._lease_ms(lease_seconds), self.settings.max_answer_bytes
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
             woken = self._notifier.subscribe(queues)
             try:
                 jobs = await self._storage.claim(
-                    queues, worker_id, max_jobs, lease_ms, self.settings.max_answer_bytes
+                    queues, worker_id, max_jobs, lease_ms, budget, concurrency=concurrency
                 )
                 if jobs.held:
                     self._observer.held_back(jobs.held)
@@ -306,7 +307,7 @@ class QueueService:
     async def metrics(self) -> bytes:
         """This node's metrics in the Prometheus text format (``observe.METRICS_TYPE``),
         the gauges read from the store refreshed first, so each scrape sees it now."""
-        known = await self._storage.count_workers(round(KNOWN_WORKER_WINDOW_S * 1000))
+        known = await self._storage.count_workers(round(limits.KNOWN_WORKER_WINDOW_S * 1000))
         self._observer.set_store_gauges(await self._storage.stats(), known)
         settings = await self._storage.queue_settings(None)
         self._observer.set_queue_gauges(QueueInfo(q, s) for q, s in settings.items())

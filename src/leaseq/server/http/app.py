@@ -116,6 +116,9 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
               responses={200: _SCHEDULE}, role=Role.ADMIN), schedule_routes.pause_schedule),
     (Endpoint("POST", "/schedules/{name}/resume", "Resume; the slots missed are not replayed",
               responses={200: _SCHEDULE}, role=Role.ADMIN), schedule_routes.resume_schedule),
+    (Endpoint("GET", "/schedules/{name}/runs", "The schedule's run history, newest first",
+              query=schedule_wire.RunsQuery, responses={200: schedule_wire.ScheduleRunsOut}),
+     schedule_routes.schedule_runs),
 ]  # fmt: skip
 
 

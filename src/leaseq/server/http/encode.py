@@ -112,7 +112,15 @@ def workers(seen: Sequence[WorkerInfo]) -> Response:
     return json_response(
         wire.WorkersOut(
             [
-                wire.WorkerOut(w.worker_id, rfc3339(w.last_seen_at), w.jobs, w.done, w.failed)
+                wire.WorkerOut(
+                    w.worker_id,
+                    rfc3339(w.last_seen_at),
+                    w.jobs,
+                    w.done,
+                    w.failed,
+                    w.queues,
+                    w.concurrency,
+                )
                 for w in seen
             ]
         )

@@ -50,9 +50,10 @@ async def poll(ctx: Context, request: Request) -> Response:
     req = decode.decode(await ctx.body(request), wire.PollIn)
     args = (req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
     if req.wait <= 0:
-        return encode.leased(await ctx.service.poll(*args))
+        return encode.leased(await ctx.service.poll(*args, concurrency=req.concurrency))
     async with _disconnect(request) as gone:
-        return encode.leased(await ctx.service.poll(*args, req.wait, gone))
+        leased = await ctx.service.poll(*args, req.wait, gone, concurrency=req.concurrency)
+        return encode.leased(leased)
 
 
 @contextlib.asynccontextmanager

@@ -181,8 +181,16 @@ INSERT INTO workers (worker_id, last_seen_at, done, failed) VALUES (?, ?, ?, ?)
 ON CONFLICT (worker_id) DO UPDATE SET last_seen_at = max(last_seen_at,
 excluded.last_seen_at), done = done + excluded.done, failed = failed + excluded.failed
 
+-- name: touch_worker
+-- A poll: the worker is seen now, polling these queues (JSON) with this concurrency.
+INSERT INTO workers (worker_id, last_seen_at, done, failed, queues, concurrency)
+VALUES (?, ?, 0, 0, ?, ?)
+ON CONFLICT (worker_id) DO UPDATE SET last_seen_at = max(last_seen_at,
+excluded.last_seen_at), queues = excluded.queues, concurrency = excluded.concurrency
+
 -- name: workers
-SELECT worker_id, last_seen_at, done, failed FROM workers WHERE last_seen_at >= ?
+SELECT worker_id, last_seen_at, done, failed, queues, concurrency FROM workers
+WHERE last_seen_at >= ?
 ORDER BY last_seen_at DESC LIMIT ?
 
 -- name: held_jobs
@@ -217,8 +225,11 @@ SELECT 1
 CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,
 name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)
 
--- name: schema_version
-SELECT coalesce(max(version), 0) FROM schema_migrations
+-- name: applied_migrations
+-- Every version applied. A store applies each migration it has not, in version order,
+-- not only those above its highest: branches merged out of order (0010 after 0012) must
+-- still reach every database, whichever of them it had run.
+SELECT version FROM schema_migrations
 
 -- name: record_migration
 INSERT INTO schema_migrations (version, name) VALUES (?, ?)

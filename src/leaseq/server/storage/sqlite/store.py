@@ -84,6 +84,8 @@ class SQLiteStorage:
         max_jobs: int,
         lease_ms: int,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        *,
+        concurrency: int | None = None,
     ) -> Claimed:
         # A lease is not durable: lost to a power cut, the job is QUEUED again and is
         # delivered again, which at-least-once allows; so a claim does not wait for fsync.
@@ -91,7 +93,7 @@ class SQLiteStorage:
         # cut is a lease that, as far as the window can tell, never happened.)
         return await self._writer.run(
             lambda conn: jobs.claim(
-                conn, queues, owner, max_jobs, lease_ms, self._now(), max_bytes
+                conn, queues, owner, max_jobs, lease_ms, self._now(), max_bytes, concurrency
             ),
             durable=False,
         )
@@ -259,9 +261,9 @@ def _row_class(names: tuple[str, ...]) -> Any:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute(Q["migrations_table"])
-    (current,) = conn.execute(Q["schema_version"]).fetchone()
+    applied = {version for (version,) in conn.execute(Q["applied_migrations"])}
     for migration in migrations.load("sqlite"):
-        if migration.version > current:
+        if migration.version not in applied:
             for statement in _statements(migration.sql):
                 conn.execute(statement)
             conn.execute(Q["record_migration"], (migration.version, migration.name))
