@@ -150,7 +150,7 @@ async def test_a_store_that_ran_a_later_migration_still_gets_0010(store: Store) 
         assert isinstance(store.storage, PostgresStorage)
         with psycopg.connect(store.storage._url, autocommit=True) as pg:
             for statement in undo:
-                pg.execute(statement)  # type: ignore[call-overload]
+                pg.execute(statement)
     assert await _versions(store) > {12} and 10 not in await _versions(store)
     await store.reopen()
     assert 10 in await _versions(store)
