@@ -54,6 +54,13 @@ Wide = Annotated[bool, flag("Whole job ids even in a narrow terminal.", "--wide"
 Queue = Annotated[str | None, typer.Option(help="Only this queue.")]
 
 
+def opt_tags(text: str) -> Any:
+    return typer.Option(metavar="<str>", help=text)
+
+
+Tags = Annotated[list[str] | None, opt_tags("A tag (repeatable).")]
+
+
 def exit_code(exc: LeaseqError) -> int:
     if isinstance(exc, JobNotFound | ScheduleNotFound):
         return 3
@@ -152,9 +159,7 @@ def enqueue(
     concurrency_key: Annotated[
         str | None, typer.Option(help="Limited with its queue's key concurrency.")
     ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option(metavar="<str>", help="A tag (repeatable).")
-    ] = None,
+    tag: Tags = None,
     file: Annotated[Path | None, typer.Option(help="JSON lines to enqueue; - is stdin.")] = None,
     specs: Annotated[bool, flag("With --file: lines are job objects.", "--specs")] = False,
     batch_bytes: BatchBytes = DEFAULT_BATCH_BYTES,
@@ -225,10 +230,7 @@ def jobs(
     state: State = None,
     queue: Queue = None,
     task: Annotated[str | None, typer.Option(help="Only jobs of this task.")] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option(metavar="<str>", help="Only jobs with this tag (repeatable: all of them)."),
-    ] = None,
+    tag: Annotated[list[str] | None, opt_tags("Only jobs with this tag (repeatable: all).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: AsJson = False,
     wide: Wide = False,

@@ -263,8 +263,7 @@ class QueueService:
 
     async def list_jobs(
         self, state: JobState | None, queue: str | None, limit: int, cursor: str | None,
-        match: JobFilter | None = None,
-    ) -> JobListing:  # fmt: skip
+        match: JobFilter | None = None) -> JobListing:  # fmt: skip
         """A page of jobs, cut at the answer's byte budget too (``Storage.list_jobs``)."""
         budget = self.settings.max_answer_bytes
         return await self._storage.list_jobs(state, queue, limit, cursor, budget, match)
