@@ -187,6 +187,10 @@ RULES = [
         {"delay": 1}, {"run_at": LATER}, {"delay": 1, "run_at": LATER},
         {"delay": None, "run_at": LATER}, {"delay": 1, "run_at": None},
         {"max_tries": 3.0}, {"max_tries": 3.5}, {"priority": -1e3},
+        {"traceparent": TRACE}, {"traceparent": "ff" + TRACE[2:]},
+        {"traceparent": TRACE[:3] + "0" * 32 + TRACE[35:]},
+        {"traceparent": TRACE[:36] + "0" * 16 + "-01"},
+        {"tags": ["a", "b"]}, {"tags": [f"t{i}" for i in range(21)]}, {"tags": ["t" * 65]},
     ]),
 ]  # fmt: skip
 

@@ -84,7 +84,6 @@ class ScheduleJobIn(JobSpecIn):
         for name, default in self.SET_BY_SLOT.items():
             if getattr(self, name) != default:
                 raise ValueError(f"{name}: a schedule's slot sets it; remove `{name}`")
-        super().__post_init__()  # the job spec's own rules (a valid traceparent)
 
 
 class ScheduleIn(_In, kw_only=True):

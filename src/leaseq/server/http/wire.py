@@ -106,8 +106,6 @@ class JobSpecIn(_In):
     def __post_init__(self) -> None:
         if self.delay is not None and self.run_at is not None:
             raise ValueError("give `delay` or `run_at`, not both")
-        if self.traceparent is not None and (problem := tc.traceparent_problem(self.traceparent)):
-            raise ValueError(problem)
 
     def to_domain(self) -> list[NewJob]:
         return [self.to_new_job("$")]
