@@ -112,3 +112,22 @@ def test_a_schedule_s_jobs_carry_its_tags(http: httpx.Client) -> None:
     }
     r = http.put("/schedules/bad", json=bad)
     assert r.status_code == 422 and "traceparent" in r.json()["error"]["message"]
+
+
+def test_delayed_and_attempted_filter_the_listing(http: httpx.Client) -> None:
+    later = enqueue(http, queue="views", delay=3600)
+    fresh = enqueue(http, queue="views")
+    q = [("queue", "views"), ("state", "QUEUED")]
+    assert found(http, *q, ("delayed", "true")) == [later["id"]]
+    assert found(http, *q, ("delayed", "false")) == [fresh["id"]]
+    assert found(http, *q, ("attempted", "true")) == []
+    (leased,) = http.post("/poll", json={"worker_id": "w", "queues": ["views"]}).json()["jobs"]
+    fail = {"job_id": leased["id"], "lease_token": leased["lease_token"], "error": "x"}
+    assert http.post("/fail", json=fail).json()["job"]["state"] == "QUEUED"  # a retry
+    assert found(http, *q, ("attempted", "true")) == [fresh["id"]]
+    assert found(http, *q, ("attempted", "false")) == [later["id"]]
+    for bad in ("maybe", "2"):
+        r = http.get("/jobs", params={"delayed": bad})
+        assert r.status_code == 422 and "delayed" in r.json()["error"]["message"], r.text
+    with_client = http.get("/openapi.json").json()["paths"]["/jobs"]["get"]["parameters"]
+    assert {"delayed", "attempted"} <= {p["name"] for p in with_client}

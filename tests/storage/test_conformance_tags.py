@@ -9,7 +9,8 @@ import sqlite3
 import psycopg
 import pytest
 
-from leaseq.core.commands import Ack, Cancel
+from leaseq.core.backoff import Backoff
+from leaseq.core.commands import Ack, Cancel, Fail
 from leaseq.core.model import JobFilter, JobRecord, JobState, NewJob
 from leaseq.server.storage.postgres import PostgresStorage
 from leaseq.server.storage.sqlite import SQLiteStorage
@@ -165,3 +166,26 @@ async def _versions(store: Store) -> set[int]:
     assert isinstance(store.storage, PostgresStorage)
     with psycopg.connect(store.storage._url) as pg:
         return {v for (v,) in pg.execute("SELECT version FROM schema_migrations")}
+
+
+async def test_delayed_and_attempted_find_the_scheduled_and_retrying_views(store: Store) -> None:
+    """The dashboard's scheduled view is QUEUED + delayed, its retrying view QUEUED +
+    attempted: answered by the store, by its own clock, not filtered in the browser."""
+    ready, later, retried = await enqueue(
+        store, NewJob(payload="{}"), NewJob(payload="{}", delay_ms=60_000), NewJob(payload="{}")
+    )
+    page = await store.storage.claim(["default"], "w", 2, 30_000)
+    assert [j.id for j in page] == [ready.id, retried.id]
+    by_id = {j.id: j for j in page}
+    fail = Fail(retried.id, by_id[retried.id].lease_token or "", "x", True, Backoff(10, 10))
+    await store.storage.modify([fail])  # QUEUED again, 10 s of backoff ahead
+    queued = JobState.QUEUED
+    assert await ids(store, state=queued, delayed=True) == [retried.id, later.id]
+    assert await ids(store, state=queued, delayed=False) == []
+    assert await ids(store, state=queued, attempted=True) == [retried.id]
+    assert await ids(store, state=queued, attempted=False) == [later.id]
+    assert await ids(store, delayed=True, attempted=True) == [retried.id]
+    assert await ids(store, state=JobState.LEASED, attempted=False) == []
+    store.advance(11)  # the retry's backoff is over: ready again, still attempted
+    assert await ids(store, state=queued, delayed=True) == [later.id]
+    assert await ids(store, state=queued, delayed=False, attempted=True) == [retried.id]

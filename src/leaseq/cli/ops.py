@@ -231,18 +231,27 @@ def jobs(
     queue: Queue = None,
     task: Annotated[str | None, typer.Option(help="Only jobs of this task.")] = None,
     tag: Annotated[list[str] | None, opt_tags("Only jobs with this tag (repeatable: all).")] = None,
+    delayed: Annotated[
+        bool | None,
+        flag("Only jobs whose run_at is ahead (or has come).", "--delayed/--not-delayed"),
+    ] = None,
+    attempted: Annotated[
+        bool | None, flag("Only jobs leased before (or never).", "--attempted/--not-attempted")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: AsJson = False,
     wide: Wide = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """List jobs, newest first."""
+    """List jobs, newest first. `--state QUEUED --delayed` lists the delayed jobs and
+    `--state QUEUED --attempted` those waiting to be retried."""
     tags = tag or []
+    filters = {"task": task, "tags": tags, "delayed": delayed, "attempted": attempted}
     with session(url, token) as client:
-        found = _collect(client, False, limit, state=state, queue=queue, task=task, tags=tags)
-        # The server counts by queue and state only: a total by task or tag is not kept.
-        filtered = task is not None or tags
+        found = _collect(client, False, limit, state=state, queue=queue, **filters)
+        # The server counts by queue and state only: a total by the others is not kept.
+        filtered = task is not None or tags or delayed is not None or attempted is not None
         total = len(found) if filtered else explain.total(client, state, queue)
     _show(found, "jobs", total, as_json, wide)
 

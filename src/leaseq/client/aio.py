@@ -198,11 +198,18 @@ class AsyncClient(ClientBase):
         queue: str | None = None,
         task: str | None = None,
         tags: Sequence[str] = (),
+        delayed: bool | None = None,
+        attempted: bool | None = None,
         limit: int = DEFAULT_PAGE,
         cursor: str | None = None,
     ) -> Page:
-        """Newest first; ``tags``: the jobs that carry every one of them."""
-        return await self.send(find_calls.list_jobs(state, queue, limit, cursor, task, tags))
+        """Newest first; ``tags``: the jobs that carry every one of them; ``delayed``: only
+        those whose run_at is still ahead (False: has come); ``attempted``: only those
+        leased before (False: never). With ``state="QUEUED"`` the two are the delayed
+        jobs and the jobs waiting to be retried."""
+        return await self.send(
+            find_calls.list_jobs(state, queue, limit, cursor, task, tags, delayed, attempted)
+        )
 
     async def list_dead(
         self, *, queue: str | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None

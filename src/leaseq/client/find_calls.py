@@ -41,10 +41,15 @@ def list_jobs(
     cursor: str | None,
     task: str | None = None,
     tags: Sequence[str] = (),
+    delayed: bool | None = None,
+    attempted: bool | None = None,
 ) -> Call[Page]:
-    """``tags``: jobs that carry every one of them."""
+    """``tags``: jobs that carry every one of them; ``delayed`` and ``attempted`` as
+    ``GET /jobs`` takes them (None: either)."""
+    flags = {k: None if v is None else str(v).lower()
+             for k, v in (("delayed", delayed), ("attempted", attempted))}  # fmt: skip
     params = _page_params(limit, cursor, state=None if state is None else str(state),
-                          queue=queue, task=task, tag=list(tags))  # fmt: skip
+                          queue=queue, task=task, tag=list(tags), **flags)  # fmt: skip
     return Call(
         "GET", "/jobs", lambda c: msgspec.json.decode(c, type=Page), params=params, safe=True
     )

@@ -172,11 +172,15 @@ class DeadGroup:
 
 @dataclass(frozen=True, slots=True)
 class JobFilter:
-    """Which jobs a listing shows beyond state and queue: those of ``task``, and those that
-    carry every one of ``tags``."""
+    """Which jobs a listing shows beyond state and queue: those of ``task``, those that
+    carry every one of ``tags``, and (when not None) those whose ``run_at`` is still
+    ahead or not (``delayed``: the dashboard's scheduled view) and those leased before or
+    not (``attempted``: with QUEUED, the jobs waiting to be retried)."""
 
     task: str | None = None
     tags: tuple[str, ...] = ()
+    delayed: bool | None = None
+    attempted: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

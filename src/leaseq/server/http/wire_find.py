@@ -17,11 +17,18 @@ class JobsQuery(_In):
     task: Name | None = None
     tag: Tags = field(default_factory=list)
     """Repeatable (``?tag=a&tag=b``): the jobs that carry every one of them."""
+    delayed: bool | None = None
+    """true: only jobs whose run_at is still ahead (with QUEUED: delayed, or waiting out a
+    retry's backoff); false: only those whose run_at has come."""
+    attempted: bool | None = None
+    """true: only jobs leased before (attempts > 0; with QUEUED: waiting to be retried);
+    false: only those never leased."""
     limit: Limit = limits.DEFAULT_PAGE
     cursor: Cursor | None = None
 
     def to_filter(self) -> JobFilter:
-        return JobFilter(self.task, tuple(dict.fromkeys(self.tag)))
+        tags = tuple(dict.fromkeys(self.tag))
+        return JobFilter(self.task, tags, self.delayed, self.attempted)
 
 
 class JobQuery(_In):

@@ -192,6 +192,7 @@ def listing_filter(
     cursor: str | None,
     mark: str,
     match: JobFilter | None = None,
+    now: tuple[str, int | None] | None = None,
 ) -> Listing:
     """A job listing (newest first, before ``cursor``) and its parameters; ``mark`` is the
     backend's parameter marker. With tags, the walk is over the first tag's rows of
@@ -213,11 +214,32 @@ def listing_filter(
         (f"{seq} < {mark}", cursor_seq(cursor)),
     ]
     kept = [(sql, value) for sql, value in conditions if value is not None]
+    kept += _time_and_tries(match, now)
     where = " AND ".join(sql for sql, _ in kept)
     if tags:
         where = f"jobs.seq = g.seq AND {where}"
     source = "job_tags AS g CROSS JOIN jobs" if tags else "jobs"
-    return Listing(source, where or "TRUE", seq, [value for _, value in kept])
+    params = [value for _, value in kept if value is not _NO_PARAM]
+    return Listing(source, where or "TRUE", seq, params)
+
+
+_NO_PARAM = object()
+
+
+def _time_and_tries(
+    match: JobFilter, now: tuple[str, int | None] | None
+) -> list[tuple[str, object]]:
+    """The ``delayed`` and ``attempted`` conditions. ``now`` is the backend's expression of
+    the store's time and its parameter (PostgreSQL's is NULL for the database's clock, so
+    it cannot go through the None-means-absent rule of the other conditions)."""
+    out: list[tuple[str, object]] = []
+    if match.delayed is not None:
+        if now is None:
+            raise ValueError("a listing by delayed needs the store's now")
+        out.append((f"jobs.run_at {'>' if match.delayed else '<='} {now[0]}", now[1]))
+    if match.attempted is not None:
+        out.append((f"jobs.attempts {'>' if match.attempted else '='} 0", _NO_PARAM))
+    return out
 
 
 def events_after(cursor: str | None) -> int:

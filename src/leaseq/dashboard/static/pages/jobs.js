@@ -1,19 +1,19 @@
 // "#/queue/<queue>/jobs/<state>": a queue's jobs in one state, a page at a time; and two
-// views of its QUEUED jobs, SCHEDULED (run_at still ahead) and RETRYING (failed before,
-// attempts > 0), with their run_at. The API filters by state only, so those two views
-// are filtered here, in the browser, from pages of QUEUED jobs: a page may show fewer
-// rows than it loaded, and "Load more" reads on. The task filter, likewise, narrows the
-// rows loaded so far; it does not search the server.
+// views of its QUEUED jobs, SCHEDULED (run_at still ahead: delayed, or waiting out a
+// retry's backoff) and RETRYING (leased before, attempts > 0), with their run_at. The
+// server answers both (GET /jobs?delayed=true, ?attempted=true), so every page is full
+// however many ready jobs the queue holds. The task filter narrows the rows loaded so
+// far; "Find" searches the server by task and tag.
 
 import { query, api } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
 import { emptyRow, h, head, jobLink, num, rowClass, stateBadge, tabs, tagChips, when } from "../lib/render.js";
 import { findHref } from "./find.js";
 
-/** The views that are QUEUED jobs filtered in the browser, with what they keep. */
+/** The views of QUEUED jobs, as the filters of GET /jobs that give them. */
 export const VIEWS = {
-  SCHEDULED: (job) => Date.parse(job.run_at) > Date.now(),
-  RETRYING: (job) => job.attempts > 0,
+  SCHEDULED: { delayed: true },
+  RETRYING: { attempted: true },
 };
 
 const COLUMNS = 9;
@@ -29,7 +29,7 @@ function jobRow(job) {
 }
 
 export async function jobList(root, queue, view) {
-  const keep = VIEWS[view] ?? (() => true);
+  const filters = VIEWS[view] ?? {};
   const state = VIEWS[view] ? "QUEUED" : view;
   const loaded = [];
   let cursor = null;
@@ -47,15 +47,15 @@ export async function jobList(root, queue, view) {
     count.textContent = `${rows.length} shown of ${loaded.length} loaded`;
   }
   async function load() {
-    const page = await api(`jobs?${query({ queue, state, limit: DEFAULT_PAGE, cursor })}`);
-    loaded.push(...page.jobs.filter(keep));
+    const page = await api(`jobs?${query({ queue, state, ...filters, limit: DEFAULT_PAGE, cursor })}`);
+    loaded.push(...page.jobs);
     cursor = page.next_cursor;
     more.hidden = cursor === null;
     draw();
   }
   const about = {
     SCHEDULED: "QUEUED jobs whose run_at is still ahead (delayed, or waiting out a retry's backoff).",
-    RETRYING: "QUEUED jobs that failed before (attempts > 0); run_at is when they run again.",
+    RETRYING: "QUEUED jobs leased before (attempts > 0): a failure or a lost lease; run_at is when they run again.",
   }[view];
   // replaceChildren, unlike h, would write an undefined out as the text "undefined".
   root.replaceChildren(...[

@@ -211,10 +211,14 @@ def listing(
     cursor: str | None,
     max_bytes: int,
     match: JobFilter | None = None,
+    clock_ms: int | None = None,
 ) -> tuple[str, tuple[object, ...]]:
     """The query of a job listing and its parameters; built before the connection is
-    taken, so that a bad cursor is refused without one."""
-    found = common.listing_filter(state, queue, cursor, "%s", match)
+    taken, so that a bad cursor is refused without one. ``clock_ms`` is an injected
+    clock's time, or None for the database's (``now_ms``, with a positional marker as the
+    listing's other parameters have)."""
+    now = (Q["now_ms"].replace("%(now)s", "%s"), clock_ms)
+    found = common.listing_filter(state, queue, cursor, "%s", match, now)
     query = queries.fill(Q["list_jobs"], source=found.source, where=found.where, seq=found.seq)
     return query, (*found.params, limit + 1, limit, max_bytes)
 

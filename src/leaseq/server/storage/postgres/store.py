@@ -178,7 +178,7 @@ class PostgresStorage:
         max_bytes: int = DEFAULT_MAX_BYTES,
         match: model.JobFilter | None = None,
     ) -> model.JobListing:
-        query, params = jobs.listing(state, queue, limit, cursor, max_bytes, match)
+        query, params = jobs.listing(state, queue, limit, cursor, max_bytes, match, self._now())
         return await self._run(lambda conn: jobs.list_jobs(conn, query, params))
 
     async def stats(self) -> dict[str, model.QueueCounts]:

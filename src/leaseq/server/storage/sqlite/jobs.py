@@ -248,12 +248,13 @@ def list_jobs(
     cursor: str | None,
     max_bytes: int,
     match: JobFilter | None = None,
+    now: int = 0,
 ) -> JobListing:
     """The rows are read one at a time and the reading stops at the page's budget
     (``common.page``), so a page of big jobs reads its budget and one row more, not
     ``limit`` rows. (SQLite before 3.43 has no ``octet_length`` to weigh a text without
     reading it, so PostgreSQL's weigh-then-fetch would read every row twice.)"""
-    found = common.listing_filter(state, queue, cursor, "?", match)
+    found = common.listing_filter(state, queue, cursor, "?", match, ("?", now))
     query = queries.fill(Q["list_jobs"], source=found.source, where=found.where, seq=found.seq)
     with contextlib.closing(conn.execute(query, (*found.params, limit + 1))) as rows:
         return common.job_listing(common.page(rows, limit, max_bytes, common.job_bytes))

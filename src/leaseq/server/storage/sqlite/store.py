@@ -143,8 +143,9 @@ class SQLiteStorage:
         max_bytes: int = DEFAULT_MAX_BYTES,
         match: model.JobFilter | None = None,
     ) -> model.JobListing:
+        now = self._now()
         return await self._reader.run(
-            lambda conn: jobs.list_jobs(conn, state, queue, limit, cursor, max_bytes, match)
+            lambda conn: jobs.list_jobs(conn, state, queue, limit, cursor, max_bytes, match, now)
         )
 
     async def stats(self) -> dict[str, model.QueueCounts]:
