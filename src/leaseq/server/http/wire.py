@@ -148,6 +148,11 @@ class PollIn(_In):
     max_jobs: Annotated[int, Meta(ge=1, le=limits.MAX_POLL_JOBS)] = 1
     lease_seconds: LeaseSeconds | None = None
     wait: Annotated[float, Meta(ge=0, le=limits.MAX_POLL_WAIT_S)] = 0.0
+    acks: Annotated[list[AckIn], Meta(max_length=limits.MAX_POLL_ACKS)] = field(
+        default_factory=list
+    )
+    """Jobs this worker finished: acked (durably, as ``POST /ack`` does) before the claim,
+    each answered in ``acks`` of the response, in order. One round trip per job."""
 
 
 class AckIn(_In):
@@ -289,8 +294,18 @@ class JobsEnvelope(Struct):
     jobs: list[JobOut]
 
 
-class LeasedJobsEnvelope(Struct):
+class AckResult(Struct, omit_defaults=True):
+    """What an ack carried by a poll did: 200, or the error ``POST /ack`` would answer."""
+
+    job_id: str
+    status: int
+    error: ErrorBody | None = None
+
+
+class LeasedJobsEnvelope(Struct, omit_defaults=True):
     jobs: list[LeasedJobOut]
+    acks: list[AckResult] | None = None
+    """Only when the poll carried acks: one per ack, in order."""
 
 
 class PageOut(Struct):
