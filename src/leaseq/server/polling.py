@@ -19,13 +19,10 @@ from leaseq.server.storage import Storage
 
 
 class LongPoll:
-    def __init__(
-        self, storage: Storage, notifier: Notifier, observer: Observer, max_answer_bytes: int
-    ) -> None:
+    def __init__(self, storage: Storage, notifier: Notifier, observer: Observer) -> None:
         self._storage = storage
         self._notifier = notifier
         self._observer = observer
-        self._max_answer_bytes = max_answer_bytes
 
     async def poll(
         self,
@@ -33,11 +30,13 @@ class LongPoll:
         queues: Sequence[str],
         max_jobs: int,
         lease_ms: int,
+        max_bytes: int,
         wait: float = 0.0,
         gone: asyncio.Future[None] | None = None,
     ) -> list[JobRecord]:
-        """Leases up to ``max_jobs``; with ``wait`` it holds until a job is ready, a
-        notification arrives, the wait ends, or the server shuts down.
+        """Leases up to ``max_jobs`` (an answer of at most ``max_bytes``); with ``wait``
+        it holds until a job is ready, a notification arrives, the wait ends, or the
+        server shuts down.
 
         ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
         in the meantime are released at once rather than left to run out their lease.
@@ -47,9 +46,7 @@ class LongPoll:
         while True:
             woken = self._notifier.subscribe(queues)
             try:
-                jobs = await self._storage.claim(
-                    queues, worker_id, max_jobs, lease_ms, self._max_answer_bytes
-                )
+                jobs = await self._storage.claim(queues, worker_id, max_jobs, lease_ms, max_bytes)
                 if jobs.held:
                     self._observer.held_back(jobs.held)
                 if gone is not None and gone.done():

@@ -83,7 +83,7 @@ class QueueService:
         storage.set_wakeup(self._notifier.notify)
         self._observer = Observer()
         self._schedules = Schedules(storage, self._notifier, self._observer)
-        self._polls = LongPoll(storage, self._notifier, self._observer, settings.max_answer_bytes)
+        self._polls = LongPoll(storage, self._notifier, self._observer)
         self._depths: dict[str, int] = {}
         self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
@@ -141,8 +141,8 @@ class QueueService:
     ) -> list[JobRecord]:
         """Leases up to ``max_jobs``, waiting up to ``wait`` for one (``polling.LongPoll``);
         jobs leased after ``gone`` completed (the caller left) are released at once."""
-        lease_ms = self._lease_ms(lease_seconds)
-        return await self._polls.poll(worker_id, queues, max_jobs, lease_ms, wait, gone)
+        lease_ms, max_bytes = self._lease_ms(lease_seconds), self.settings.max_answer_bytes
+        return await self._polls.poll(worker_id, queues, max_jobs, lease_ms, max_bytes, wait, gone)
 
     async def ack_and_poll(
         self, acks: Sequence[Ack], worker_id: str, queues: Sequence[str], *poll: Any
