@@ -124,8 +124,12 @@ class AsyncClient(ClientBase):
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        acks: Sequence[AckSpec] = (),
     ) -> PollAnswer:
-        return await self.send(calls.poll(worker_id, queues, max_jobs, lease_seconds, wait))
+        """With ``acks``, one round trip acks them (before the claim: see
+        ``PollAnswer.acks``) and leases the next jobs."""
+        call = calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, acks)
+        return await self.send(call)
 
     async def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
         return await self.send(calls.ack(job_id, lease_token, result))

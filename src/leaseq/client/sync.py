@@ -114,8 +114,12 @@ class Client(ClientBase):
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        acks: Sequence[AckSpec] = (),
     ) -> PollAnswer:
-        return self.send(calls.poll(worker_id, queues, max_jobs, lease_seconds, wait))
+        """With ``acks``, one round trip acks them (before the claim: see
+        ``PollAnswer.acks``) and leases the next jobs."""
+        call = calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, acks)
+        return self.send(call)
 
     def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
         return self.send(calls.ack(job_id, lease_token, result))
