@@ -29,7 +29,7 @@ T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
 
 
-class _Item(NamedTuple):
+class Item(NamedTuple):
     """One queued operation, the future its caller awaits, and that caller's loop."""
 
     op: Op
@@ -59,7 +59,7 @@ class ConnectionThread:
         self._transactional = transactional
         self._soft_commits = soft_commits
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
@@ -73,7 +73,7 @@ class ConnectionThread:
     async def run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Item(op, future, loop, durable))
+        self._queue.put(Item(op, future, loop, durable))
         return await future
 
     async def stop(self) -> None:
@@ -93,14 +93,14 @@ class ConnectionThread:
         try:
             while (batch := self._next_batch()) is not None:
                 if not self._transactional:
-                    _deliver(batch, [self._call(conn, item.op) for item in batch])
+                    _deliver(batch, [call(conn, item.op, self._path) for item in batch])
                     continue
-                for group in self._groups(batch):
-                    _deliver(group, self._run_group(conn, group))
+                for group in groups(batch, self._soft_commits):
+                    _deliver(group, run_group(conn, group, self._soft_commits, self._path))
         finally:
             conn.close()
 
-    def _next_batch(self) -> list[_Item] | None:
+    def _next_batch(self) -> list[Item] | None:
         first = self._queue.get()
         if first is _STOP:
             return None
@@ -116,61 +116,68 @@ class ConnectionThread:
             batch.append(item)
         return batch
 
-    def _groups(self, batch: list[_Item]) -> list[list[_Item]]:
-        """The soft operations first, in a transaction of their own, so a poll never
-        waits for the fsync of the acks that happened to arrive with it. Operations taken
-        in one batch were all in flight at once, so any order among them is a valid one."""
-        if not self._soft_commits:
-            return [batch]
-        soft = [item for item in batch if not item.durable]
-        durable = [item for item in batch if item.durable]
-        return [group for group in (soft, durable) if group]
 
-    def _run_group(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
-        # SQLite reads the safety level at COMMIT but refuses to change it inside a
-        # transaction, so a group of soft writes lowers it around the whole transaction.
-        soft = self._soft_commits and not any(item.durable for item in batch)
-        if not soft:
-            return self._transaction(conn, batch)
-        try:
-            conn.execute("PRAGMA synchronous = NORMAL")
-            return self._transaction(conn, batch)
-        finally:
-            _restore_full(conn)
+def groups(batch: list[Item], soft_commits: bool) -> list[list[Item]]:
+    """The soft operations first, in a transaction of their own, so a poll never
+    waits for the fsync of the acks that happened to arrive with it. Operations taken
+    in one batch were all in flight at once, so any order among them is a valid one."""
+    if not soft_commits:
+        return [batch]
+    soft = [item for item in batch if not item.durable]
+    durable = [item for item in batch if item.durable]
+    return [group for group in (soft, durable) if group]
 
-    def _transaction(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
+
+def run_group(
+    conn: sqlite3.Connection, batch: list[Item], soft_commits: bool, path: str | None
+) -> list[_Outcome]:
+    """One transaction for the group; each operation in a savepoint of its own."""
+    # SQLite reads the safety level at COMMIT but refuses to change it inside a
+    # transaction, so a group of soft writes lowers it around the whole transaction.
+    soft = soft_commits and not any(item.durable for item in batch)
+    if not soft:
+        return _transaction(conn, batch, path)
+    try:
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return _transaction(conn, batch, path)
+    finally:
+        _restore_full(conn)
+
+
+def _transaction(conn: sqlite3.Connection, batch: list[Item], path: str | None) -> list[_Outcome]:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        return [(False, storage_error(exc, path))] * len(batch)
+    outcomes: list[_Outcome] = []
+    for op, *_ in batch:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("SAVEPOINT op")
+            outcome = call(conn, op, path)
+            if not outcome[0]:
+                conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
         except sqlite3.Error as exc:
-            return [(False, storage_error(exc, self._path))] * len(batch)
-        outcomes: list[_Outcome] = []
-        for op, *_ in batch:
-            try:
-                conn.execute("SAVEPOINT op")
-                outcome = self._call(conn, op)
-                if not outcome[0]:
-                    conn.execute("ROLLBACK TO op")
-                conn.execute("RELEASE op")
-            except sqlite3.Error as exc:
-                # The transaction itself is broken (disk full, I/O error): nothing in
-                # this group can be committed, so every caller hears so.
-                _rollback(conn)
-                return [(False, storage_error(exc, self._path))] * len(batch)
-            outcomes.append(outcome)
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+            # The transaction itself is broken (disk full, I/O error): nothing in
+            # this group can be committed, so every caller hears so.
             _rollback(conn)
-            return [(False, storage_error(exc, self._path))] * len(batch)
-        return outcomes
+            return [(False, storage_error(exc, path))] * len(batch)
+        outcomes.append(outcome)
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        _rollback(conn)
+        return [(False, storage_error(exc, path))] * len(batch)
+    return outcomes
 
-    def _call(self, conn: sqlite3.Connection, op: Op) -> _Outcome:
-        try:
-            return (True, op(conn))
-        except sqlite3.OperationalError as exc:
-            return (False, storage_error(exc, self._path))
-        except Exception as exc:
-            return (False, exc)
+
+def call(conn: sqlite3.Connection, op: Op, path: str | None) -> _Outcome:
+    try:
+        return (True, op(conn))
+    except sqlite3.OperationalError as exc:
+        return (False, storage_error(exc, path))
+    except Exception as exc:
+        return (False, exc)
 
 
 def storage_error(exc: sqlite3.Error, path: str | None) -> LeaseqError:
@@ -212,13 +219,13 @@ def _rollback(conn: sqlite3.Connection) -> None:
         pass  # already rolled back by SQLite itself
 
 
-def _deliver(batch: list[_Item], outcomes: list[_Outcome]) -> None:
+def _deliver(batch: list[Item], outcomes: list[_Outcome]) -> None:
     # One wake-up of the event loop per group rather than one per operation.
     loop = batch[0].loop
-    loop.call_soon_threadsafe(_settle, [item.future for item in batch], outcomes)
+    loop.call_soon_threadsafe(settle, [item.future for item in batch], outcomes)
 
 
-def _settle(futures: list[asyncio.Future[Any]], outcomes: list[_Outcome]) -> None:
+def settle(futures: list[asyncio.Future[Any]], outcomes: list[_Outcome]) -> None:
     for future, (ok, value) in zip(futures, outcomes, strict=True):
         if future.cancelled():
             continue
