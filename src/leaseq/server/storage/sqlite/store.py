@@ -11,7 +11,6 @@ statements are in ``queries.sql``; ``jobs``, ``events``, ``workers``, ``counts``
 from __future__ import annotations
 
 import functools
-import os
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -29,7 +28,6 @@ from leaseq.server.storage import common, migrations, queries
 from leaseq.server.storage.base import DEFAULT_MAX_BYTES, Claimed
 from leaseq.server.storage.sqlite import counts, dead, events, jobs, schedules, workers
 from leaseq.server.storage.sqlite import queues as queues_
-from leaseq.server.storage.sqlite.inline import LoopWriter
 from leaseq.server.storage.sqlite.thread import ConnectionThread
 
 Q = queries.load("leaseq.server.storage.sqlite")
@@ -44,14 +42,10 @@ class SQLiteStorage:
         self._durability = durability
         self._ids = model.JobIds()
         self._wakeup: Callable[[list[str]], None] | None = None
-        self._writer = LoopWriter(
-            self._connect, path=path, soft_commits=durability is Durability.FULL
-        )
-        if os.environ.get("LEASEQ_AB_THREAD"):  # TEMPORARY A/B
-            self._writer = ConnectionThread(  # type: ignore[assignment]
-                "leaseq-sqlite-writer", self._connect, transactional=True, path=path,
-                soft_commits=durability is Durability.FULL,
-            )  # fmt: skip
+        self._writer = ConnectionThread(
+            "leaseq-sqlite-writer", self._connect, transactional=True, path=path,
+            soft_commits=durability is Durability.FULL,
+        )  # fmt: skip
         self._reader = ConnectionThread(
             "leaseq-sqlite-reader", self._connect, transactional=False, path=path
         )
@@ -100,6 +94,7 @@ class SQLiteStorage:
                 conn, queues, owner, max_jobs, lease_ms, self._now(), max_bytes
             ),
             durable=False,
+            at_once=True,
         )
 
     async def modify(self, commands: Sequence[Command]) -> list[model.JobRecord | LeaseqError]:
@@ -133,7 +128,7 @@ class SQLiteStorage:
     # -- reads -------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> model.JobRecord | None:
-        return await self._reader.run(lambda conn: jobs.get(conn, job_id))
+        return await self._reader.run(lambda conn: jobs.get(conn, job_id), at_once=True)
 
     async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
         return await self._reader.run(lambda conn: dead.ids(conn, queue, after, limit))
@@ -154,9 +149,9 @@ class SQLiteStorage:
         return await self._reader.run(lambda conn: counts.stats(conn, self._now()))
 
     async def next_ready_in(self, queues: Sequence[str]) -> float | None:
-        if isinstance(self._writer, LoopWriter):
-            return self._writer.read(lambda conn: jobs.next_ready_in(conn, queues, self._now()))
-        return await self._reader.run(lambda conn: jobs.next_ready_in(conn, queues, self._now()))
+        return await self._reader.run(
+            lambda conn: jobs.next_ready_in(conn, queues, self._now()), at_once=True
+        )
 
     async def events(
         self, job_id: str, limit: int, cursor: str | None, max_bytes: int = DEFAULT_MAX_BYTES
@@ -186,10 +181,7 @@ class SQLiteStorage:
         return common.queue_infos(settings, await self.stats())
 
     async def ping(self) -> None:
-        if isinstance(self._writer, LoopWriter):
-            self._writer.read(lambda conn: conn.execute(Q["ping"]).fetchone())
-            return
-        await self._reader.run(lambda conn: conn.execute(Q["ping"]).fetchone())
+        await self._reader.run(lambda conn: conn.execute(Q["ping"]).fetchone(), at_once=True)
 
     def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
         """Only this process writes the file, and its service notifies its own long polls
