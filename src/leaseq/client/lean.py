@@ -7,13 +7,14 @@ syscalls. A producer enqueueing one job at a time, or a script, pays that on eve
 request, so the blocking client speaks HTTP/1.1 itself when it is given a URL and no
 ``transport``: the request in one ``sendall``, the answer framed by its Content-Length.
 Idle connections wait on a shared stack, so a ``Client`` shared by threads stays safe
-(each request holds its connection alone). ``AsyncLeanHttp`` is its
-asyncio twin's name (``_unasync`` maps one to the other); it has no lean path yet, so the
-``AsyncClient`` keeps httpx.
+(each request holds its connection alone). ``AsyncLeanHttp`` does the same on asyncio
+streams for the ``AsyncClient`` (``_unasync`` maps one name to the other).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import select
 import socket
 import ssl
@@ -21,10 +22,56 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from leaseq.client.calls import unreachable
-from leaseq.errors import ServerUnavailable
 
 _UNSENT = (ConnectionRefusedError, socket.gaierror)
 _MAX_HEAD = 64 * 1024
+MAX_CONNECTIONS = 100
+_PROXIES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def _lean_allowed(url: str, transport: object) -> bool:
+    """The lean path, unless a transport is given (tests) or a proxy is configured in the
+    environment (httpx honours it; this path does not speak to proxies)."""
+    if transport is not None or urlsplit(url).scheme not in ("http", "https"):
+        return False
+    return not any(os.environ.get(k) or os.environ.get(k.upper()) for k in _PROXIES)
+
+
+class _Head:
+    """What every request to one server starts with, and how to write the rest."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        parts = urlsplit(url)
+        self.url = url
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (443 if self.https else 80)
+        self.prefix = parts.path.rstrip("/")
+        host = self.host if parts.port is None else f"{self.host}:{parts.port}"
+        self.fixed = f"Host: {host}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+
+    def request(self, options: dict[str, Any]) -> bytes:
+        """``options`` as ``ClientBase._request`` makes them for httpx, as bytes to send."""
+        path = self.prefix + options["url"]
+        if options["params"]:
+            path += "?" + urlencode(options["params"], doseq=True)
+        content: bytes = options["content"] or b""
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (options["headers"] or {}).items())
+        head = (f"{options['method']} {path} HTTP/1.1\r\n{self.fixed}{extra}"
+                f"Content-Length: {len(content)}\r\n\r\n")  # fmt: skip
+        return head.encode("latin-1") + content
+
+
+def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise ProtocolError(f"not an HTTP/1.1 status line: {lines[0][:100]!r}")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers
 
 
 class ProtocolError(OSError):
@@ -47,22 +94,14 @@ class _Connection:
     def exchange(self, request: bytes, timeout: float) -> tuple[int, bytes]:
         self.sock.settimeout(timeout)
         self.sock.sendall(request)
-        head = self._until(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise ProtocolError(f"not an HTTP/1.1 status line: {lines[0][:100]!r}")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+        status, headers = _parse_head(self._until(b"\r\n\r\n"))
         self.reusable = headers.get("connection", "").lower() != "close"
         if "content-length" in headers:
-            return int(parts[1]), self._exactly(int(headers["content-length"]))
+            return status, self._exactly(int(headers["content-length"]))
         if headers.get("transfer-encoding", "").lower() == "chunked":
-            return int(parts[1]), self._chunked()
+            return status, self._chunked()
         self.reusable = False
-        return int(parts[1]), self._to_eof()
+        return status, self._to_eof()
 
     def _recv(self) -> bytes:
         data = self.sock.recv(65536)
@@ -118,38 +157,21 @@ class _Connection:
 
 class LeanHttp:
     def __init__(self, url: str, headers: dict[str, str]) -> None:
-        parts = urlsplit(url)
-        self._url = url
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or (443 if self._https else 80)
-        self._prefix = parts.path.rstrip("/")
-        host = self._host if parts.port is None else f"{self._host}:{parts.port}"
-        self._fixed = f"Host: {host}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self._head = _Head(url, headers)
         self._idle: list[_Connection] = []  # list.pop/append are atomic
 
     @classmethod
     def open(cls, url: str, headers: dict[str, str], transport: object) -> LeanHttp | None:
-        """The lean path, unless a transport is given (tests, proxies: then httpx)."""
-        if transport is not None or urlsplit(url).scheme not in ("http", "https"):
-            return None
-        return cls(url, headers)
+        return cls(url, headers) if _lean_allowed(url, transport) else None
 
     def request(self, options: dict[str, Any]) -> tuple[int, bytes]:
         """``options`` as ``ClientBase._request`` makes them for httpx; the status and body."""
-        path = self._prefix + options["url"]
-        if options["params"]:
-            path += "?" + urlencode(options["params"], doseq=True)
-        content: bytes = options["content"] or b""
-        extra = "".join(f"{k}: {v}\r\n" for k, v in (options["headers"] or {}).items())
-        head = (f"{options['method']} {path} HTTP/1.1\r\n{self._fixed}{extra}"
-                f"Content-Length: {len(content)}\r\n\r\n")  # fmt: skip
         conn = self._connection(options["timeout"])
         try:
-            status, body = conn.exchange(head.encode("latin-1") + content, options["timeout"])
+            status, body = conn.exchange(self._head.request(options), options["timeout"])
         except OSError as exc:
             conn.close()
-            raise self._error(exc) from exc
+            raise unreachable(self._head.url, exc, sent=not isinstance(exc, _UNSENT)) from exc
         if conn.reusable:
             self._idle.append(conn)
         else:
@@ -169,24 +191,93 @@ class LeanHttp:
             if conn.alive():
                 return conn
             conn.close()
+        head = self._head
         try:
-            return _Connection(self._host, self._port, self._https, timeout)
+            return _Connection(head.host, head.port, head.https, timeout)
         except OSError as exc:
-            raise unreachable(self._url, exc, sent=False) from exc
-
-    def _error(self, exc: Exception) -> ServerUnavailable:
-        return unreachable(self._url, exc, sent=not isinstance(exc, _UNSENT))
+            raise unreachable(head.url, exc, sent=False) from exc
 
 
 class AsyncLeanHttp:
-    """No lean asyncio path: ``open`` says so, and the ``AsyncClient`` uses httpx."""
+    """The asyncio twin: the same requests over ``asyncio`` streams, at most
+    ``MAX_CONNECTIONS`` at once (httpx's own default). A request cancelled midway (a
+    worker's long poll at shutdown) closes its connection, which is how the server
+    learns that the poller is gone."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        self._head = _Head(url, headers)
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def open(cls, url: str, headers: dict[str, str], transport: object) -> AsyncLeanHttp | None:
-        return None
+        return cls(url, headers) if _lean_allowed(url, transport) else None
 
     async def request(self, options: dict[str, Any]) -> tuple[int, bytes]:
-        raise NotImplementedError
+        head = self._head
+        if (loop := asyncio.get_running_loop()) is not self._loop:
+            # Connections and the semaphore belong to the loop they were made on.
+            self._loop, self._idle = loop, []
+            self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        async with self._slots:
+            reader, writer = await self._connection(options["timeout"])
+            try:
+                async with asyncio.timeout(options["timeout"]):
+                    writer.write(head.request(options))
+                    status, body, reusable = await _answer(reader)
+            except BaseException as exc:
+                writer.close()
+                if isinstance(exc, OSError | TimeoutError | asyncio.IncompleteReadError):
+                    raise unreachable(head.url, exc, sent=True) from exc
+                raise
+            if reusable:
+                self._idle.append((reader, writer))
+            else:
+                writer.close()
+            return status, body
+
+    async def _connection(
+        self, timeout: float
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        while self._idle:
+            reader, writer = self._idle.pop()
+            if not (reader.at_eof() or writer.is_closing()):
+                return reader, writer
+            writer.close()
+        head = self._head
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    head.host, head.port, ssl=ssl.create_default_context() if head.https else None
+                )
+        except (OSError, TimeoutError) as exc:
+            raise unreachable(head.url, exc, sent=False) from exc
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reader, writer
 
     async def aclose(self) -> None:
-        return None
+        while self._idle:
+            self._idle.pop()[1].close()
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """Status, body and whether the connection may be used again."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.LimitOverrunError as exc:
+        raise ProtocolError("the answer's head is too long") from exc
+    status, headers = _parse_head(head[:-4])
+    reusable = headers.get("connection", "").lower() != "close"
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"])), reusable
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = []
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            body.append(await reader.readexactly(size))
+            await reader.readuntil(b"\r\n")
+        await reader.readuntil(b"\r\n")
+        return status, b"".join(body), reusable
+    return status, await reader.read(), False
