@@ -140,6 +140,9 @@ _MIN_MS = round(datetime(limits.MIN_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
 _MAX_MS = round(datetime(limits.MAX_YEAR, 12, 31, 23, 59, 59, 999000, UTC).timestamp() * 1000)
 
 
+ACKS = "Finished jobs, acked durably (as POST /ack) before the claim; answered in order."
+
+
 class PollIn(_In):
     worker_id: Name
     queues: Annotated[list[QueueName], Meta(min_length=1, max_length=limits.MAX_POLL_QUEUES)] = (
@@ -148,11 +151,7 @@ class PollIn(_In):
     max_jobs: Annotated[int, Meta(ge=1, le=limits.MAX_POLL_JOBS)] = 1
     lease_seconds: LeaseSeconds | None = None
     wait: Annotated[float, Meta(ge=0, le=limits.MAX_POLL_WAIT_S)] = 0.0
-    acks: Annotated[list[AckIn], Meta(max_length=limits.MAX_POLL_ACKS)] = field(
-        default_factory=list
-    )
-    """Jobs this worker finished: acked (durably, as ``POST /ack`` does) before the claim,
-    each answered in ``acks`` of the response, in order. One round trip per job."""
+    acks: Annotated[list[AckIn], Meta(max_length=limits.MAX_POLL_ACKS, description=ACKS)] = []
 
 
 class AckIn(_In):
@@ -304,8 +303,7 @@ class AckResult(Struct, omit_defaults=True):
 
 class LeasedJobsEnvelope(Struct, omit_defaults=True):
     jobs: list[LeasedJobOut]
-    acks: list[AckResult] | None = None
-    """Only when the poll carried acks: one per ack, in order."""
+    acks: list[AckResult] | None = None  # only when the poll carried acks
 
 
 class PageOut(Struct):
