@@ -42,12 +42,16 @@ runs, ± the spread (max - min) in percent of the median."""
 
 
 RERUN = """\
-On an idle machine (`uptime` load below 1), with Redis and PostgreSQL on loopback:
+On an idle machine (`uptime` load below 1), with Redis and PostgreSQL on loopback, and
+beanstalkd installed (Debian: `apt-get install -y beanstalkd`; the benchmark starts it):
 
     pip install -e '.[test,bench]'
-    python -m benchmarks                      # N=100,000, 3 runs each, every system (~40 min)
+    python -m benchmarks                      # N=10,000, 1 run, every system (~10 min)
+    python -m benchmarks --quick              # tiny N: leaseq's raw rows and beanstalkd (~30 s)
+    python -m benchmarks --jobs 100000 --repeat 3   # the long run (~1 h)
     python -m benchmarks --flat-cost          # also 1,000,000 ready + 1,000,000 DONE (long)
-    python -m benchmarks --systems leaseq-pg,leaseq-pg-unbatched   # once PostgreSQL is merged
+    python -m benchmarks.per_request          # server CPU and switches per request, sequential
+    python -m benchmarks.client_cpu           # the Python client's CPU per call
     python -m benchmarks.profile_server       # py-spy profile of the server (pip install py-spy)
 
 `--jobs`, `--repeat`, `--systems`, `--redis-url` and `--pg-dsn` change the run; every
@@ -64,6 +68,13 @@ def _cell(result: Result | None) -> str:
     med = result["median"]
     text = f"{med:,.0f}" if med >= 100 else f"{med:.1f}"
     return f"{text} ±{result['spread_pct']:.0f}%"
+
+
+def _small(result: Result | None) -> str:
+    """A cell that may be well below 1 (requests or switches per job)."""
+    if result is None or result["median"] is None or result["median"] >= 10:
+        return _cell(result)
+    return f"{result['median']:.2f}"
 
 
 def _run(cmd: list[str]) -> str:
@@ -214,7 +225,7 @@ def cost_table(cmp: dict[str, dict[str, Result]]) -> list[str]:
     out = ["| system | " + " | ".join(label for _, label in PER_REQUEST) + " |",
            "|---" * (len(PER_REQUEST) + 1) + "|"]  # fmt: skip
     for s in rows:
-        out.append(f"| {s} | " + " | ".join(_cell(cmp[s].get(m)) for m, _ in PER_REQUEST) + " |")
+        out.append(f"| {s} | " + " | ".join(_small(cmp[s].get(m)) for m, _ in PER_REQUEST) + " |")
     return out
 
 
