@@ -21,6 +21,9 @@ CASES = [
     ("/enqueue", b'{"payload": 1, "max_tries": 1001}', 422, "invalid_request", "max_tries"),
     ("/enqueue", b'{"payload": 1, "queue": ""}', 422, "invalid_request", "queue"),
     ("/enqueue", b'{"payload": 1, "queue": "a b"}', 422, "invalid_request", "queue"),
+    # Python's $ matches before a final newline; names must not carry one into logs.
+    ("/enqueue", b'{"payload": 1, "queue": "emails\\n"}', 422, "invalid_request", "queue"),
+    ("/poll", b'{"worker_id": "w", "queues": ["a\\n"]}', 422, "invalid_request", "queues"),
     ("/enqueue", b'{"payload": 1, "delay": -1}', 422, "invalid_request", "delay"),
     ("/enqueue", b'{"payload": 1, "run_at": "tomorrow"}', 422, "invalid_request", "run_at"),
     ("/enqueue", b'{"payload": 1, "delay": 1, "run_at": "2030-01-01T00:00:00Z"}', 422,

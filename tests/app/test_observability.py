@@ -62,8 +62,13 @@ def test_workers_list_shows_holdings_and_tallies(http: httpx.Client) -> None:
     a, b, c = http.post("/poll", json={"worker_id": "busy", "max_jobs": 3}).json()["jobs"]
     http.post("/ack", json={"job_id": a["id"], "lease_token": a["lease_token"]})
     http.post("/fail", json={"job_id": b["id"], "lease_token": b["lease_token"]})
-    http.post("/poll", json={"worker_id": "idle"})
+    http.post("/poll", json={"worker_id": "idle", "queues": ["x", "y"], "concurrency": 16})
     workers = {w["worker_id"]: w for w in http.get("/workers").json()["workers"]}
+    assert (workers["idle"]["queues"], workers["idle"]["concurrency"]) == (["x", "y"], 16)
+    assert (workers["busy"]["queues"], workers["busy"]["concurrency"]) == (["default"], None)
+    for bad in (0, 10_001, "8"):
+        r = http.post("/poll", json={"worker_id": "idle", "concurrency": bad})
+        assert r.status_code == 422 and "concurrency" in r.text, r.text
     assert (workers["busy"]["jobs"], workers["busy"]["done"], workers["busy"]["failed"]) == (
         [c["id"]], 1, 1,
     )  # fmt: skip

@@ -86,8 +86,9 @@ def test_a_bad_name_is_a_422_on_every_route(
     elif action and method == "GET":
         return
     with shared_server.client() as http:
-        r = http.request(method, f"/schedules/no%20spaces{action}")
-        assert r.status_code == 422 and "name" in r.json()["error"]["message"], r.text
+        for bad in ("no%20spaces", "nightly%0A"):  # a final newline would forge log lines
+            r = http.request(method, f"/schedules/{bad}{action}")
+            assert r.status_code == 422 and "name" in r.json()["error"]["message"], r.text
 
 
 def test_a_missing_schedule_is_404_schedule_not_found(shared_server: InProcessServer) -> None:
@@ -173,6 +174,17 @@ def test_an_every_schedule_enqueues_its_slots(http: httpx.Client) -> None:
     schedule = http.get("/schedules/tick").json()["schedule"]
     assert schedule["last_job_id"] in {j["id"] for j in jobs}
     assert schedule["last_run_at"] is not None
+    assert http.post("/schedules/tick/trigger").status_code == 201
+    runs = http.get("/schedules/tick/runs", params={"limit": 50}).json()["runs"]
+    manual, *slots = runs  # newest first: the trigger, then the slots
+    assert (manual["outcome"], manual["slot_at"]) == ("manual", None), manual
+    assert [r["outcome"] for r in slots] == ["enqueued"] * len(slots) and len(slots) >= 2
+    assert {r["job_id"] for r in slots} <= {j["id"] for j in jobs}
+    assert all(r["at"] >= r["slot_at"] for r in slots)  # RFC 3339 UTC sorts as time
+    assert slots == sorted(slots, key=lambda r: r["slot_at"], reverse=True)
+    assert len(http.get("/schedules/tick/runs", params={"limit": 1}).json()["runs"]) == 1
+    assert http.get("/schedules/tick/runs", params={"limit": 0}).status_code == 422
+    assert http.get("/schedules/never/runs").status_code == 404
 
 
 # -- unique while active ----------------------------------------------------------------

@@ -192,9 +192,13 @@ def test_the_workers_page(
 ) -> None:
     jobs.enqueue(http, "q", 1)
     (held,) = jobs.lease(http, "q", 1, worker="worker-9")
+    r = http.post("/poll", json={"worker_id": "worker-9", "queues": ["q", "p"], "concurrency": 4})
+    assert r.status_code == 200, r.text
     page.goto(f"{server.url}/#/workers")
     row = page.locator("#workers tr[data-worker=worker-9]")
     expect(row).to_contain_text(held["id"])
+    expect(row.locator("td.queues")).to_have_text("q, p")
+    expect(row.locator("td.concurrency")).to_have_text("1 / 4")
     row.get_by_role("link", name=held["id"]).click()
     expect(page.locator("#job-state")).to_have_text("LEASED")
     assert console.unexpected() == []

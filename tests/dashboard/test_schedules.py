@@ -4,6 +4,7 @@ and each action (pause, resume, trigger, delete) after its confirmation."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -149,6 +150,29 @@ def test_a_read_token_sees_the_page_and_loses_the_buttons_at_the_first_403(
     row = page.locator("tr[data-schedule=nightly]")
     row.get_by_role("button", name="Pause").click()
     expect(page.locator("#flash")).to_have_text("Failed: a read token may not do this")
-    expect(row.get_by_role("button")).to_have_count(0)
+    expect(row.locator("td.actions button")).to_have_count(0)
+    expect(row.get_by_role("button")).to_have_text(["runs"])  # reading the history stays
     expect(page.locator("main")).to_contain_text("need an admin token")
     assert console.unexpected(401, 403) == []
+
+
+def test_runs_opens_the_history_of_slots_and_triggers(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    _put(http, "tick", every=1)
+    _wait_for_a_slot(http, "tick")
+    assert http.post("/schedules/tick/trigger").status_code == 201
+    _put(http, "quiet", every=3600, paused=True)
+    page.goto(f"{server.url}/#/schedules")
+    page.locator("tr[data-schedule=tick]").get_by_role("button", name="runs").click()
+    history = page.locator("tr[data-runs-of=tick] tbody tr")
+    expect(history.first).to_have_attribute("data-outcome", "manual")  # newest first
+    expect(history.first).to_contain_text("trigger")
+    slots = page.locator("tr[data-runs-of=tick] tbody tr[data-outcome=enqueued]")
+    expect(slots.first.locator("td").nth(1)).to_have_text(re.compile(r"^\d+\.\d\d s$"))
+    expect(slots.first.locator("a")).to_have_count(1)  # its job, linked
+    page.locator("tr[data-schedule=quiet]").get_by_role("button", name="runs").click()
+    expect(page.locator("tr[data-runs-of=quiet]")).to_contain_text("No runs yet.")
+    page.locator("tr[data-schedule=tick]").get_by_role("button", name="runs").click()
+    expect(page.locator("tr[data-runs-of=tick]")).to_have_count(0)  # closed again
+    assert console.unexpected() == []

@@ -82,9 +82,11 @@ def test_a_worker_silent_for_long_is_gone(
     page: Page, server: ServerProcess, console: Console
 ) -> None:
     old = {"worker_id": "w-old", "last_seen_at": "2020-01-01T00:00:00.000Z", "jobs": [],
-           "done": 3, "failed": 1}  # fmt: skip
+           "done": 3, "failed": 1, "queues": ["emails"], "concurrency": None}  # fmt: skip
     page.route("**/workers", lambda route: route.fulfill(json={"workers": [old]}))
     page.goto(f"{server.url}/#/workers")
     row = page.locator("#workers tr[data-worker=w-old]")
     expect(row.locator(".badge")).to_have_text("gone")
+    expect(row.locator("td.queues")).to_have_text("emails")
+    expect(row.locator("td.concurrency")).to_have_text("\u2013")  # it did not say
     assert console.unexpected() == []

@@ -45,6 +45,33 @@ def test_jobs_reads_at_80_columns(run, client: leaseq.Client) -> None:  # type: 
     assert queued.id in run("jobs", "--queue", "emails", columns=200).stdout
 
 
+def test_jobs_shows_the_exception_a_worker_sent_apart(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]
+    client.enqueue("x", queue="typed", task="t")
+    (job,) = client.poll("w", ["typed"])
+    traceback = "Traceback (most recent call last):\n  File ...\nfinal line of the text"
+    client.fail(job.id, job.lease_token or "", traceback, retry=False,
+                error_type="KeyError", error_message="'user_id'")  # fmt: skip
+    out = run("jobs", "--queue", "typed", columns=200).stdout
+    assert "KeyError: 'user_id'" in out and "final line" not in out, out
+
+
+def test_dead_groups_by_exception(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]
+    for error_type, message in [("KeyError", "'a'")] * 3 + [("OSError", "disk")]:
+        client.enqueue("x", queue="grp")
+        (job,) = client.poll("w", ["grp"])
+        client.fail(job.id, job.lease_token or "", "Traceback ...", retry=False,
+                    error_type=error_type, error_message=message)  # fmt: skip
+    groups = client.dead_groups("grp", ids=2)
+    assert [(g.count, g.error_type, len(g.job_ids)) for g in groups] == [
+        (3, "KeyError", 2), (1, "OSError", 1),
+    ]  # fmt: skip
+    rows = [ln.split() for ln in run("dead-groups", "--queue", "grp").stdout.splitlines()]
+    assert [r[:3] for r in rows if r and r[0].isdigit()] == [
+        ["3", "KeyError:", "'a'"], ["1", "OSError:", "disk"],
+    ]  # fmt: skip
+    assert run("dead-groups", "--queue", "grp", "--json").stdout.count('"count"') == 2
+
+
 def test_state_in_any_case_and_totals(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]
     for _ in range(3):
         _dead(client, "totals")
@@ -89,11 +116,14 @@ def test_stats_oldest_ready_is_a_dash_when_nothing_is_ready(run, client: leaseq.
 
 def test_workers_lists_who_polled(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]
     client.enqueue(1, queue="wk")
-    client.poll("worker-7", ["wk"])
+    client.poll("worker-7", ["wk", "other"], concurrency=4)
+    client.poll("worker-8", ["wk"])
     result = run("workers")
     assert result.exit_code == 0, result.output
     row = next(ln for ln in result.stdout.splitlines() if ln.startswith("worker-7"))
-    assert row.split()[1:] == ["0s", "ago", "1", "0", "0"], row
+    assert row.split()[1:] == ["0s", "ago", "1", "4", "0", "0", "wk,other"], row
+    row = next(ln for ln in result.stdout.splitlines() if ln.startswith("worker-8"))
+    assert row.split()[1:] == ["0s", "ago", "0", "-", "0", "0", "wk"], row
     assert '"worker_id": "worker-7"' in run("workers", "--json").stdout
 
 

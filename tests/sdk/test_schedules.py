@@ -119,6 +119,14 @@ def test_set_list_pause_resume_trigger_delete(run, client: leaseq.Client) -> Non
     fired = run("schedule", "trigger", "nightly")
     assert fired.exit_code == 0, fired.output
     assert client.get_job(fired.stdout.strip()).queue == "default"
+    (trigger,) = client.schedule_runs("nightly")
+    assert (trigger.outcome, trigger.slot_at, trigger.job_id) == (
+        "manual",
+        None,
+        fired.stdout.strip(),
+    )
+    history = run("schedule", "runs", "nightly", "--limit", "5")
+    assert history.exit_code == 0 and "(trigger)" in history.stdout and "manual" in history.stdout
     gone = run("schedule", "delete", "nightly")
     assert gone.exit_code == 0 and "deleted nightly" in gone.stdout
     assert [x.name for x in client.schedules()] == ["tick"]

@@ -326,11 +326,23 @@ async def test_workers_are_seen_and_tallied(store: Store) -> None:
     await store.storage.claim(["nothing-here"], "w-idle", 1, LEASE_MS)
     workers = {w.worker_id: w for w in await store.storage.workers(60_000, 10)}
     assert set(workers) == {"w-a", "w-idle"}
+    assert (workers["w-a"].queues, workers["w-a"].concurrency) == (["default"], None)
     assert (workers["w-a"].done, workers["w-a"].failed, workers["w-a"].jobs) == (1, 1, [c.id])
     assert workers["w-idle"].jobs == [] and workers["w-idle"].done == 0
     assert await store.storage.count_workers(60_000) == 2
     store.advance(0.2)
     assert await store.storage.workers(100, 10) == []
+
+
+async def test_a_worker_is_shown_as_its_latest_poll_describes_it(store: Store) -> None:
+    await store.storage.claim(["b", "a", "b"], "w", 1, LEASE_MS, concurrency=8)
+    (w,) = await store.storage.workers(60_000, 10)
+    assert (w.queues, w.concurrency) == (["b", "a"], 8)
+    await enqueue(store, spec(queue="c"))
+    (job,) = await store.storage.claim(["c"], "w", 1, LEASE_MS)
+    await ack(store, job)  # a tally of its events leaves its shape alone
+    (w,) = await store.storage.workers(60_000, 10)
+    assert (w.queues, w.concurrency, w.done, w.jobs) == (["c"], None, 1, [])
 
 
 async def test_dead_groups_by_error(store: Store) -> None:

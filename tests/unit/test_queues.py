@@ -81,6 +81,11 @@ def test_held_back_names_the_rule_that_held_a_ready_job() -> None:
     paused = QueueSettings(paused=True)
     assert held_back(paused, 0, 0, 5, 1, 0) is HeldBack.PAUSED
     assert held_back(paused, 0, 0, 5, 0, 0) is None  # nothing was ready
+    # Paused names the pause even when the only ready job also waits for its key: the
+    # PostgreSQL claim weighs keys before it knows the queue is paused (found by the
+    # model-based test: that store answered "key" where SQLite answered "paused").
+    keyed_and_paused = QueueSettings(paused=True, key_concurrency=1)
+    assert held_back(keyed_and_paused, 1, 0, 5, 0, 1) is HeldBack.PAUSED
     both = QueueSettings(concurrency=3, rate_limit=RateLimit(10, 1000))
     assert held_back(both, 3, 0, 5, 1, 0) is HeldBack.CONCURRENCY
     assert held_back(both, 0, 9, 5, 2, 0) is HeldBack.RATE

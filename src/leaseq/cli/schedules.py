@@ -1,7 +1,7 @@
 """Schedule commands: ``leaseq schedules`` lists them; ``leaseq schedule set|delete|
-trigger|pause|resume NAME`` change one. They share the operator commands' session, so
-errors are one line on stderr with the same exit codes (a bad cron expression prints the
-server's 422 message and exits 1)."""
+trigger|pause|resume NAME`` change one and ``leaseq schedule runs NAME`` shows its history.
+They share the operator commands' session, so errors are one line on stderr with the same
+exit codes (a bad cron expression prints the server's 422 message and exits 1)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from leaseq.cli.ops import EXIT_CODES, AsJson, Token, Url, _json_arg, _print_json, out, session
-from leaseq.client import JobSpec, Schedule
+from leaseq.client import JobSpec, Schedule, ScheduleRun
 from leaseq.core.limits import DEFAULT_QUEUE
 
 schedule_app = typer.Typer(
@@ -126,6 +126,33 @@ def resume(name: Name, as_json: AsJson = False, url: Url = None, token: Token = 
     """Resume NAME from now: the slots missed while paused are not replayed."""
     with session(url, token) as client:
         _show(client.resume_schedule(name), as_json)
+
+
+def _runs_table(runs: list[ScheduleRun], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("slot", "taken", "outcome", "job", "missed"):
+        table.add_column(column, no_wrap=True, justify="right" if column == "missed" else "left")
+    for r in runs:
+        table.add_row(
+            _when(r.slot_at) if r.slot_at else "(trigger)", _when(r.at), r.outcome,
+            r.job_id or "-", f"{r.skipped:,}",
+        )  # fmt: skip
+    return table
+
+
+@schedule_app.command(epilog=EXIT_CODES)
+def runs(
+    name: Name,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 20,
+    as_json: AsJson = False,
+    url: Url = None,
+    token: Token = None,
+) -> None:
+    """Show NAME's run history, newest first: each slot taken (times in UTC), its job or
+    why there was none, and the slots missed before it."""
+    with session(url, token) as client:
+        found = client.schedule_runs(name, limit=limit)
+    _print_json(found) if as_json else out.print(_runs_table(found, f"runs of {name}"))
 
 
 def register(cli: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from leaseq.client import Job, QueueStats, WorkerSeen
+from leaseq.client import DeadGroup, Job, QueueStats, WorkerSeen
 from leaseq.core.model import JobState
 
 FULL_ID_WIDTH = 120
@@ -50,8 +50,11 @@ def _table(title: str) -> Table:
     )  # fmt: skip
 
 
-def _last_line(text: str | None) -> str:
-    """The last line of a traceback is the exception: the part worth a table cell."""
+def _exception(error_type: str | None, message: str | None, text: str | None) -> str:
+    """The exception, the part worth a table cell: its type and message when the worker
+    sent them apart, else the last line of the text (a traceback ends with it)."""
+    if error_type:
+        return (f"{error_type}: {message or ''}".rstrip(": ").splitlines() or [""])[0][:200]
     return ((text or "").strip().splitlines()[-1:] or [""])[0][:200]
 
 
@@ -64,10 +67,11 @@ def jobs_table(jobs: Sequence[Job], title: str, *, full_ids: bool, now: datetime
     # one line cut with an ellipsis rather than wrapped.
     table.add_column("last error", min_width=10)
     for j in jobs:
+        error = _exception(j.last_error_type, j.last_error_message, j.last_error)
         table.add_row(
             short_id(j.id, full_ids), j.queue, j.task or "", j.state,
             f"{j.attempts}/{j.max_tries}", ago(j.run_at, now), ago(j.updated_at, now),
-            Text(_last_line(j.last_error), no_wrap=True, overflow="ellipsis"),
+            Text(error, no_wrap=True, overflow="ellipsis"),
         )  # fmt: skip
     if not full_ids and jobs:
         table.caption = "ids shortened: --wide or --json for whole ids"
@@ -97,13 +101,27 @@ def oldest_ready(s: QueueStats) -> str:
 
 def workers_table(seen: Iterable[WorkerSeen], now: datetime) -> Table:
     table = _table("workers")
-    for name in ("worker", "last seen", "holding", "done", "failed"):
-        table.add_column(name, no_wrap=True, justify="left" if name == "worker" else "right")
+    for name in ("worker", "last seen", "holding", "runs", "done", "failed", "queues"):
+        left = name in ("worker", "queues")
+        table.add_column(name, no_wrap=name != "queues", justify="left" if left else "right")
     for w in seen:
         table.add_row(
-            w.worker_id, ago(w.last_seen_at, now), f"{len(w.jobs):,}", f"{w.done:,}",
-            f"{w.failed:,}",
+            w.worker_id, ago(w.last_seen_at, now), f"{len(w.jobs):,}",
+            "-" if w.concurrency is None else f"{w.concurrency:,}", f"{w.done:,}",
+            f"{w.failed:,}", ",".join(w.queues) or "-",
         )  # fmt: skip
+    return table
+
+
+def dead_groups_table(groups: Iterable[DeadGroup], title: str) -> Table:
+    table = _table(title)
+    table.add_column("jobs", justify="right", no_wrap=True)
+    table.add_column("error", min_width=10)
+    table.add_column("first id", no_wrap=True)
+    for g in groups:
+        error = _exception(g.error_type, g.error_message, g.error)
+        first = short_id(g.job_ids[0], False) if g.job_ids else "-"
+        table.add_row(f"{g.count:,}", Text(error, no_wrap=True, overflow="ellipsis"), first)
     return table
 
 

@@ -11,6 +11,7 @@ from leaseq.client.calls import EnqueueOptions
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
+    DeadGroup,
     Event,
     EventPage,
     Health,
@@ -23,6 +24,7 @@ from leaseq.client.models import (
     RateLimit,
     Schedule,
     ScheduleJob,
+    ScheduleRun,
     Undecodable,
     WorkerSeen,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "AsyncClient",
     "BatchOutcome",
     "Client",
+    "DeadGroup",
     "EnqueueOptions",
     "Event",
     "EventPage",
@@ -48,6 +51,7 @@ __all__ = [
     "RetryPolicy",
     "Schedule",
     "ScheduleJob",
+    "ScheduleRun",
     "Undecodable",
     "WorkerSeen",
 ]

@@ -21,7 +21,6 @@ from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
     EventPage,
-    Health,
     Job,
     JobSpec,
     Page,
@@ -30,7 +29,6 @@ from leaseq.client.models import (
     QueueStats,
     RateLimit,
     Undecodable,
-    WorkerSeen,
 )
 from leaseq.core.model import JobState
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
@@ -234,6 +232,7 @@ def poll(
     max_jobs: int,
     lease_seconds: float | None,
     wait: float,
+    concurrency: int | None = None,
     acks: Sequence[AckSpec] = (),
 ) -> Call[PollAnswer]:
     """With ``acks``, the fused ack-and-poll: they are applied before the claim."""
@@ -242,6 +241,8 @@ def poll(
     }  # fmt: skip
     if lease_seconds is not None:
         body["lease_seconds"] = lease_seconds
+    if concurrency is not None:
+        body["concurrency"] = concurrency
     if acks:
         body["acks"] = list(acks)
     return Call("POST", "/poll", _poll_answer, body, safe=True, extra_timeout=wait)
@@ -374,19 +375,3 @@ def pause(name: str) -> Call[Queue]:
 
 def resume(name: str) -> Call[Queue]:
     return Call("POST", f"{_queue_path(name)}/resume", _one_queue, safe=True)
-
-
-def health() -> Call[Health]:
-    return Call("GET", "/health", lambda c: msgspec.json.decode(c, type=Health), safe=True)
-
-
-class _WorkersOut(msgspec.Struct):
-    workers: list[WorkerSeen]
-
-
-def workers(within: float | None, limit: int) -> Call[list[WorkerSeen]]:
-    params = {"limit": str(limit)} | ({} if within is None else {"within": str(within)})
-    return Call(
-        "GET", "/workers", lambda c: msgspec.json.decode(c, type=_WorkersOut).workers,
-        params=params, safe=True,
-    )  # fmt: skip

@@ -174,6 +174,18 @@ class Schedule(msgspec.Struct, kw_only=True, frozen=True):
     updated_at: datetime
 
 
+class ScheduleRun(msgspec.Struct, kw_only=True, frozen=True):
+    """One line of a schedule's run history: the slot taken (None for a trigger), when a
+    node took it, the job (None when skipped for overlap), the earlier slots missed, and
+    the outcome: ``enqueued``, ``overlap`` or ``manual``."""
+
+    slot_at: datetime | None
+    at: datetime
+    job_id: str | None
+    skipped: int
+    outcome: str
+
+
 class AckSpec(msgspec.Struct, omit_defaults=True):
     """One acknowledgement in a batch ack."""
 
@@ -223,3 +235,19 @@ class WorkerSeen(msgspec.Struct, frozen=True):
     jobs: list[str]
     done: int
     failed: int
+    queues: list[str] = []
+    """The queues its latest poll named."""
+    concurrency: int | None = None
+    """How many jobs it runs at once, as its latest poll said."""
+
+
+class DeadGroup(msgspec.Struct, frozen=True):
+    """``GET /dead/groups``: DEAD jobs of a queue that failed alike, by exception type and
+    message when the worker sent them apart (``error_type``), else by the whole error.
+    ``error`` is the text (traceback) of one of them; ``job_ids`` the first of them."""
+
+    error: str | None
+    count: int
+    job_ids: list[str]
+    error_type: str | None = None
+    error_message: str | None = None

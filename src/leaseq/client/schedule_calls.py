@@ -9,7 +9,7 @@ from urllib.parse import quote
 import msgspec
 
 from leaseq.client.calls import Call, _one_job
-from leaseq.client.models import Job, JobSpec, Schedule
+from leaseq.client.models import Job, JobSpec, Schedule, ScheduleRun
 from leaseq.errors import InvalidRequest
 
 
@@ -19,6 +19,10 @@ class _ScheduleEnvelope(msgspec.Struct):
 
 class _SchedulesOut(msgspec.Struct):
     schedules: list[Schedule]
+
+
+class _RunsOut(msgspec.Struct):
+    runs: list[ScheduleRun]
 
 
 def cadence(cron: str | None, every: float | None, timezone: str = "UTC") -> dict[str, Any]:
@@ -78,3 +82,10 @@ def pause_schedule(name: str) -> Call[Schedule]:
 
 def resume_schedule(name: str) -> Call[Schedule]:
     return Call("POST", _schedule_path(name, "/resume"), _one_schedule, safe=True)
+
+
+def schedule_runs(name: str, limit: int) -> Call[list[ScheduleRun]]:
+    parse = lambda c: msgspec.json.decode(c, type=_RunsOut).runs  # noqa: E731
+    return Call(
+        "GET", _schedule_path(name, "/runs"), parse, params={"limit": str(limit)}, safe=True
+    )

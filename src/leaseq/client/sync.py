@@ -15,13 +15,14 @@ import httpx
 import tenacity
 from msgspec import UNSET, UnsetType
 
-from leaseq.client import calls, schedule_calls
+from leaseq.client import calls, inspect_calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
 from leaseq.client.lean import LeanHttp
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
+    DeadGroup,
     EventPage,
     Health,
     Job,
@@ -32,6 +33,7 @@ from leaseq.client.models import (
     QueueStats,
     RateLimit,
     Schedule,
+    ScheduleRun,
     WorkerSeen,
 )
 from leaseq.client.schedule_calls import cadence
@@ -112,12 +114,14 @@ class Client(ClientBase):
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        concurrency: int | None = None,
     ) -> list[Job]:
         """The jobs leased; any this client cannot read are left to run out their lease
         (``poll_answer`` names them, so that a worker can fail them at once)."""
         answer = self.poll_answer(
-            worker_id, queues, max_jobs=max_jobs, lease_seconds=lease_seconds, wait=wait
-        )
+            worker_id, queues, max_jobs=max_jobs, lease_seconds=lease_seconds, wait=wait,
+            concurrency=concurrency,
+        )  # fmt: skip
         return answer.jobs
 
     def poll_answer(
@@ -128,11 +132,13 @@ class Client(ClientBase):
         max_jobs: int = 1,
         lease_seconds: float | None = None,
         wait: float = 0.0,
+        concurrency: int | None = None,
         acks: Sequence[AckSpec] = (),
     ) -> PollAnswer:
-        """With ``acks``, one round trip acks them (before the claim: see
+        """``concurrency``: how many jobs the caller runs at once, for the workers listing.
+        With ``acks``, one round trip acks them (before the claim: see
         ``PollAnswer.acks``) and leases the next jobs."""
-        call = calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, acks)
+        call = calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, concurrency, acks)
         return self.send(call)
 
     def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
@@ -237,7 +243,7 @@ class Client(ClientBase):
         return self.send(calls.resume(name))
 
     def health(self) -> Health:
-        return self.send(calls.health())
+        return self.send(inspect_calls.health())
 
     # -- schedules -----------------------------------------------------------------------
 
@@ -279,8 +285,19 @@ class Client(ClientBase):
         """Resumes it from now: the slots missed while paused are not replayed."""
         return self.send(schedule_calls.resume_schedule(name))
 
+    def schedule_runs(self, name: str, *, limit: int = DEFAULT_PAGE) -> list[ScheduleRun]:
+        """The schedule's run history, newest first. Raises ``ScheduleNotFound``."""
+        return self.send(schedule_calls.schedule_runs(name, limit))
+
     def workers(
         self, *, within: float | None = None, limit: int = DEFAULT_PAGE
     ) -> list[WorkerSeen]:
         """Workers seen in the last ``within`` seconds (the server's default: 5 minutes)."""
-        return self.send(calls.workers(within, limit))
+        return self.send(inspect_calls.workers(within, limit))
+
+    def dead_groups(
+        self, queue: str = DEFAULT_QUEUE, *, groups: int = 20, ids: int = 100
+    ) -> list[DeadGroup]:
+        """The queue's DEAD jobs grouped by how they failed, largest group first, with
+        up to ``ids`` job ids each (to requeue a group: ``requeue_dead(group.job_ids)``)."""
+        return self.send(inspect_calls.dead_groups(queue, groups, ids))

@@ -188,7 +188,8 @@ class Worker:
             self._poll = asyncio.create_task(
                 self._poller.poll_answer(
                     cfg.worker_id, self.queues, max_jobs=min(free, limits.MAX_POLL_JOBS),
-                    lease_seconds=cfg.lease_seconds, wait=cfg.poll_wait, acks=acks,
+                    lease_seconds=cfg.lease_seconds, wait=cfg.poll_wait,
+                    concurrency=cfg.concurrency, acks=acks,
                 )
             )  # fmt: skip
             try:

@@ -21,6 +21,16 @@ MAX_POLL_ACKS = 100
 MAX_POLL_WAIT_S = 30.0
 """Longest long poll, seconds."""
 
+KNOWN_WORKER_WINDOW_S = 300.0
+"""A worker seen this recently is known: ``GET /workers``' default window and the
+``leaseq_known_workers`` gauge's."""
+
+MAX_WORKER_WINDOW_S = 7 * 86400.0
+"""The longest window ``GET /workers`` looks back (``within``)."""
+
+MAX_WORKER_CONCURRENCY = 10_000
+"""The most jobs a worker may say it runs at once (``concurrency`` of a poll)."""
+
 MIN_LEASE_S = 1.0
 MAX_LEASE_S = 43200.0
 """A lease lasts between a second and twelve hours."""
@@ -98,7 +108,10 @@ MAX_SCHEDULE_NAME_CHARS = 128
 """Longest schedule name. A slot's job key is ``schedule:{name}:{slot}``, which must fit
 in ``MAX_NAME_CHARS`` with its 34 other characters."""
 
-SCHEDULE_NAME_PATTERN = rf"^[A-Za-z0-9_.:-]{{1,{MAX_SCHEDULE_NAME_CHARS}}}$"
+SCHEDULE_NAME_PATTERN = rf"^[A-Za-z0-9_.:-]{{1,{MAX_SCHEDULE_NAME_CHARS}}}(?!\n)$"
+"""Ends ``(?!\n)$``: Python's ``$`` (msgspec validates with ``re``) also matches before a
+final newline, which JSON Schema's (ECMA) ``$`` does not; without the lookahead
+``"nightly\n"`` would pass as a name and forge lines in logs."""
 """Schedule names are spelt like queue names: they appear in URLs, keys and metrics."""
 
 MIN_EVERY_S = 1.0

@@ -132,11 +132,17 @@ class EventRecord(msgspec.Struct, frozen=True):
 
 @dataclass(frozen=True, slots=True)
 class WorkerInfo:
+    """A worker as the registry knows it: seen by its polls and its jobs' events."""
+
     worker_id: str
     last_seen_at: int
     jobs: list[str]
     done: int
     failed: int
+    queues: list[str] = field(default_factory=list)
+    """The queues its latest poll named."""
+    concurrency: int | None = None
+    """How many jobs it runs at once, as its latest poll said (None: it did not say)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,10 +133,10 @@ def held_back(
     many ready jobs the claim found that its per-key limit let through (it looks one job
     past what ``claimable`` allows, so ``ready > claimable(...)`` means a job waited for
     the queue's room), ``key_dropped`` how many the per-key limit kept back."""
+    if settings.paused:  # first, whatever else would hold a job back (a key, say)
+        return HeldBack.PAUSED if ready or key_dropped else None
     room = claimable(settings, leased, leases_in_window, wanted)
     if ready > room:
-        if settings.paused:
-            return HeldBack.PAUSED
         if settings.concurrency is not None and settings.concurrency - leased <= room:
             return HeldBack.CONCURRENCY
         rate = settings.rate_limit

@@ -33,6 +33,7 @@ class LongPoll:
         max_bytes: int,
         wait: float = 0.0,
         gone: asyncio.Future[None] | None = None,
+        concurrency: int | None = None,
     ) -> list[JobRecord]:
         """Leases up to ``max_jobs`` (an answer of at most ``max_bytes``); with ``wait``
         it holds until a job is ready, a notification arrives, the wait ends, or the
@@ -40,13 +41,16 @@ class LongPoll:
 
         ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
         in the meantime are released at once rather than left to run out their lease.
+        ``concurrency`` is what the worker says it runs at once (the workers listing).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
             woken = self._notifier.subscribe(queues)
             try:
-                jobs = await self._storage.claim(queues, worker_id, max_jobs, lease_ms, max_bytes)
+                jobs = await self._storage.claim(
+                    queues, worker_id, max_jobs, lease_ms, max_bytes, concurrency=concurrency
+                )
                 if jobs.held:
                     self._observer.held_back(jobs.held)
                 if gone is not None and gone.done():

@@ -46,8 +46,6 @@ log = logging.getLogger("leaseq.server.service")
 REQUEUE_CHUNK = limits.MAX_BATCH
 DEPTH_TTL_S = 0.5
 HEALTH_TIMEOUT_S = 2.0
-KNOWN_WORKER_WINDOW_S = 300.0
-"""Workers seen this recently count in the ``leaseq_known_workers`` gauge."""
 
 BACKENDS = {"sqlite": "sqlite", "postgresql": "postgres", "postgres": "postgres"}
 """Database URL scheme -> backend name, as ``open_storage`` picks the backend."""
@@ -138,18 +136,29 @@ class QueueService:
         lease_seconds: float | None = None,
         wait: float = 0.0,
         gone: asyncio.Future[None] | None = None,
+        *,
+        concurrency: int | None = None,
     ) -> list[JobRecord]:
         """Leases up to ``max_jobs``, waiting up to ``wait`` for one (``polling.LongPoll``);
-        jobs leased after ``gone`` completed (the caller left) are released at once."""
+        jobs leased after ``gone`` completed (the caller left) are released at once.
+        ``concurrency`` is what the worker says it runs at once (the workers listing)."""
         lease_ms, max_bytes = self._lease_ms(lease_seconds), self.settings.max_answer_bytes
-        return await self._polls.poll(worker_id, queues, max_jobs, lease_ms, max_bytes, wait, gone)
+        return await self._polls.poll(
+            worker_id, queues, max_jobs, lease_ms, max_bytes, wait, gone, concurrency
+        )
 
     async def ack_and_poll(
-        self, acks: Sequence[Ack], worker_id: str, queues: Sequence[str], *poll: Any
+        self,
+        acks: Sequence[Ack],
+        worker_id: str,
+        queues: Sequence[str],
+        *poll: Any,
+        concurrency: int | None = None,
     ) -> tuple[list[JobRecord | LeaseqError], list[JobRecord]]:
         """The fused ack-and-poll: ``acks`` applied (durably, as ``ack``) before the
         claim, so a worker finishes its last jobs and leases its next in one round trip."""
-        return (await self.ack(acks) if acks else []), await self.poll(worker_id, queues, *poll)
+        outcomes = await self.ack(acks) if acks else []
+        return outcomes, await self.poll(worker_id, queues, *poll, concurrency=concurrency)
 
     async def ack(self, acks: Sequence[Ack]) -> list[JobRecord | LeaseqError]:
         outcomes = await self._storage.modify(acks)
@@ -262,7 +271,7 @@ class QueueService:
     async def metrics(self) -> bytes:
         """This node's metrics in the Prometheus text format (``observe.METRICS_TYPE``),
         the gauges read from the store refreshed first, so each scrape sees it now."""
-        known = await self._storage.count_workers(round(KNOWN_WORKER_WINDOW_S * 1000))
+        known = await self._storage.count_workers(round(limits.KNOWN_WORKER_WINDOW_S * 1000))
         self._observer.set_store_gauges(await self._storage.stats(), known)
         settings = await self._storage.queue_settings(None)
         self._observer.set_queue_gauges(QueueInfo(q, s) for q, s in settings.items())

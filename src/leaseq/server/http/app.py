@@ -24,6 +24,7 @@ from leaseq.server.http import (
     schedule_wire,
     wire,
     wire_history,
+    wire_poll,
     wire_queues,
 )
 from leaseq.server.http.errors import HANDLERS
@@ -47,7 +48,7 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
               responses={201: _ONE_OR_MANY, 200: _ONE_OR_MANY}, role=Role.PRODUCER),
      routes.enqueue),
     (Endpoint("POST", "/poll", "Lease ready jobs, optionally waiting for one", (wire.PollIn,),
-              responses={200: wire.LeasedJobsEnvelope}, role=Role.WORKER), routes.poll),
+              responses={200: wire_poll.LeasedJobsEnvelope}, role=Role.WORKER), routes.poll),
     (Endpoint("POST", "/ack", "Complete leased jobs (DONE)", (wire.AckIn, wire.AckBatchIn),
               responses=_ONE_OR_BATCH, role=Role.WORKER), routes.ack),
     (Endpoint("POST", "/fail", "Fail a leased job: retry with backoff, or DEAD",
@@ -112,6 +113,9 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
               responses={200: _SCHEDULE}, role=Role.ADMIN), schedule_routes.pause_schedule),
     (Endpoint("POST", "/schedules/{name}/resume", "Resume; the slots missed are not replayed",
               responses={200: _SCHEDULE}, role=Role.ADMIN), schedule_routes.resume_schedule),
+    (Endpoint("GET", "/schedules/{name}/runs", "The schedule's run history, newest first",
+              query=schedule_wire.RunsQuery, responses={200: schedule_wire.ScheduleRunsOut}),
+     schedule_routes.schedule_runs),
 ]  # fmt: skip
 
 

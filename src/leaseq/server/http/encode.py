@@ -25,7 +25,7 @@ from leaseq.core.model import (
 from leaseq.core.queues import QueueInfo
 from leaseq.errors import LeaseqError
 from leaseq.server.history import Minute
-from leaseq.server.http import wire, wire_history, wire_queues
+from leaseq.server.http import wire, wire_history, wire_poll, wire_queues
 from leaseq.server.http.errors import status_of
 from leaseq.server.service import Health
 
@@ -55,16 +55,16 @@ def leased(
     also what each did, as a batch ``POST /ack`` reports it, without the job."""
     jobs = [leased_job_out(r) for r in records]
     if acks is None:
-        return json_response(wire.LeasedJobsEnvelope(jobs))
+        return json_response(wire_poll.LeasedJobsEnvelope(jobs))
     results = [_ack_result(a, job_id) for a, job_id in zip(*acks, strict=True)]
-    return json_response(wire.LeasedJobsEnvelope(jobs, results))
+    return json_response(wire_poll.LeasedJobsEnvelope(jobs, results))
 
 
-def _ack_result(answer: JobRecord | LeaseqError, job_id: str) -> wire.AckResult:
+def _ack_result(answer: JobRecord | LeaseqError, job_id: str) -> wire_poll.AckResult:
     if isinstance(answer, LeaseqError):
         error = wire.ErrorBody(answer.code, answer.message)
-        return wire.AckResult(job_id, status_of(answer), error)
-    return wire.AckResult(job_id, 200)
+        return wire_poll.AckResult(job_id, status_of(answer), error)
+    return wire_poll.AckResult(job_id, 200)
 
 
 def outcomes(
@@ -128,7 +128,15 @@ def workers(seen: Sequence[WorkerInfo]) -> Response:
     return json_response(
         wire.WorkersOut(
             [
-                wire.WorkerOut(w.worker_id, rfc3339(w.last_seen_at), w.jobs, w.done, w.failed)
+                wire.WorkerOut(
+                    w.worker_id,
+                    rfc3339(w.last_seen_at),
+                    w.jobs,
+                    w.done,
+                    w.failed,
+                    w.queues,
+                    w.concurrency,
+                )
                 for w in seen
             ]
         )

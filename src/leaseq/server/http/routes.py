@@ -51,10 +51,12 @@ async def poll(ctx: Context, request: Request) -> Response:
     acks = [a.to_ack() for a in req.acks]
     args = (acks, req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
     if req.wait <= 0:
-        outcomes, jobs = await ctx.service.ack_and_poll(*args)
+        outcomes, jobs = await ctx.service.ack_and_poll(*args, concurrency=req.concurrency)
     else:
         async with _disconnect(request) as gone:
-            outcomes, jobs = await ctx.service.ack_and_poll(*args, req.wait, gone)
+            outcomes, jobs = await ctx.service.ack_and_poll(
+                *args, req.wait, gone, concurrency=req.concurrency
+            )
     return encode.leased(jobs, (outcomes, [a.job_id for a in acks]) if req.acks else None)
 
 

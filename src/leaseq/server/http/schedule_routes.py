@@ -15,14 +15,16 @@ from starlette.responses import Response
 
 from leaseq.core import limits
 from leaseq.core.model import JobRecord
-from leaseq.core.schedules import ScheduleRecord, ScheduleSpec
+from leaseq.core.schedules import ScheduleRecord, ScheduleRun, ScheduleSpec
 from leaseq.errors import InvalidRequest
 from leaseq.server.http import decode, encode, wire
 from leaseq.server.http.routes import Context
 from leaseq.server.http.schedule_wire import (
+    RunsQuery,
     ScheduleEnvelope,
     ScheduleIn,
     SchedulesOut,
+    runs_out,
     schedule_out,
 )
 
@@ -40,6 +42,7 @@ class Schedules(Protocol):
     async def trigger_schedule(self, name: str) -> JobRecord: ...
     async def pause_schedule(self, name: str) -> ScheduleRecord: ...
     async def resume_schedule(self, name: str) -> ScheduleRecord: ...
+    async def schedule_runs(self, name: str, limit: int) -> list[ScheduleRun]: ...
 
 
 def _service(ctx: Context) -> Schedules:
@@ -93,3 +96,10 @@ async def pause_schedule(ctx: Context, request: Request) -> Response:
 
 async def resume_schedule(ctx: Context, request: Request) -> Response:
     return _one(await _service(ctx).resume_schedule(_name(request)))
+
+
+async def schedule_runs(ctx: Context, request: Request) -> Response:
+    """The run history, newest first: which slots were taken, when, and what came of each."""
+    name = _name(request)
+    query = decode.query(request.query_params, RunsQuery)
+    return encode.json_response(runs_out(await _service(ctx).schedule_runs(name, query.limit)))

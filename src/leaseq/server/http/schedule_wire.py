@@ -15,10 +15,17 @@ from msgspec import Meta, Raw, Struct
 
 from leaseq.core import limits
 from leaseq.core.model import IdempotencyScope
-from leaseq.core.schedules import Cadence, Overlap, ScheduleRecord, ScheduleSpec
+from leaseq.core.schedules import (
+    Cadence,
+    Overlap,
+    RunOutcome,
+    ScheduleRecord,
+    ScheduleRun,
+    ScheduleSpec,
+)
 from leaseq.server.http.cron import CRON, CRON_PATTERN, FORM
 from leaseq.server.http.encode import rfc3339
-from leaseq.server.http.wire import JobSpecIn, _In
+from leaseq.server.http.wire import JobSpecIn, Limit, _In
 
 ZONES = sorted(zoneinfo.available_timezones())
 """The IANA names this host's tz database has: what ``timezone`` may be. The edge asks
@@ -153,6 +160,35 @@ def schedule_out(record: ScheduleRecord) -> ScheduleOut:
         last_job_id=record.last_job_id,
         created_at=rfc3339(record.created_at), updated_at=rfc3339(record.updated_at),
     )  # fmt: skip
+
+
+class RunsQuery(_In):
+    limit: Limit = limits.DEFAULT_PAGE
+
+
+class ScheduleRunOut(Struct, kw_only=True):
+    slot_at: str | None
+    """The slot taken; null for a trigger."""
+    at: str
+    """When a node took it: ``at - slot_at`` is the slot's lag."""
+    job_id: str | None
+    """The job enqueued; null when the slot was skipped for overlap."""
+    skipped: int
+    """Earlier slots missed (no node ran the scheduler) and not replayed."""
+    outcome: RunOutcome
+
+
+class ScheduleRunsOut(Struct):
+    runs: list[ScheduleRunOut]
+    """Newest first."""
+
+
+def runs_out(runs: list[ScheduleRun]) -> ScheduleRunsOut:
+    return ScheduleRunsOut([
+        ScheduleRunOut(slot_at=_stamp(r.slot_ms), at=rfc3339(r.at), job_id=r.job_id,
+                       skipped=r.skipped, outcome=r.outcome)
+        for r in runs
+    ])  # fmt: skip
 
 
 def _seconds(ms: int) -> int | float:

@@ -26,7 +26,8 @@ from leaseq.server.service import Renewal
 QueueName = Annotated[
     str,
     Meta(
-        pattern=rf"^[A-Za-z0-9_.:-]{{1,{limits.MAX_QUEUE_NAME_CHARS}}}$",
+        # (?!\n): limits.SCHEDULE_NAME_PATTERN says why.
+        pattern=rf"^[A-Za-z0-9_.:-]{{1,{limits.MAX_QUEUE_NAME_CHARS}}}(?!\n)$",
         description=f"1-{limits.MAX_QUEUE_NAME_CHARS} of A-Z a-z 0-9 _ . : -",
     ),
 ]
@@ -57,7 +58,7 @@ UtcTime = Annotated[
 ]
 Limit = Annotated[int, Meta(ge=1, le=limits.MAX_BATCH)]
 Cursor = Annotated[
-    str, Meta(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")
+    str, Meta(pattern=r"^[0-9]{1,18}(?!\n)$", description="`next_cursor` of the previous page")
 ]
 """Opaque to clients, but the schema says what the server accepts: a garbage cursor is a
 422, so schema-valid requests must not be able to send one."""
@@ -151,6 +152,8 @@ class PollIn(_In):
     max_jobs: Annotated[int, Meta(ge=1, le=limits.MAX_POLL_JOBS)] = 1
     lease_seconds: LeaseSeconds | None = None
     wait: Annotated[float, Meta(ge=0, le=limits.MAX_POLL_WAIT_S)] = 0.0
+    concurrency: Annotated[int, Meta(ge=1, le=limits.MAX_WORKER_CONCURRENCY)] | None = None
+    """How many jobs the worker runs at once, for the workers listing."""
     acks: Annotated[list[AckIn], Meta(max_length=limits.MAX_POLL_ACKS, description=ACKS)] = []
 
 
@@ -239,7 +242,9 @@ class EventsQuery(_In):
 
 
 class WorkersQuery(_In):
-    within: Annotated[float, Meta(gt=0, le=7 * 86400)] = 300.0
+    within: Annotated[float, Meta(gt=0, le=limits.MAX_WORKER_WINDOW_S)] = (
+        limits.KNOWN_WORKER_WINDOW_S
+    )
     limit: Limit = limits.DEFAULT_PAGE
 
 
@@ -291,19 +296,6 @@ class JobEnvelope(Struct):
 
 class JobsEnvelope(Struct):
     jobs: list[JobOut]
-
-
-class AckResult(Struct, omit_defaults=True):
-    """What an ack carried by a poll did: 200, or the error ``POST /ack`` would answer."""
-
-    job_id: str
-    status: int
-    error: ErrorBody | None = None
-
-
-class LeasedJobsEnvelope(Struct, omit_defaults=True):
-    jobs: list[LeasedJobOut]
-    acks: list[AckResult] | None = None  # only when the poll carried acks
 
 
 class PageOut(Struct):
@@ -371,6 +363,10 @@ class WorkerOut(Struct):
     jobs: list[str]
     done: int
     failed: int
+    queues: list[str]
+    """The queues its latest poll named."""
+    concurrency: int | None
+    """How many jobs it runs at once, as its latest poll said; null when it did not say."""
 
 
 class WorkersOut(Struct):

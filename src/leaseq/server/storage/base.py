@@ -117,13 +117,16 @@ class Storage(Protocol):
         max_jobs: int,
         lease_ms: int,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        *,
+        concurrency: int | None = None,
     ) -> Claimed:
         """Atomically leases up to ``max_jobs`` ready jobs (QUEUED, ``run_at <= now``) of
         ``queues``, best first: highest priority, earliest run_at, enqueue order. Each
         taken job matches ``transitions.lease`` with a fresh random token and gets a
         ``leased`` event; ``owner`` is recorded as a worker seen now, even when nothing is
-        ready. Two concurrent claims never return the same job. Cost is bounded by an
-        index, not the store size.
+        ready, polling ``queues`` and running ``concurrency`` jobs at once (what the
+        workers listing shows). Two concurrent claims never return the same job. Cost is
+        bounded by an index, not the store size.
 
         The claim stops adding jobs once their payloads would exceed ``max_bytes``, but
         always takes one. It obeys each queue's settings inside its own atomic write,

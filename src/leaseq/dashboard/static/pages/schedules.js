@@ -1,5 +1,6 @@
-// "#/schedules": every schedule with its cadence, next and last run and last job, and its
-// actions: pause or resume, trigger one run now, delete; each asks for confirmation first.
+// "#/schedules": every schedule with its cadence, next and last run and last job, its run
+// history on demand (the slots taken, their lag, what came of each), and its actions:
+// pause or resume, trigger one run now, delete; each asks for confirmation first.
 //
 // The actions need an admin token. The dashboard cannot ask the server which role a
 // token has, so it offers them until the server refuses one with a 403, then hides them
@@ -48,13 +49,40 @@ function actions(root, s) {
       () => `Deleted ${s.name}.`, () => api(path(s.name), { method: "DELETE" })) }, "Delete")];
 }
 
+const RUNS_SHOWN = 20;
+
+function runRow(r) {
+  const lag = r.slot_at === null ? null : (Date.parse(r.at) - Date.parse(r.slot_at)) / 1000;
+  return h("tr", { dataset: { outcome: r.outcome } },
+    h("td", {}, r.slot_at === null ? h("span", { class: "muted" }, "trigger") : when(r.slot_at)),
+    h("td", { class: "num" }, lag === null ? "–" : `${lag.toFixed(2)} s`),
+    h("td", {}, h("span", { class: `badge ${r.outcome}` }, r.outcome)),
+    h("td", {}, r.job_id ? jobLink(r.job_id) : "–"),
+    h("td", { class: "num" }, r.skipped ? r.skipped.toLocaleString() : "–"));
+}
+
+/** Opens (or closes) the row under a schedule that lists its latest runs. */
+async function toggleRuns(button, s) {
+  const row = button.closest("tr");
+  if (row.nextElementSibling?.classList.contains("runs")) {
+    row.nextElementSibling.remove();
+    return;
+  }
+  const { runs } = await api(`${path(s.name, "/runs")}?limit=${RUNS_SHOWN}`);
+  row.after(h("tr", { class: "runs", dataset: { runsOf: s.name } }, h("td", { colspan: 8 },
+    h("table", { class: "runs" },
+      head("Slot", h("th", { class: "num" }, "Lag"), "Outcome", "Job", h("th", { class: "num" }, "Missed")),
+      h("tbody", {}, runs.length ? runs.map(runRow) : emptyRow(5, "No runs yet."))))));
+}
+
 function scheduleRow(root, s) {
   return h("tr", { dataset: { schedule: s.name } },
     h("td", { class: "mono" }, s.name),
     h("td", {}, cadence(s)),
     h("td", { "data-col": "next" }, s.paused ? h("span", { class: "muted" }, "paused") : when(s.next_run_at)),
     h("td", { "data-col": "last" }, when(s.last_run_at)),
-    h("td", { "data-col": "job" }, s.last_job_id ? jobLink(s.last_job_id) : "–"),
+    h("td", { "data-col": "job" }, s.last_job_id ? jobLink(s.last_job_id) : "–",
+      " ", h("button", { class: "link runs-toggle", onclick: (e) => toggleRuns(e.currentTarget, s) }, "runs")),
     h("td", {}, s.job.task ?? "–", h("span", { class: "muted" }, ` on ${s.job.queue}`)),
     h("td", {}, s.paused && h("span", { class: "badge paused" }, "paused"),
       s.overlap === "skip" && h("span", { class: "badge", title: "No new job while the last one is queued or running" }, "skip overlap")),

@@ -1,5 +1,5 @@
-// "#/workers": the workers seen lately, alive or gone, the jobs each holds, and what each
-// has finished.
+// "#/workers": the workers seen lately, alive or gone, the queues each polls and how many
+// jobs it runs at once (as its latest poll said), the jobs it holds, and what it finished.
 
 import { api } from "../lib/api.js";
 import { emptyRow, h, head, jobLink, muted, num, when } from "../lib/render.js";
@@ -17,6 +17,9 @@ function workerRow(w) {
     h("td", { class: "mono" }, w.worker_id),
     h("td", {}, h("span", { class: `badge ${on ? "alive" : "gone"}` }, on ? "alive" : "gone")),
     h("td", {}, when(w.last_seen_at)),
+    h("td", { class: "queues" }, w.queues.length ? w.queues.join(", ") : "–"),
+    h("td", { class: "num concurrency" },
+      w.concurrency == null ? "–" : `${w.jobs.length} / ${w.concurrency}`),
     h("td", {}, w.jobs.length ? w.jobs.flatMap((id) => [jobLink(id), " "]) : "–"),
     h("td", { class: "num" }, w.done.toLocaleString()),
     h("td", { class: "num" }, w.failed.toLocaleString()));
@@ -28,8 +31,9 @@ export async function workers(root) {
   root.replaceChildren(
     h("h1", {}, "Workers"),
     h("div", { class: "scroll" }, h("table", { id: "workers" },
-      head("Worker", "Status", "Last seen", "Holding", num("Done"), num("Failed")),
-      h("tbody", {}, list.length ? list.map(workerRow) : emptyRow(6, "No workers seen.")))),
+      head("Worker", "Status", "Last seen", "Queues", num("Busy / slots"), "Holding", num("Done"),
+        num("Failed")),
+      h("tbody", {}, list.length ? list.map(workerRow) : emptyRow(8, "No workers seen.")))),
     muted(`Alive: seen within the last ${ALIVE_S} s; gone: silent longer (listed for 5 minutes).`),
   );
 }

@@ -46,7 +46,7 @@ SELECT {now_ms} AS now
 
 -- name: lease_picked
 -- The CTEs that lease the rows of ``picked`` (seq) and record what a lease leaves
--- behind: events, count deltas, the worker's last_seen. The state is checked again: a
+-- behind: events, count deltas, the worker's row (seen, queues, concurrency). The state is checked again: a
 -- row of a limited queue is not locked by the pick (its claimers take turns on the
 -- queue's row instead), so a cancel committed meanwhile must win.
 claimed AS (
@@ -75,9 +75,11 @@ cnt AS (
 -- The owner is seen whether or not it got a job: this branch reads t, not claimed. A
 -- lease adds nothing to done or failed (transitions.worker_tally).
 seen AS (
-    INSERT INTO workers AS w (worker_id, last_seen_at) SELECT %(owner)s, t.now FROM t
+    INSERT INTO workers AS w (worker_id, last_seen_at, queues, concurrency)
+    SELECT %(owner)s, t.now, %(queues)s::text[], %(concurrency)s::integer FROM t
     ON CONFLICT (worker_id) DO UPDATE SET
-        last_seen_at = greatest(w.last_seen_at, excluded.last_seen_at)
+        last_seen_at = greatest(w.last_seen_at, excluded.last_seen_at),
+        queues = excluded.queues, concurrency = excluded.concurrency
 )
 
 -- name: claim
@@ -544,7 +546,7 @@ ORDER BY e.seq
 
 -- name: workers
 -- Recently seen workers with the jobs they hold (one jobs_held probe each).
-SELECT w.worker_id, w.last_seen_at, w.done, w.failed, ARRAY(
+SELECT w.worker_id, w.last_seen_at, w.done, w.failed, w.queues, w.concurrency, ARRAY(
     SELECT jobs.id FROM jobs WHERE jobs.state = 'LEASED' AND jobs.lease_owner = w.worker_id
     ORDER BY jobs.seq LIMIT 1000
 ) AS held

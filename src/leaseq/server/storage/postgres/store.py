@@ -107,6 +107,8 @@ class PostgresStorage:
         max_jobs: int,
         lease_ms: int,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        *,
+        concurrency: int | None = None,
     ) -> Claimed:
         if max_jobs <= 0 or not queues:
             return Claimed()
@@ -117,6 +119,7 @@ class PostgresStorage:
             "lease_ms": lease_ms,
             "max_bytes": max_bytes,
             "now": self._now(),
+            "concurrency": concurrency,
         }
         return await self._run(lambda conn: jobs.claim(conn, params, self._limited))
 

@@ -22,7 +22,15 @@ async def seen(
         conn, Q["workers"], {"within": seen_within_ms, "limit": limit, "now": clock_ms}
     )
     return [
-        WorkerInfo(row.worker_id, row.last_seen_at, list(row.held), row.done, row.failed)
+        WorkerInfo(
+            row.worker_id,
+            row.last_seen_at,
+            list(row.held),
+            row.done,
+            row.failed,
+            list(row.queues),
+            row.concurrency,
+        )
         for row in rows
     ]
 

@@ -81,9 +81,10 @@ def claim(
     lease_ms: int,
     now: int,
     max_bytes: int,
+    concurrency: int | None = None,
 ) -> Claimed:
-    workers.touch(conn, owner, now)
     names = list(dict.fromkeys(queues))
+    workers.touch(conn, owner, now, names, concurrency)
     limits = queues_.limited(conn, names)
     candidates: list[common.Row] = []
     held: dict[str, HeldBack] = {}

@@ -170,8 +170,16 @@ INSERT INTO workers (worker_id, last_seen_at, done, failed) VALUES (?, ?, ?, ?)
 ON CONFLICT (worker_id) DO UPDATE SET last_seen_at = max(last_seen_at,
 excluded.last_seen_at), done = done + excluded.done, failed = failed + excluded.failed
 
+-- name: touch_worker
+-- A poll: the worker is seen now, polling these queues (JSON) with this concurrency.
+INSERT INTO workers (worker_id, last_seen_at, done, failed, queues, concurrency)
+VALUES (?, ?, 0, 0, ?, ?)
+ON CONFLICT (worker_id) DO UPDATE SET last_seen_at = max(last_seen_at,
+excluded.last_seen_at), queues = excluded.queues, concurrency = excluded.concurrency
+
 -- name: workers
-SELECT worker_id, last_seen_at, done, failed FROM workers WHERE last_seen_at >= ?
+SELECT worker_id, last_seen_at, done, failed, queues, concurrency FROM workers
+WHERE last_seen_at >= ?
 ORDER BY last_seen_at DESC LIMIT ?
 
 -- name: held_jobs

@@ -84,6 +84,8 @@ class SQLiteStorage:
         max_jobs: int,
         lease_ms: int,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        *,
+        concurrency: int | None = None,
     ) -> Claimed:
         # A lease is not durable: lost to a power cut, the job is QUEUED again and is
         # delivered again, which at-least-once allows; so a claim does not wait for fsync.
@@ -91,7 +93,7 @@ class SQLiteStorage:
         # cut is a lease that, as far as the window can tell, never happened.)
         return await self._writer.run(
             lambda conn: jobs.claim(
-                conn, queues, owner, max_jobs, lease_ms, self._now(), max_bytes
+                conn, queues, owner, max_jobs, lease_ms, self._now(), max_bytes, concurrency
             ),
             durable=False,
             at_once=True,

@@ -6,6 +6,7 @@ by the events of its jobs, inside the writer's transaction that records them.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
@@ -32,8 +33,15 @@ def tally(conn: sqlite3.Connection, events: Sequence[EventRecord]) -> None:
     conn.executemany(Q["tally_worker"], [(w, seen, d, f) for w, (seen, d, f) in tallies.items()])
 
 
-def touch(conn: sqlite3.Connection, worker_id: str, now: int) -> None:
-    conn.execute(Q["tally_worker"], (worker_id, now, 0, 0))
+def touch(
+    conn: sqlite3.Connection,
+    worker_id: str,
+    now: int,
+    queues: Sequence[str],
+    concurrency: int | None,
+) -> None:
+    """A poll: seen now, with what it polls and how many jobs it runs at once."""
+    conn.execute(Q["touch_worker"], (worker_id, now, json.dumps(list(queues)), concurrency))
 
 
 def purge(conn: sqlite3.Connection, cutoff: int) -> None:
@@ -45,7 +53,15 @@ def seen(conn: sqlite3.Connection, since: int, limit: int) -> list[WorkerInfo]:
     for row in conn.execute(Q["workers"], (since, limit)).fetchall():
         held = conn.execute(Q["held_jobs"], (row.worker_id,))
         out.append(
-            WorkerInfo(row.worker_id, row.last_seen_at, [r.id for r in held], row.done, row.failed)
+            WorkerInfo(
+                row.worker_id,
+                row.last_seen_at,
+                [r.id for r in held],
+                row.done,
+                row.failed,
+                json.loads(row.queues),
+                row.concurrency,
+            )
         )
     return out
 
