@@ -157,6 +157,7 @@ class Worker:
         )
         try:
             await self._poll_loop()
+            self._ride.unboard(self._ride.take())  # no poll is coming: they go alone
             await self._drain()
         finally:
             self._ride.unboard(self._ride.take())  # none boards once stopping
