@@ -29,6 +29,7 @@ from msgspec import UNSET, UnsetType
 from leaseq.client import calls, find_calls, inspect_calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
+from leaseq.client.lean import AsyncLeanHttp
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
@@ -49,6 +50,7 @@ from leaseq.client.models import (
 from leaseq.client.schedule_calls import cadence
 from leaseq.core.limits import DEFAULT_PAGE, DEFAULT_QUEUE, MAX_JOB_WAIT_S
 from leaseq.core.model import JobState
+from leaseq.errors import ServerUnavailable
 
 T = TypeVar("T")
 
@@ -70,8 +72,11 @@ class AsyncClient(ClientBase):
     ) -> None:
         super().__init__(url, token, timeout=timeout, retry=retry)
         self._http = httpx.AsyncClient(transport=transport, **self._http_options())
+        self._lean = AsyncLeanHttp.open(self.url, self._headers, transport)
 
     async def aclose(self) -> None:
+        if self._lean is not None:
+            await self._lean.aclose()
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
@@ -83,12 +88,21 @@ class AsyncClient(ClientBase):
         await self.aclose()
 
     async def send(self, call: Call[T]) -> T:
-        """Sends one call, retrying as the policy and the call's safety allow."""
+        """Sends one call, retrying as the policy and the call's safety allow. The first
+        attempt goes without tenacity (whose set-up costs more than a lean request)."""
+        try:
+            return await self._send_once(call)
+        except ServerUnavailable as exc:
+            if not self.retry.retryable(call, exc):
+                raise
         # Annotated: mypy loses the generic ``T`` of ``_send_once`` through tenacity.
         result: T = await tenacity.AsyncRetrying(**self.retry.options(call))(self._send_once, call)
         return result
 
     async def _send_once(self, call: Call[T]) -> T:
+        if self._lean is not None:
+            status, content = await self._lean.request(self._request(call))
+            return call.result(status, content)
         try:
             response = await self._http.request(**self._request(call))
         except httpx.TransportError as exc:
@@ -130,11 +144,13 @@ class AsyncClient(ClientBase):
         lease_seconds: float | None = None,
         wait: float = 0.0,
         concurrency: int | None = None,
+        acks: Sequence[AckSpec] = (),
     ) -> PollAnswer:
-        """``concurrency``: how many jobs the caller runs at once, for the workers listing."""
-        return await self.send(
-            calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, concurrency)
-        )
+        """``concurrency``: how many jobs the caller runs at once, for the workers listing.
+        With ``acks``, one round trip acks them (before the claim: see
+        ``PollAnswer.acks``) and leases the next jobs."""
+        call = calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, concurrency, acks)
+        return await self.send(call)
 
     async def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
         return await self.send(calls.ack(job_id, lease_token, result))

@@ -90,6 +90,7 @@ class _JobsEnvelope(msgspec.Struct):
 
 class _RawJobs(msgspec.Struct):
     jobs: list[msgspec.Raw]
+    acks: list[_ItemResult] = []
 
 
 class _JobKey(msgspec.Struct):
@@ -155,8 +156,9 @@ def _jobs(content: bytes) -> list[Job]:
 
 
 def _poll_answer(content: bytes) -> PollAnswer:
-    answer = PollAnswer([], [])
-    for raw in msgspec.json.decode(content, type=_RawJobs).jobs:
+    decoded = msgspec.json.decode(content, type=_RawJobs)
+    answer = PollAnswer([], [], _outcomes_of(decoded.acks))
+    for raw in decoded.jobs:
         try:
             answer.jobs.append(_JOB.decode(raw))
         except msgspec.ValidationError as exc:
@@ -170,7 +172,10 @@ def _event_page(content: bytes) -> EventPage:
 
 
 def _outcomes(content: bytes) -> list[BatchOutcome]:
-    results = msgspec.json.decode(content, type=_BatchOut).results
+    return _outcomes_of(msgspec.json.decode(content, type=_BatchOut).results)
+
+
+def _outcomes_of(results: list[_ItemResult]) -> list[BatchOutcome]:
     return [
         BatchOutcome(r.job_id, r.job, None if r.error is None else make_error(r.status, r.error))
         for r in results
@@ -232,7 +237,9 @@ def poll(
     lease_seconds: float | None,
     wait: float,
     concurrency: int | None = None,
+    acks: Sequence[AckSpec] = (),
 ) -> Call[PollAnswer]:
+    """With ``acks``, the fused ack-and-poll: they are applied before the claim."""
     body: dict[str, Any] = {
         "worker_id": worker_id, "queues": list(queues), "max_jobs": max_jobs, "wait": wait,
     }  # fmt: skip
@@ -240,6 +247,8 @@ def poll(
         body["lease_seconds"] = lease_seconds
     if concurrency is not None:
         body["concurrency"] = concurrency
+    if acks:
+        body["acks"] = list(acks)
     return Call("POST", "/poll", _poll_answer, body, safe=True, extra_timeout=wait)
 
 

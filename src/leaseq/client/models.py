@@ -13,7 +13,7 @@ fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -219,6 +219,9 @@ class PollAnswer:
 
     jobs: list[Job]
     undecodable: list[Undecodable]
+    acks: list[BatchOutcome] = field(default_factory=list)
+    """What the acks the poll carried did, in order (their ``job`` is None: a fused
+    ack answers its status only)."""
 
 
 @dataclass(frozen=True, slots=True)

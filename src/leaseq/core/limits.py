@@ -14,6 +14,8 @@ MAX_POLL_JOBS = 100
 """Jobs one poll may lease."""
 
 MAX_POLL_QUEUES = 100
+MAX_POLL_ACKS = 100
+"""Acks one poll may carry (the fused ack-and-poll: a worker's finished jobs)."""
 """Queues one poll may name."""
 
 MAX_POLL_WAIT_S = 30.0

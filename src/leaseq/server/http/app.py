@@ -25,6 +25,7 @@ from leaseq.server.http import (
     wire,
     wire_find,
     wire_history,
+    wire_poll,
     wire_queues,
 )
 from leaseq.server.http.errors import HANDLERS
@@ -48,7 +49,7 @@ ENDPOINTS: list[tuple[Endpoint, RouteHandler]] = [
               responses={201: _ONE_OR_MANY, 200: _ONE_OR_MANY}, role=Role.PRODUCER),
      routes.enqueue),
     (Endpoint("POST", "/poll", "Lease ready jobs, optionally waiting for one", (wire.PollIn,),
-              responses={200: wire.LeasedJobsEnvelope}, role=Role.WORKER), routes.poll),
+              responses={200: wire_poll.LeasedJobsEnvelope}, role=Role.WORKER), routes.poll),
     (Endpoint("POST", "/ack", "Complete leased jobs (DONE)", (wire.AckIn, wire.AckBatchIn),
               responses=_ONE_OR_BATCH, role=Role.WORKER), routes.ack),
     (Endpoint("POST", "/fail", "Fail a leased job: retry with backoff, or DEAD",

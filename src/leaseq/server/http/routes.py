@@ -48,12 +48,16 @@ async def enqueue(ctx: Context, request: Request) -> Response:
 
 async def poll(ctx: Context, request: Request) -> Response:
     req = decode.decode(await ctx.body(request), wire.PollIn)
-    args = (req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
+    acks = [a.to_ack() for a in req.acks]
+    args = (acks, req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
     if req.wait <= 0:
-        return encode.leased(await ctx.service.poll(*args, concurrency=req.concurrency))
-    async with _disconnect(request) as gone:
-        leased = await ctx.service.poll(*args, req.wait, gone, concurrency=req.concurrency)
-        return encode.leased(leased)
+        outcomes, jobs = await ctx.service.ack_and_poll(*args, concurrency=req.concurrency)
+    else:
+        async with _disconnect(request) as gone:
+            outcomes, jobs = await ctx.service.ack_and_poll(
+                *args, req.wait, gone, concurrency=req.concurrency
+            )
+    return encode.leased(jobs, (outcomes, [a.job_id for a in acks]) if req.acks else None)
 
 
 @contextlib.asynccontextmanager

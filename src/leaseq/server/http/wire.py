@@ -151,6 +151,9 @@ _MIN_MS = round(datetime(limits.MIN_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
 _MAX_MS = round(datetime(limits.MAX_YEAR, 12, 31, 23, 59, 59, 999000, UTC).timestamp() * 1000)
 
 
+ACKS = "Finished jobs, acked durably (as POST /ack) before the claim; answered in order."
+
+
 class PollIn(_In):
     worker_id: Name
     queues: Annotated[list[QueueName], Meta(min_length=1, max_length=limits.MAX_POLL_QUEUES)] = (
@@ -161,6 +164,7 @@ class PollIn(_In):
     wait: Annotated[float, Meta(ge=0, le=limits.MAX_POLL_WAIT_S)] = 0.0
     concurrency: Annotated[int, Meta(ge=1, le=limits.MAX_WORKER_CONCURRENCY)] | None = None
     """How many jobs the worker runs at once, for the workers listing."""
+    acks: Annotated[list[AckIn], Meta(max_length=limits.MAX_POLL_ACKS, description=ACKS)] = []
 
 
 class AckIn(_In):
@@ -297,10 +301,6 @@ class JobEnvelope(Struct):
 
 class JobsEnvelope(Struct):
     jobs: list[JobOut]
-
-
-class LeasedJobsEnvelope(Struct):
-    jobs: list[LeasedJobOut]
 
 
 class PageOut(Struct):

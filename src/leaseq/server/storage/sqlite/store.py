@@ -96,6 +96,7 @@ class SQLiteStorage:
                 conn, queues, owner, max_jobs, lease_ms, self._now(), max_bytes, concurrency
             ),
             durable=False,
+            at_once=True,
         )
 
     async def modify(self, commands: Sequence[Command]) -> list[model.JobRecord | LeaseqError]:
@@ -129,7 +130,7 @@ class SQLiteStorage:
     # -- reads -------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> model.JobRecord | None:
-        return await self._reader.run(lambda conn: jobs.get(conn, job_id))
+        return await self._reader.run(lambda conn: jobs.get(conn, job_id), at_once=True)
 
     async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
         return await self._reader.run(lambda conn: dead.ids(conn, queue, after, limit))
@@ -152,7 +153,9 @@ class SQLiteStorage:
         return await self._reader.run(lambda conn: counts.stats(conn, self._now()))
 
     async def next_ready_in(self, queues: Sequence[str]) -> float | None:
-        return await self._reader.run(lambda conn: jobs.next_ready_in(conn, queues, self._now()))
+        return await self._reader.run(
+            lambda conn: jobs.next_ready_in(conn, queues, self._now()), at_once=True
+        )
 
     async def events(
         self, job_id: str, limit: int, cursor: str | None, max_bytes: int = DEFAULT_MAX_BYTES
@@ -182,7 +185,7 @@ class SQLiteStorage:
         return common.queue_infos(settings, await self.stats())
 
     async def ping(self) -> None:
-        await self._reader.run(lambda conn: conn.execute(Q["ping"]).fetchone())
+        await self._reader.run(lambda conn: conn.execute(Q["ping"]).fetchone(), at_once=True)
 
     def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
         """Only this process writes the file, and its service notifies its own long polls
