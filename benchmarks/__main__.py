@@ -5,7 +5,8 @@ page and the chart. Peers whose packages are missing (``pip install -e '.[bench]
 whose service is down are skipped with a message, as is ``leaseq-pg`` until
 ``leaseq serve --db postgresql://...`` works.
 
-    python -m benchmarks                          # N=100,000, 3 runs, every system
+    python -m benchmarks                          # N=10,000, 1 run, every system (~10 min)
+    python -m benchmarks --quick                  # tiny N, leaseq's raw rows + beanstalkd
     python -m benchmarks --jobs 2000 --repeat 1 --systems leaseq,celery
     python -m benchmarks --flat-cost              # adds 1,000,000 ready + 1,000,000 DONE
 """
@@ -33,7 +34,12 @@ Result = report.Result
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
-    p.add_argument("--jobs", type=int, default=100_000, help="N jobs pre-filled and drained")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny N, leaseq's raw rows and beanstalkd only: the smoke test's run",
+    )
+    p.add_argument("--jobs", type=int, default=10_000, help="N jobs pre-filled and drained")
     p.add_argument(
         "--single-jobs",
         type=int,
@@ -41,7 +47,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="of N, enqueued one by one where a bulk call exists (default N/5)",
     )
     p.add_argument("--latency-jobs", type=int, default=300, help="jobs 20 ms apart")
-    p.add_argument("--repeat", type=int, default=3, help="runs per scenario")
+    p.add_argument("--repeat", type=int, default=1, help="runs per scenario")
     p.add_argument("--producers", type=int, default=4, help="processes enqueueing 1 by 1")
     p.add_argument("--producer-threads", type=int, default=4, help="threads per producer")
     p.add_argument("--wrk-seconds", type=int, default=3, help="wrk's run against leaseq")
@@ -58,7 +64,26 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--chart", type=Path, default=ROOT / "docs" / "benchmarks.png")
     p.add_argument("--note", default="", help="a paragraph put at the top of the page")
     p.add_argument("--work", type=Path, default=None, help="logs and stores (default: temp)")
-    return p.parse_args(argv)  # fmt: skip
+    args = p.parse_args(argv)  # fmt: skip
+    if args.quick:
+        for name, value in QUICK.items():
+            if getattr(args, name) == p.get_default(name):
+                setattr(args, name, value)
+    return args
+
+
+QUICK = {
+    "jobs": 200,
+    "single_jobs": 64,
+    "latency_jobs": 10,
+    "repeat": 1,
+    "memory_rounds": 0,
+    "producers": 2,
+    "producer_threads": 2,
+    "wrk_seconds": 1,
+    "systems": "leaseq,leaseq-unbatched,leaseq-fused,leaseq-raw-batched,beanstalkd",
+}
+"""``--quick``: what it changes of the defaults (an option given explicitly stays)."""
 
 
 def require_loopback(*urls: str) -> None:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import starts
+from benchmarks import per_request, starts
 from benchmarks.peers import Peer, Producer, Settings, load
 from benchmarks.procs import RssSampler
 
@@ -130,14 +130,26 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 def drain_with_rss(
     peer: Peer, directory: Path, n: int, start: Callable[[], None]
 ) -> dict[str, float]:
-    """Starts the workers with ``start`` and waits for jobs ``0..n-1``; RSS in MB."""
+    """Starts the workers with ``start`` and waits for jobs ``0..n-1``; RSS in MB, and
+    the server's CPU and voluntary context switches per job (and per request, where the
+    server counts its requests) over the drain, worker start-up included."""
+    servers, requests = peer.server_pids(), peer.requests()
+    before = [per_request.sample(pid) for pid in servers]
     start()
-    roles = {"server": peer.server_pids(), "workers": peer.worker_pids()}
+    roles = {"server": servers, "workers": peer.worker_pids()}
     with RssSampler({k: v for k, v in roles.items() if v}) as rss:
         started = wait_started(peer, directory, n, drain_timeout(n))
     out = {"drain_jobs_per_s": drain_rate(started, range(n))}
     for role, peak in rss.peak.items():
         out[f"{role}_rss_peak_mb"] = peak / MB
+    if servers:
+        d = [per_request.sample(pid) - b for pid, b in zip(servers, before, strict=True)]
+        cpu, switches = sum(x.user_s + x.sys_s for x in d), sum(x.voluntary for x in d)
+        out |= {"server_cpu_us_per_job": cpu * 1e6 / n, "server_switches_per_job": switches / n}
+        if requests is not None and (after := peer.requests()) is not None:
+            count = max(after - requests, 1.0)
+            out |= {"requests_per_job": count / n, "server_cpu_us_per_request": cpu * 1e6 / count,
+                    "server_switches_per_request": switches / count}  # fmt: skip
     return out
 
 

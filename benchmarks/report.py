@@ -42,12 +42,16 @@ runs, ± the spread (max - min) in percent of the median."""
 
 
 RERUN = """\
-On an idle machine (`uptime` load below 1), with Redis and PostgreSQL on loopback:
+On an idle machine (`uptime` load below 1), with Redis and PostgreSQL on loopback, and
+beanstalkd installed (Debian: `apt-get install -y beanstalkd`; the benchmark starts it):
 
     pip install -e '.[test,bench]'
-    python -m benchmarks                      # N=100,000, 3 runs each, every system (~40 min)
+    python -m benchmarks                      # N=10,000, 1 run, every system (~10 min)
+    python -m benchmarks --quick              # tiny N: leaseq's raw rows and beanstalkd (~30 s)
+    python -m benchmarks --jobs 100000 --repeat 3   # the long run (~1 h)
     python -m benchmarks --flat-cost          # also 1,000,000 ready + 1,000,000 DONE (long)
-    python -m benchmarks --systems leaseq-pg,leaseq-pg-unbatched   # once PostgreSQL is merged
+    python -m benchmarks.per_request          # server CPU and switches per request, sequential
+    python -m benchmarks.client_cpu           # the Python client's CPU per call
     python -m benchmarks.profile_server       # py-spy profile of the server (pip install py-spy)
 
 `--jobs`, `--repeat`, `--systems`, `--redis-url` and `--pg-dsn` change the run; every
@@ -64,6 +68,13 @@ def _cell(result: Result | None) -> str:
     med = result["median"]
     text = f"{med:,.0f}" if med >= 100 else f"{med:.1f}"
     return f"{text} ±{result['spread_pct']:.0f}%"
+
+
+def _small(result: Result | None) -> str:
+    """A cell that may be well below 1 (requests or switches per job)."""
+    if result is None or result["median"] is None or result["median"] >= 10:
+        return _cell(result)
+    return f"{result['median']:.2f}"
 
 
 def _run(cmd: list[str]) -> str:
@@ -116,37 +127,106 @@ def _by(results: list[Result], scenario: str) -> dict[str, dict[str, Result]]:
     return table
 
 
+def _med(cmp: dict[str, dict[str, Result]], system: str, metric: str) -> float | None:
+    r = cmp.get(system, {}).get(metric)
+    return None if r is None or r["median"] is None else float(r["median"])
+
+
+def fastest_peer(cmp: dict[str, dict[str, Result]], metric: str) -> tuple[str, float] | None:
+    """The peer (not leaseq) with the best median of ``metric`` in this run."""
+    values = [(s, v) for s in cmp if not s.startswith("leaseq")
+              if (v := _med(cmp, s, metric)) is not None]  # fmt: skip
+    if not values:
+        return None
+    lower = metric.startswith("latency")
+    return (min if lower else max)(values, key=lambda sv: sv[1])
+
+
 def targets(results: list[Result]) -> list[str]:
-    """The issue's targets, met or missed, from the medians."""
+    """Issue 15's targets, met or missed, from the medians of this run."""
     cmp = _by(results, "compare")
+    huey_drain, huey_enq = (
+        _med(cmp, "huey", "drain_jobs_per_s"),
+        _med(cmp, "huey", "enqueue_one_jobs_per_s"),
+    )
+    huey_p50 = _med(cmp, "huey", "latency_p50_ms")
+    best = fastest_peer(cmp, "drain_jobs_per_s")
 
-    def med(system: str, metric: str) -> float | None:
-        r = cmp.get(system, {}).get(metric)
-        return None if r is None else float(r["median"])
+    def times(v: float | None, k: float) -> float | None:
+        return None if v is None else k * v
 
-    lines = []
-    batched = med("leaseq", "drain_jobs_per_s")
-    peers = [med(s, "drain_jobs_per_s") for s in cmp if not s.startswith("leaseq")]
-    best = max((p for p in peers if p is not None), default=None)
-    fastest = next((s for s in cmp if not s.startswith("leaseq")
-                    and med(s, "drain_jobs_per_s") == best), "?")  # fmt: skip
+    drain = {s: _med(cmp, s, "drain_jobs_per_s") for s in cmp}
+    batched = max((v for s in ("leaseq", "leaseq-raw-batched") if (v := drain.get(s))),
+                  default=None)  # fmt: skip
     checks = [
-        ("batched drain ≥ 20,000 jobs/s (SQLite)", batched, 20_000, True),
-        (f"batched drain ≥ 2x the fastest peer's ({fastest})", batched,
-         None if best is None else 2 * best, True),
-        ("unbatched enqueue ≥ 3,000 jobs/s", med("leaseq-unbatched", "enqueue_one_jobs_per_s"),
-         3000, True),
-        ("unbatched drain ≥ 3,000 jobs/s", med("leaseq-unbatched", "drain_jobs_per_s"), 3000, True),
-        ("latency p50 ≤ 1 ms", med("leaseq", "latency_p50_ms"), 1.0, False),
-        ("latency p99 ≤ 3 ms", med("leaseq", "latency_p99_ms"), 3.0, False),
+        ("1. one request per poll and per ack (leaseq-unbatched) drains ≥ huey",
+         _med(cmp, "leaseq-unbatched", "drain_jobs_per_s"), huey_drain, True),
+        ("2. fused ack-and-poll (leaseq-fused) drains ≥ 1.5x huey",
+         _med(cmp, "leaseq-fused", "drain_jobs_per_s"), times(huey_drain, 1.5), True),
+        ("3. enqueue one by one, 16 producers (leaseq-unbatched) ≥ 0.5x huey",
+         _med(cmp, "leaseq-unbatched", "enqueue_one_jobs_per_s"), times(huey_enq, 0.5), True),
+        ("4. latency p50 ≤ 2x huey (leaseq-fused)", _med(cmp, "leaseq-fused", "latency_p50_ms"),
+         times(huey_p50, 2), False),
+        ("4. latency p50 ≤ 2x huey (leaseq, the SDK worker)", _med(cmp, "leaseq", "latency_p50_ms"),
+         times(huey_p50, 2), False),
+        ("4. latency p99 ≤ 3 ms (leaseq-fused)", _med(cmp, "leaseq-fused", "latency_p99_ms"), 3.0,
+         False),
+        ("4. latency p99 ≤ 3 ms (leaseq, the SDK worker)", _med(cmp, "leaseq", "latency_p99_ms"),
+         3.0, False),
+        (f"5. batched drain (best of leaseq, leaseq-raw-batched) ≥ 2x the fastest peer"
+         f" ({best[0] if best else '?'})", batched, times(best[1] if best else None, 2), True),
+        ("6. `leaseq worker` (leaseq) drains ≥ the raw batched harness (leaseq-raw-batched)",
+         drain.get("leaseq"), drain.get("leaseq-raw-batched"), True),
+        ("7. PostgreSQL, 2 nodes, batched ≥ 10,000 jobs/s", drain.get("leaseq-pg"), 10_000, True),
+        ("7. PostgreSQL, 2 nodes, one request per operation ≥ huey/2",
+         _med(cmp, "leaseq-pg-unbatched", "drain_jobs_per_s"), times(huey_drain, 0.5), True),
     ]  # fmt: skip
+    lines = []
     for label, value, bound, higher in checks:
         if value is None or bound is None:
-            lines.append(f"- {label}: not measured")
+            lines.append(f"- {label}: not measured in this run")
             continue
         ok = value >= bound if higher else value <= bound
         lines.append(f"- {label}: {'met' if ok else '**missed**'} ({value:,.1f} vs {bound:,.1f})")
     return lines
+
+
+RATIOS = [
+    ("drain_jobs_per_s", "drain ÷ fastest peer"),
+    ("enqueue_one_jobs_per_s", "enqueue 1 by 1 ÷ fastest peer"),
+    ("latency_p50_ms", "p50 ÷ fastest peer"),
+]
+PER_REQUEST = [
+    ("requests_per_job", "requests per job"),
+    ("server_cpu_us_per_request", "server CPU µs per request"),
+    ("server_switches_per_request", "server switches per request"),
+    ("server_cpu_us_per_job", "server CPU µs per job"),
+    ("server_switches_per_job", "server switches per job"),
+]
+
+
+def ratio_table(cmp: dict[str, dict[str, Result]]) -> list[str]:
+    """Each system's median against the fastest peer's of the same run (>1 is faster,
+    for latency <1 is faster)."""
+    best = {m: fastest_peer(cmp, m) for m, _ in RATIOS}
+    head = " | ".join(f"{label} ({b[0]})" if (b := best[m]) else label for m, label in RATIOS)
+    out = [f"| system | {head} |", "|---" * (len(RATIOS) + 1) + "|"]
+    for system in (s for s in MODULES if s in cmp):
+        cells = []
+        for metric, _ in RATIOS:
+            v, b = _med(cmp, system, metric), best[metric]
+            cells.append("n/a" if v is None or b is None or not b[1] else f"{v / b[1]:.2f}x")
+        out.append(f"| {system} | " + " | ".join(cells) + " |")
+    return out
+
+
+def cost_table(cmp: dict[str, dict[str, Result]]) -> list[str]:
+    rows = [s for s in MODULES if s in cmp and any(m in cmp[s] for m, _ in PER_REQUEST)]
+    out = ["| system | " + " | ".join(label for _, label in PER_REQUEST) + " |",
+           "|---" * (len(PER_REQUEST) + 1) + "|"]  # fmt: skip
+    for s in rows:
+        out.append(f"| {s} | " + " | ".join(_small(cmp[s].get(m)) for m, _ in PER_REQUEST) + " |")
+    return out
 
 
 def markdown(results: list[Result], command: str, loads: tuple[str, str], note: str = "") -> str:
@@ -157,7 +237,9 @@ def markdown(results: list[Result], command: str, loads: tuple[str, str], note: 
            *([f"**{note}**", ""] if note else []),
            "## Machine and versions", "", *machine(),
            f"- Load average (1, 5, 15 min) at the start: {loads[0]}; at the end: {loads[1]}",
-           "", "Command:", "", f"    {command}", "", "## leaseq and its peers", "", METHOD, "",
+           "", "Command:", "", f"    {command}", "",
+           "## Ratios to the fastest peer of the same run", "", *ratio_table(cmp), "",
+           "## leaseq and its peers", "", METHOD, "",
            "| system | " + " | ".join(label for _, label in COLUMNS) + " | durable? |",
            "|---" * (len(COLUMNS) + 2) + "|"]  # fmt: skip
     for system in MODULES:
@@ -165,6 +247,9 @@ def markdown(results: list[Result], command: str, loads: tuple[str, str], note: 
             continue
         cells = [_cell(cmp[system].get(metric)) for metric, _ in COLUMNS]
         out.append(f"| {system} | " + " | ".join(cells) + f" | {load(system).durable} |")
+    out += ["", "Server cost over the drain (CPU of every thread, user + system, and voluntary"
+            " context switches, read from `/proc`; requests counted by the server's `/metrics`;"
+            " worker start-up included):", "", *cost_table(cmp)]  # fmt: skip
     out += ["", "Worker configuration:", ""]
     out += [f"- **{s}**: {load(s).worker_config}" for s in MODULES if s in cmp]
     wrk = cmp.get("leaseq-unbatched", {}).get("wrk_enqueue_one_req_per_s")

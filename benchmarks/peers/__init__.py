@@ -20,6 +20,8 @@ from benchmarks.procs import Child
 MODULES = {
     "leaseq": "leaseq_peer:LeaseqPeer",
     "leaseq-unbatched": "leaseq_raw:RawPeer",
+    "leaseq-fused": "leaseq_raw:FusedPeer",
+    "leaseq-raw-batched": "leaseq_raw:RawBatchedPeer",
     "leaseq-pg": "leaseq_peer:LeaseqPgPeer",
     "leaseq-pg-unbatched": "leaseq_raw:RawPgPeer",
     "leaseq-normal": "leaseq_peer:LeaseqNormalPeer",
@@ -28,6 +30,7 @@ MODULES = {
     "dramatiq": "dramatiq_peer:PEER",
     "huey": "huey_peer:PEER",
     "procrastinate": "procrastinate_peer:PEER",
+    "beanstalkd": "beanstalkd_peer:PEER",
 }
 # Run only when named: how much of leaseq's time is the fsync (not a durable setting).
 OPTIONAL = {"leaseq-normal"}
@@ -90,6 +93,10 @@ class Peer(ABC):
 
     def server_pids(self) -> list[int]:
         return []
+
+    def requests(self) -> float | None:
+        """Requests the servers answered so far, when they count them (leaseq)."""
+        return None
 
     def worker_pids(self) -> list[int]:
         return [w.pid for w in self.workers]

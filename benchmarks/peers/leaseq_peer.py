@@ -138,6 +138,15 @@ class LeaseqPeer(Peer):
     def server_pids(self) -> list[int]:
         return [s.child.pid for s in self.servers]
 
+    def requests(self) -> float | None:
+        """From each node's ``/metrics``: the count of every route's request timer."""
+        total = 0.0
+        for s in self.servers:
+            for line in httpx.get(f"{s.url}/metrics", timeout=10).text.splitlines():
+                if line.startswith("leaseq_http_request_duration_seconds_count"):
+                    total += float(line.rsplit(" ", 1)[1])
+        return total
+
     def stop_workers(self) -> None:
         # Nothing is running between measurements: skip the graceful wait for the poll.
         for w in self.workers:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ from benchmarks.starts import record
 
 QUEUE = "bench"
 THREADS = 8  # per worker process: 2 x 8 = 16 requests in flight, as many as the producers
+BATCH = 100  # jobs per poll of the batched raw worker (the server's limit)
+BATCHED_THREADS = 2  # per process: 2 x 2 polls of 100 in flight
 MAX_RUN_S = 3600.0  # a raw worker never outlives this, whatever happens to its parent
 WRK_SECONDS = 3
 WRK_SCRIPT = """wrk.method = "POST"
@@ -67,6 +70,13 @@ class RawProducer(Producer):
         if status != 201:
             raise RuntimeError(f"enqueue: {status} {str(answer)[:200]}")
 
+    def enqueue_bulk(self, indexes: Sequence[int]) -> None:
+        for start in range(0, len(indexes), 1000):
+            jobs = [job_body(i) for i in indexes[start : start + 1000]]
+            status, answer = self.http.post("/enqueue", {"jobs": jobs})
+            if status != 201:
+                raise RuntimeError(f"bulk enqueue: {status} {str(answer)[:200]}")
+
     def close(self) -> None:
         self.http.close()
 
@@ -87,12 +97,39 @@ def work(url: str, worker_id: str, stop: threading.Event) -> None:
         http.close()
 
 
-def main(url: str) -> None:
+def work_fused(url: str, worker_id: str, stop: threading.Event, max_jobs: int = 1) -> None:
+    """The fused ack-and-poll: each poll carries the acks of the jobs the last one leased,
+    so one request per job (``max_jobs=1``), or per ``max_jobs`` jobs."""
+    deadline = time.monotonic() + MAX_RUN_S
+    poll: dict[str, Any] = {"worker_id": worker_id, "queues": [QUEUE], "max_jobs": max_jobs,
+                            "wait": 1}  # fmt: skip
+    http, acks = RawHttp(url), list[dict[str, str]]()
+    try:
+        while time.monotonic() < deadline:
+            status, answer = http.post("/poll", {**poll, "acks": acks} if acks else poll)
+            if status != 200 or any(a["status"] != 200 for a in answer.get("acks", [])):
+                raise RuntimeError(f"fused poll: {status} {str(answer)[:300]}")
+            if stop.is_set():  # the acks are in; the jobs just leased run out their lease
+                return
+            acks = []
+            for job in answer["jobs"]:
+                record(job["payload"]["args"][0])
+                acks.append({"job_id": job["id"], "lease_token": job["lease_token"]})
+    finally:
+        http.close()
+
+
+def main(url: str, mode: str = "unbatched") -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    target, count, args = {
+        "unbatched": (work, THREADS, ()),
+        "fused": (work_fused, THREADS, ()),
+        "batched": (work_fused, BATCHED_THREADS, (BATCH,)),
+    }[mode]
     threads = [
-        threading.Thread(target=work, args=(url, f"raw-{os.getpid()}-{t}", stop))
-        for t in range(THREADS)
+        threading.Thread(target=target, args=(url, f"raw-{os.getpid()}-{t}", stop, *args))
+        for t in range(count)
     ]
     for t in threads:
         t.start()
@@ -132,6 +169,7 @@ def wrk_enqueue(url: str, work_dir: Path, seconds: int, connections: int = 16) -
 class RawPeer(LeaseqPeer):
     name = "leaseq-unbatched"
     has_bulk = False
+    mode = "unbatched"  # of ``main``
     worker_config = (
         f"2 processes x {THREADS} threads, each a keep-alive `http.client` connection: poll "
         "1 job (wait 1 s), ack it; producers POST one job each"
@@ -146,7 +184,7 @@ class RawPeer(LeaseqPeer):
         urls = [s.url for s in self.servers]
         self.workers = [
             Child(
-                [sys.executable, "-m", __name__, urls[n % len(urls)]],
+                [sys.executable, "-m", __name__, urls[n % len(urls)], self.mode],
                 self.settings.work / f"raw-worker-{n}.log",
                 bench_env(starts_dir),
             )
@@ -160,6 +198,30 @@ class RawPeer(LeaseqPeer):
         return {} if math.isnan(rate) else {"wrk_enqueue_one_req_per_s": rate}
 
 
+class FusedPeer(RawPeer):
+    name = "leaseq-fused"
+    mode = "fused"
+    worker_config = (
+        f"2 processes x {THREADS} threads, each a keep-alive `http.client` connection: one "
+        "`POST /poll` per job (wait 1 s) that also acks the job before (`acks`); producers "
+        "POST one job each"
+    )
+
+    def extras(self) -> dict[str, float]:
+        return {}
+
+
+class RawBatchedPeer(FusedPeer):
+    name = "leaseq-raw-batched"
+    mode = "batched"
+    has_bulk = True
+    worker_config = (
+        f"2 processes x {BATCHED_THREADS} threads, each a keep-alive `http.client` "
+        f"connection: polls of {BATCH} jobs (wait 1 s), each carrying the acks of the last "
+        "poll's jobs; producers POST one job each, then batches of 1,000"
+    )
+
+
 class RawPgPeer(RawPeer):
     name = "leaseq-pg-unbatched"
     durable = "yes: committed before the 2xx (PostgreSQL)"
@@ -170,4 +232,4 @@ class RawPgPeer(RawPeer):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

@@ -19,12 +19,14 @@ from leaseq.errors import (
     InvalidRequest,
     InvalidTransition,
     JobCancelled,
+    JobFailed,
     JobNotFound,
     LeaseLost,
     LeaseqError,
     PayloadTooLarge,
     ServerUnavailable,
     StorageUnavailable,
+    WaitTimedOut,
 )
 
 __version__ = "0.1.0"
@@ -32,7 +34,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from leaseq.client import AsyncClient, Client, Job, JobSpec, RetryPolicy
     from leaseq.client.context import RunningJob, current_job
-    from leaseq.client.tasks import App, Permanent, Task
+    from leaseq.client.tasks import App, Permanent, Task, TaskJob
     from leaseq.core.model import JobState
 
 _LAZY = {
@@ -46,6 +48,7 @@ _LAZY = {
     "RetryPolicy": "leaseq.client",
     "RunningJob": "leaseq.client.context",
     "Task": "leaseq.client.tasks",
+    "TaskJob": "leaseq.client.tasks",
     "current_job": "leaseq.client.context",
 }
 
@@ -72,6 +75,7 @@ __all__ = [
     "InvalidTransition",
     "Job",
     "JobCancelled",
+    "JobFailed",
     "JobNotFound",
     "JobSpec",
     "JobState",
@@ -84,5 +88,7 @@ __all__ = [
     "ServerUnavailable",
     "StorageUnavailable",
     "Task",
+    "TaskJob",
+    "WaitTimedOut",
     "current_job",
 ]

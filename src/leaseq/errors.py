@@ -20,6 +20,8 @@
      │    └── UnknownHost        a Host that is not one of the server's names
      ├── QueueFull               the queue is at --max-queue-depth
      ├── RateLimited             too many polls from one client
+     ├── JobFailed               (the SDK's wait) the job ended DEAD or CANCELLED
+     ├── WaitTimedOut            (the SDK's wait) the job had not finished in time
      └── ServerUnavailable       the server cannot be reached
           ├── TooManyConnections the server is at --max-connections
           └── StorageUnavailable the store did not answer or refused the write
@@ -127,6 +129,28 @@ class RateLimited(LeaseqError):
     code = "rate_limited"
 
 
+class JobFailed(LeaseqError):
+    """Raised by the SDK's ``wait(..., raise_on_failure=True)``, never by the server: the
+    job ended DEAD or CANCELLED. ``job`` is the job as it ended."""
+
+    code = "job_failed"
+
+    def __init__(self, message: str, job: object = None) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+class WaitTimedOut(LeaseqError, TimeoutError):
+    """Raised by the SDK's ``wait``, never by the server: the job was not finished when
+    the wait's ``timeout`` ran out. ``job`` is the job as it was then."""
+
+    code = "wait_timed_out"
+
+    def __init__(self, message: str, job: object = None) -> None:
+        super().__init__(message)
+        self.job = job
+
+
 class ServerUnavailable(LeaseqError):
     code = "server_unavailable"
 
@@ -154,6 +178,7 @@ class StorageReadOnly(StorageUnavailable):
     code = "storage_read_only"
 
 
+# Every class the server may answer with; ``JobFailed`` and ``WaitTimedOut`` are the SDK's.
 ERRORS_BY_CODE: dict[str, type[LeaseqError]] = {
     cls.code: cls
     for cls in (

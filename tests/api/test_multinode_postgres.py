@@ -101,3 +101,70 @@ def test_each_job_is_leased_once_across_nodes(cluster: list[httpx.Client]) -> No
     for t in threads:
         t.join(30)
     assert sorted(seen) == list(range(300))
+
+
+def _wait_on(client: httpx.Client, job_id: str, answer: dict[str, Any]) -> threading.Thread:
+    """A ``GET /jobs/{id}?wait=10`` on ``client`` in a thread, its answer into ``answer``."""
+
+    def wait() -> None:
+        r = client.get(f"/jobs/{job_id}", params={"wait": 10}, timeout=15)
+        answer.update(r.json()["job"], status=r.status_code, at=time.perf_counter())
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    time.sleep(0.5)  # let the wait find the job unfinished and start waiting
+    assert not answer
+    return thread
+
+
+@pytest.mark.parametrize("finish", ["ack", "fail", "cancel"])
+def test_a_wait_on_one_node_is_answered_when_the_job_finishes_on_another(
+    cluster: list[httpx.Client], finish: str
+) -> None:
+    a, b, _ = cluster
+    job = a.post("/enqueue", json={"payload": 1, "queue": "waited", "max_tries": 1}).json()
+    job_id = job["job"]["id"]
+    answer: dict[str, Any] = {}
+    waiter = _wait_on(a, job_id, answer)
+    if finish == "cancel":
+        start = time.perf_counter()
+        b.post(f"/jobs/{job_id}/cancel").raise_for_status()
+    else:
+        (leased,) = b.post("/poll", json={"worker_id": "w", "queues": ["waited"]}).json()["jobs"]
+        body = {"job_id": job_id, "lease_token": leased["lease_token"]}
+        start = time.perf_counter()
+        b.post(
+            f"/{finish}", json=body | ({"result": 7} if finish == "ack" else {})
+        ).raise_for_status()
+    waiter.join(12)
+    expected = {"ack": "DONE", "fail": "DEAD", "cancel": "CANCELLED"}[finish]
+    assert (answer["status"], answer["state"]) == (200, expected)
+    # Woken by the leaseq_finished NOTIFY, not the 5 s recheck nor the 10 s deadline.
+    assert answer["at"] - start < 1.0
+
+
+def test_one_notify_wakes_the_waits_of_a_batch_ack_on_other_nodes(
+    cluster: list[httpx.Client],
+) -> None:
+    a, b, c = cluster
+    created = a.post(
+        "/enqueue", json={"jobs": [{"payload": i, "queue": "many"} for i in range(250)]}
+    )
+    ids = [job["id"] for job in created.json()["jobs"]]
+    answers: list[dict[str, Any]] = [{} for _ in range(4)]
+    picked = [ids[0], ids[120], ids[200], ids[249]]  # in either chunk of 200 ids
+    waiters = [
+        _wait_on(node, i, ans) for node, i, ans in zip([a, c, a, c], picked, answers, strict=True)
+    ]
+    leased = b.post("/poll", json={"worker_id": "w", "queues": ["many"], "max_jobs": 100}).json()
+    leased2 = b.post("/poll", json={"worker_id": "w", "queues": ["many"], "max_jobs": 100}).json()
+    leased3 = b.post("/poll", json={"worker_id": "w", "queues": ["many"], "max_jobs": 100}).json()
+    acks = [{"job_id": j["id"], "lease_token": j["lease_token"]}
+            for j in leased["jobs"] + leased2["jobs"] + leased3["jobs"]]  # fmt: skip
+    assert len(acks) == 250
+    start = time.perf_counter()
+    b.post("/ack", json={"acks": acks}).raise_for_status()  # 250 ids: two NOTIFYs
+    for waiter in waiters:
+        waiter.join(12)
+    assert [ans["state"] for ans in answers] == ["DONE"] * 4
+    assert max(ans["at"] for ans in answers) - start < 1.5

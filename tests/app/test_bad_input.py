@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
+import httpx
 import jsonschema_rs
 import pytest
 
 from leaseq.core.limits import MAX_CONCURRENCY_KEY_CHARS as MAX_KEY
 from tests.support.inproc import InProcessServer, settings_for
 
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 CASES = [
     ("/enqueue", b'{"payload": ', 400, "malformed_json", "JSON"),
     ("/enqueue", b"[1, 2]", 422, "invalid_request", "JSON object"),
@@ -65,6 +68,26 @@ CASES = [
     ("/poll", b'{"worker_id": "w\\u0000"}', 422, "invalid_request", "worker_id"),
     ("/fail", b'{"job_id": "x", "lease_token": "t", "error": "boom\\u0000"}', 422,
      "invalid_request", "error"),
+    # Tags and trace context (issue 16).
+    ("/enqueue", b'{"payload": 1, "tags": %s}' % json.dumps([f"t{i}" for i in range(21)]).encode(),
+     422, "invalid_request", "tags"),
+    ("/enqueue", b'{"payload": 1, "tags": ["%s"]}' % (b"t" * 65), 422, "invalid_request", "tags"),
+    ("/enqueue", b'{"payload": 1, "tags": [""]}', 422, "invalid_request", "tags[0]"),
+    ("/enqueue", b'{"payload": 1, "tags": "one"}', 422, "invalid_request", "tags"),
+    ("/enqueue", b'{"payload": 1, "tags": ["a", 7]}', 422, "invalid_request", "tags[1]"),
+    ("/enqueue", b'{"jobs": [{"payload": 1}, {"payload": 1, "tags": ["a\\u0000"]}]}', 422,
+     "invalid_request", "jobs[1].tags[0]"),
+    ("/enqueue", b'{"payload": 1, "traceparent": "%s"}' % TRACE.upper().encode(), 422,
+     "invalid_request", "traceparent"),
+    ("/enqueue", b'{"payload": 1, "traceparent": "%s"}' % ("ff" + TRACE[2:]).encode(), 422,
+     "invalid_request", "traceparent"),
+    ("/enqueue", b'{"payload": 1, "traceparent": "00-%s-00f067aa0ba902b7-01"}' % (b"0" * 32),
+     422, "invalid_request", "traceparent"),
+    ("/enqueue", b'{"payload": 1, "traceparent": "00-%s-%s-01"}' % (b"a" * 32, b"0" * 16),
+     422, "invalid_request", "traceparent"),
+    ("/enqueue", b'{"payload": 1, "traceparent": "%s-00"}' % TRACE.encode(), 422,
+     "invalid_request", "traceparent"),
+    ("/enqueue", b'{"payload": 1, "traceparent": ""}', 422, "invalid_request", "traceparent"),
 ]  # fmt: skip
 
 
@@ -87,6 +110,33 @@ def test_rejected_with_a_message_naming_the_problem(
         assert r.json()["error"]["code"] == code
         assert names in r.json()["error"]["message"]
         assert http.get("/stats").json() == before
+
+
+QUERIES = [
+    ("/jobs", [("tag", "t" * 65)], "tag"),
+    ("/jobs", [("tag", "")], "tag"),
+    ("/jobs", [("tag", f"t{i}") for i in range(21)], "tag"),
+    ("/jobs", [("task", "")], "task"),
+    ("/jobs/{id}", [("wait", "31")], "wait"),
+    ("/jobs/{id}", [("wait", "-1")], "wait"),
+    ("/jobs/{id}", [("wait", "soon")], "wait"),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "names"), QUERIES)
+def test_bad_queries_are_refused_naming_the_parameter(
+    shared_server: InProcessServer, path: str, params: list[tuple[str, str]], names: str
+) -> None:
+    with shared_server.client() as http:
+        job = http.post("/enqueue", json={"payload": 1, "queue": "queries"}).json()["job"]
+        # Cancelled, so that the queue has no ready job whose age the other tests see move.
+        assert http.post(f"/jobs/{job['id']}/cancel").status_code == 200
+        before = http.get("/jobs", params={"queue": "queries"}).json()
+        r = http.get(path.format(id=job["id"]), params=httpx.QueryParams(tuple(params)))
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "invalid_request"
+        assert f"`$.{names}" in r.json()["error"]["message"], r.text
+        assert http.get("/jobs", params={"queue": "queries"}).json() == before
 
 
 def test_body_over_the_limit_is_413_and_writes_nothing(shared_server: InProcessServer) -> None:
@@ -137,6 +187,10 @@ RULES = [
         {"delay": 1}, {"run_at": LATER}, {"delay": 1, "run_at": LATER},
         {"delay": None, "run_at": LATER}, {"delay": 1, "run_at": None},
         {"max_tries": 3.0}, {"max_tries": 3.5}, {"priority": -1e3},
+        {"traceparent": TRACE}, {"traceparent": "ff" + TRACE[2:]},
+        {"traceparent": TRACE[:3] + "0" * 32 + TRACE[35:]},
+        {"traceparent": TRACE[:36] + "0" * 16 + "-01"},
+        {"tags": ["a", "b"]}, {"tags": [f"t{i}" for i in range(21)]}, {"tags": ["t" * 65]},
     ]),
 ]  # fmt: skip
 

@@ -22,19 +22,22 @@ pytestmark = pytest.mark.slow  # runs every scenario at a tiny N: tens of second
 
 def test_leaseq_scenarios_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     md, png = tmp_path / "b.md", tmp_path / "b.png"
+    systems = "leaseq,leaseq-unbatched,leaseq-fused,leaseq-raw-batched,beanstalkd,leaseq-pg"
     bench.main([
-        "--jobs", "200", "--single-jobs", "64", "--latency-jobs", "10", "--repeat", "1",
-        "--systems", "leaseq,leaseq-unbatched,leaseq-pg", "--memory-rounds", "2",
-        "--producers", "2", "--producer-threads", "2", "--wrk-seconds", "1",
+        "--quick", "--systems", systems, "--memory-rounds", "2",
         "--markdown", str(md), "--chart", str(png), "--work", str(tmp_path / "work"),
     ])  # fmt: skip
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     got = {(r["system"], r["metric"]): r for r in lines if "metric" in r}
     failed = [r for r in lines if str(r.get("skipped", "")).startswith("failed")]
     assert not failed, failed
-    for system in ("leaseq", "leaseq-unbatched"):
-        for metric in ("enqueue_one_jobs_per_s", "drain_jobs_per_s", "latency_p99_ms"):
+    for system in ("leaseq", "leaseq-unbatched", "leaseq-fused", "leaseq-raw-batched"):
+        for metric in ("enqueue_one_jobs_per_s", "drain_jobs_per_s", "latency_p99_ms",
+                       "server_switches_per_request", "server_cpu_us_per_job"):  # fmt: skip
             assert got[system, metric]["median"] > 0, (system, metric)
+    # One request per job for the fused worker, two for poll-then-ack (plus a few /metrics).
+    assert got["leaseq-fused", "requests_per_job"]["median"] < 1.2
+    assert got["leaseq-unbatched", "requests_per_job"]["median"] >= 2
     assert got["leaseq", "enqueue_bulk_jobs_per_s"]["median"] > 0
     assert got["leaseq", "worker_rss_last_round_mb"]["median"] > 0
     assert got["leaseq", "server_rss_peak_mb"]["median"] > 0
@@ -43,7 +46,7 @@ def test_leaseq_scenarios_at_tiny_n(tmp_path: Path, capsys: pytest.CaptureFixtur
         r["system"] == "leaseq-pg" and "skipped" in r for r in lines
     )
     page = md.read_text()
-    assert "| leaseq |" in page and "## Targets" in page
+    assert "| leaseq |" in page and "## Targets" in page and "fastest peer" in page
     if importlib.util.find_spec("matplotlib") is not None:
         assert png.stat().st_size > 0
 

@@ -45,6 +45,31 @@ def test_scheduled_and_retrying_views_show_their_run_at(
     assert console.unexpected() == []
 
 
+def test_the_views_come_from_the_server_past_a_page_of_ready_jobs(
+    page: Page, http: httpx.Client, server: ServerProcess, console: Console
+) -> None:
+    """The oldest QUEUED jobs are delayed and retrying; 150 ready ones enqueued after them
+    fill the first page of QUEUED (100, newest first), where a browser-side filter found
+    nothing."""
+    (later,) = jobs.enqueue(http, "deep", 1, delay=3600)
+    (failing,) = jobs.enqueue(http, "deep", 1, max_tries=3)
+    (leased,) = jobs.lease(http, "deep", 1)
+    assert leased["id"] == failing
+    fail = {"job_id": failing, "lease_token": leased["lease_token"], "error": "flaky"}
+    assert http.post("/fail", json=fail).status_code == 200
+    jobs.enqueue(http, "deep", 150)
+    page.goto(f"{server.url}/#/queue/deep/jobs/RETRYING")
+    rows = page.locator("#jobs tbody tr[data-job]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-job", failing)
+    page.locator("nav.tabs a", has_text="scheduled").click()
+    expect(page.locator(f"#jobs tr[data-job='{later}']")).to_be_visible()
+    shown = rows.evaluate_all("rs => rs.map(r => r.dataset.job)")
+    assert set(shown) <= {later, failing}, shown  # the retry may still wait out its backoff
+    expect(page.locator("#more")).to_be_hidden()
+    assert console.unexpected() == []
+
+
 def test_the_task_filter_narrows_the_loaded_rows(
     page: Page, http: httpx.Client, server: ServerProcess, console: Console
 ) -> None:

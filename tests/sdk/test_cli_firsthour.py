@@ -3,6 +3,7 @@ honest about what they did not do, and help that shows flags as flags."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -70,6 +71,21 @@ def test_dead_groups_by_exception(run, client: leaseq.Client) -> None:  # type: 
         ["3", "KeyError:", "'a'"], ["1", "OSError:", "disk"],
     ]  # fmt: skip
     assert run("dead-groups", "--queue", "grp", "--json").stdout.count('"count"') == 2
+
+
+def test_jobs_lists_the_delayed_and_the_attempted(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]
+    later = client.enqueue(1, queue="views", delay=3600)
+    now = client.enqueue(2, queue="views")
+
+    def ids(*flags: str) -> list[str]:
+        listed = json.loads(run("jobs", "--queue", "views", *flags, "--json").stdout)
+        return [j["id"] for j in listed]
+
+    assert ids("--state", "queued", "--delayed") == [later.id]
+    assert ids("--state", "queued", "--not-delayed") == [now.id]
+    assert ids("--attempted") == []
+    table = run("jobs", "--queue", "views", "--delayed").stdout
+    assert "jobs: 1" in table, table  # filtered: the total is what was found
 
 
 def test_state_in_any_case_and_totals(run, client: leaseq.Client) -> None:  # type: ignore[no-untyped-def]

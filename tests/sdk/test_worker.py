@@ -125,3 +125,39 @@ def test_failures_retry_with_backoff_then_dead(
     assert missing.attempts == 1 and "unknown task 'no_such_task'" in (missing.last_error or "")
     assert "not JSON" in (client.get_job(bad_result.id).last_error or "")
     assert worker.terminate() == 0
+
+
+def _requests(client: leaseq.Client, route: str) -> float:
+    metrics = httpx.get(f"{client.url}/metrics").text
+    lines = [ln for ln in metrics.splitlines()
+             if ln.startswith("leaseq_http_request_duration_seconds_count")
+             and f'route="{route}"' in ln]  # fmt: skip
+    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
+
+
+def test_acks_ride_on_the_next_poll(client: leaseq.Client, start_worker: StartWorker) -> None:
+    """One job at a time: each job's end frees the worker's only slot, so its ack goes
+    with the poll for the next job. At most one ``POST /ack``: the stop cancels the last
+    poll (a long poll still waiting after its acks landed), whose acks are sent again."""
+    jobs = client.enqueue_many([sample_app.add.spec(sample_app.add.bind(i, 1)) for i in range(30)])
+    worker = start_worker("--concurrency", "1")
+    wait_until(lambda: _counts(client).get("DONE") == 30, timeout=60)
+    assert [client.get_job(j.id).result for j in jobs] == [i + 1 for i in range(30)]
+    assert worker.terminate() == 0
+    assert _requests(client, "/ack") <= 1 and _requests(client, "/poll") >= 30
+
+
+def test_an_ack_does_not_wait_for_a_long_poll(
+    client: leaseq.Client, start_worker: StartWorker, tmp_path: Path
+) -> None:
+    """With a slot free a long poll is in flight (10 s here): a job that ends meanwhile
+    is acked on its own at once, not held for that poll's answer."""
+    record = tmp_path / "runs.txt"
+    worker = start_worker("--concurrency", "2", "--poll-wait", "10")
+    time.sleep(1)  # the worker is up and waiting in its long poll
+    job = _enqueue(client, sample_app.record, str(record), "q", seconds=0.5)
+    wait_until(lambda: bool(_lines(record, "q", "end")), timeout=10)
+    ended = time.monotonic()
+    wait_until(lambda: client.get_job(job.id).state is JobState.DONE, timeout=10)
+    assert time.monotonic() - ended < 3
+    assert worker.terminate() == 0

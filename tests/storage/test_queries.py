@@ -45,9 +45,9 @@ def test_a_hole_left_open_or_a_name_given_twice_is_an_error() -> None:
     ("backend", "holes"),
     [
         ("sqlite", {"lease": ["seqs"], "jobs_by_ids": ["ids"], "update_job": ["sets"],
-                    "list_jobs": ["where"], "queue_settings": ["names"],
+                    "list_jobs": ["seq", "source", "where", "seq"], "queue_settings": ["names"],
                     "limited_queues": ["names"]}),
-        ("postgres", {"list_jobs": ["where"]}),
+        ("postgres", {"list_jobs": ["seq", "source", "where", "seq"]}),
     ],
 )  # fmt: skip
 def test_each_backend_leaves_only_its_run_time_holes(

@@ -106,3 +106,47 @@ async def test_a_batch_runs_its_soft_writes_first_in_their_own_commit(writer: An
     await asyncio.gather(first, *queued)
     assert ran == ["poll", "ack", "ack2"]
     assert conns[0].commits == [FULL, NORMAL, FULL]
+
+
+def _where(conn: sqlite3.Connection) -> str:
+    _insert(conn)
+    return threading.current_thread().name
+
+
+async def test_an_idle_connection_runs_a_lease_on_the_event_loop(writer: Any) -> None:
+    """No hand-off for a write without fsync when nothing waits: it runs on the caller's
+    thread, commits without fsync, and leaves the connection at FULL."""
+    thread, conns = writer
+    here = threading.current_thread().name
+    assert await thread.run(_where, durable=False, at_once=True) == here
+    assert await thread.run(_where, at_once=True) == "test-writer"  # durable: the thread's
+    assert conns[0].commits == [NORMAL, FULL]
+    level = await thread.run(lambda c: c.execute("PRAGMA synchronous").fetchone()[0])
+    assert level == FULL
+
+
+async def test_a_busy_connection_queues_what_would_run_at_once(writer: Any) -> None:
+    thread, conns = writer
+    gate = threading.Event()
+    first = asyncio.ensure_future(thread.run(lambda conn: gate.wait(10)))
+    await asyncio.sleep(0.05)  # the writer holds the connection
+    lease = asyncio.ensure_future(thread.run(_where, durable=False, at_once=True))
+    await asyncio.sleep(0.05)
+    assert not lease.done()  # queued behind the blocker, not run beside it
+    gate.set()
+    await first
+    assert await lease == "test-writer"
+    assert conns[0].commits == [FULL, NORMAL]
+
+
+async def test_a_failed_operation_run_at_once_raises_and_rolls_back(writer: Any) -> None:
+    thread, _ = writer
+
+    def bad(conn: sqlite3.Connection) -> None:
+        _insert(conn)
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        await thread.run(bad, durable=False, at_once=True)
+    (count,) = await thread.run(lambda c: c.execute("SELECT count(*) FROM t").fetchone())
+    assert count == 0

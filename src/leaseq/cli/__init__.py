@@ -13,6 +13,7 @@ from leaseq.cli import fleet as cli_fleet
 from leaseq.cli import ops as cli_ops
 from leaseq.cli import queues as cli_queues
 from leaseq.cli import schedules as cli_schedules
+from leaseq.cli import waiting as cli_waiting
 from leaseq.cli import worker as cli_worker
 from leaseq.cli.options import FlagCommand, FlagGroup, opt
 from leaseq.server.config import Durability, LogFormat, Settings
@@ -132,6 +133,7 @@ def settings_fields(params: dict[str, Any]) -> dict[str, Any]:
 # ``serve`` so the help lists the server first.
 cli_worker.register(app)
 cli_ops.register(app)
+cli_waiting.register(app)
 cli_queues.register(app)
 cli_schedules.register(app)
 cli_fleet.register(app)

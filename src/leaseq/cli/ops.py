@@ -54,6 +54,13 @@ Wide = Annotated[bool, flag("Whole job ids even in a narrow terminal.", "--wide"
 Queue = Annotated[str | None, typer.Option(help="Only this queue.")]
 
 
+def opt_tags(text: str) -> Any:
+    return typer.Option(metavar="<str>", help=text)
+
+
+Tags = Annotated[list[str] | None, opt_tags("A tag (repeatable).")]
+
+
 def exit_code(exc: LeaseqError) -> int:
     if isinstance(exc, JobNotFound | ScheduleNotFound):
         return 3
@@ -153,6 +160,7 @@ def enqueue(
     concurrency_key: Annotated[
         str | None, typer.Option(help="Limited with its queue's key concurrency.")
     ] = None,
+    tag: Tags = None,
     file: Annotated[Path | None, typer.Option(help="JSON lines to enqueue; - is stdin.")] = None,
     specs: Annotated[bool, flag("With --file: lines are job objects.", "--specs")] = False,
     batch_bytes: BatchBytes = DEFAULT_BATCH_BYTES,
@@ -168,7 +176,7 @@ def enqueue(
         raise typer.BadParameter("give a PAYLOAD argument or --file, not both")
     defaults = {"queue": queue, "task": task, "priority": priority, "delay": delay,
                 "max_tries": max_tries, "idempotency_key": idempotency_key,
-                "concurrency_key": concurrency_key, "timeout": timeout}  # fmt: skip
+                "concurrency_key": concurrency_key, "tags": tag, "timeout": timeout}  # fmt: skip
     defaults = {k: v for k, v in defaults.items() if v is not None}
     if file is not None:
         if idempotency_key is not None:
@@ -222,16 +230,30 @@ State = Annotated[
 def jobs(
     state: State = None,
     queue: Queue = None,
+    task: Annotated[str | None, typer.Option(help="Only jobs of this task.")] = None,
+    tag: Annotated[list[str] | None, opt_tags("Only jobs with this tag (repeatable: all).")] = None,
+    delayed: Annotated[
+        bool | None,
+        flag("Only jobs whose run_at is ahead (or has come).", "--delayed/--not-delayed"),
+    ] = None,
+    attempted: Annotated[
+        bool | None, flag("Only jobs leased before (or never).", "--attempted/--not-attempted")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: AsJson = False,
     wide: Wide = False,
     url: Url = None,
     token: Token = None,
 ) -> None:
-    """List jobs, newest first."""
+    """List jobs, newest first. `--state QUEUED --delayed` lists the delayed jobs and
+    `--state QUEUED --attempted` those waiting to be retried."""
+    tags = tag or []
+    filters = {"task": task, "tags": tags, "delayed": delayed, "attempted": attempted}
     with session(url, token) as client:
-        found = _collect(client, False, limit, state=state, queue=queue)
-        total = explain.total(client, state, queue)
+        found = _collect(client, False, limit, state=state, queue=queue, **filters)
+        # The server counts by queue and state only: a total by the others is not kept.
+        filtered = task is not None or tags or delayed is not None or attempted is not None
+        total = len(found) if filtered else explain.total(client, state, queue)
     _show(found, "jobs", total, as_json, wide)
 
 

@@ -17,6 +17,7 @@ asyncio construct the rewrite has no rule for.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, Unpack
@@ -25,9 +26,10 @@ import httpx
 import tenacity
 from msgspec import UNSET, UnsetType
 
-from leaseq.client import calls, inspect_calls, schedule_calls
+from leaseq.client import calls, find_calls, inspect_calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
+from leaseq.client.lean import AsyncLeanHttp
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
@@ -47,8 +49,9 @@ from leaseq.client.models import (
     WorkerSeen,
 )
 from leaseq.client.schedule_calls import cadence
-from leaseq.core.limits import DEFAULT_PAGE, DEFAULT_QUEUE
+from leaseq.core.limits import DEFAULT_PAGE, DEFAULT_QUEUE, MAX_JOB_WAIT_S
 from leaseq.core.model import JobState
+from leaseq.errors import ServerUnavailable
 
 T = TypeVar("T")
 
@@ -70,8 +73,11 @@ class AsyncClient(ClientBase):
     ) -> None:
         super().__init__(url, token, timeout=timeout, retry=retry)
         self._http = httpx.AsyncClient(transport=transport, **self._http_options())
+        self._lean = AsyncLeanHttp.open(self.url, self._headers, transport)
 
     async def aclose(self) -> None:
+        if self._lean is not None:
+            await self._lean.aclose()
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
@@ -83,12 +89,21 @@ class AsyncClient(ClientBase):
         await self.aclose()
 
     async def send(self, call: Call[T]) -> T:
-        """Sends one call, retrying as the policy and the call's safety allow."""
+        """Sends one call, retrying as the policy and the call's safety allow. The first
+        attempt goes without tenacity (whose set-up costs more than a lean request)."""
+        try:
+            return await self._send_once(call)
+        except ServerUnavailable as exc:
+            if not self.retry.retryable(call, exc):
+                raise
         # Annotated: mypy loses the generic ``T`` of ``_send_once`` through tenacity.
         result: T = await tenacity.AsyncRetrying(**self.retry.options(call))(self._send_once, call)
         return result
 
     async def _send_once(self, call: Call[T]) -> T:
+        if self._lean is not None:
+            status, content = await self._lean.request(self._request(call))
+            return call.result(status, content)
         try:
             response = await self._http.request(**self._request(call))
         except httpx.TransportError as exc:
@@ -130,11 +145,13 @@ class AsyncClient(ClientBase):
         lease_seconds: float | None = None,
         wait: float = 0.0,
         concurrency: int | None = None,
+        acks: Sequence[AckSpec] = (),
     ) -> PollAnswer:
-        """``concurrency``: how many jobs the caller runs at once, for the workers listing."""
-        return await self.send(
-            calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, concurrency)
-        )
+        """``concurrency``: how many jobs the caller runs at once, for the workers listing.
+        With ``acks``, one round trip acks them (before the claim: see
+        ``PollAnswer.acks``) and leases the next jobs."""
+        call = calls.poll(worker_id, queues, max_jobs, lease_seconds, wait, concurrency, acks)
+        return await self.send(call)
 
     async def ack(self, job_id: str, lease_token: str, result: Any = None) -> Job:
         return await self.send(calls.ack(job_id, lease_token, result))
@@ -187,17 +204,43 @@ class AsyncClient(ClientBase):
         return await self.send(calls.release(job_id, lease_token))
 
     async def get_job(self, job_id: str) -> Job:
-        return await self.send(calls.get_job(job_id))
+        return await self.send(find_calls.get_job(job_id))
+
+    async def wait(
+        self, job_id: str, timeout: float = 30.0, *, raise_on_failure: bool = False
+    ) -> Job:
+        """The job once it is DONE, DEAD or CANCELLED, within ``timeout`` seconds, in server
+        waits of at most ``MAX_JOB_WAIT_S`` each (``GET /jobs/{id}?wait=``: answered as
+        the job finishes, not polled). ``WaitTimedOut`` (a ``TimeoutError``) when it has
+        not finished by then; with ``raise_on_failure``, ``JobFailed`` for DEAD or
+        CANCELLED. Either error's ``job`` is the job as it was."""
+        deadline = time.monotonic() + timeout
+        while True:
+            wait = min(max(deadline - time.monotonic(), 0.0), MAX_JOB_WAIT_S)
+            job = await self.send(find_calls.get_job(job_id, wait))
+            done = find_calls.waited(job, raise_on_failure, deadline - time.monotonic())
+            if done is not None:
+                return done
 
     async def list_jobs(
         self,
         *,
         state: JobState | str | None = None,
         queue: str | None = None,
+        task: str | None = None,
+        tags: Sequence[str] = (),
+        delayed: bool | None = None,
+        attempted: bool | None = None,
         limit: int = DEFAULT_PAGE,
         cursor: str | None = None,
     ) -> Page:
-        return await self.send(calls.list_jobs(state, queue, limit, cursor))
+        """Newest first; ``tags``: the jobs that carry every one of them; ``delayed``: only
+        those whose run_at is still ahead (False: has come); ``attempted``: only those
+        leased before (False: never). With ``state="QUEUED"`` the two are the delayed
+        jobs and the jobs waiting to be retried."""
+        return await self.send(
+            find_calls.list_jobs(state, queue, limit, cursor, task, tags, delayed, attempted)
+        )
 
     async def list_dead(
         self, *, queue: str | None = None, limit: int = DEFAULT_PAGE, cursor: str | None = None

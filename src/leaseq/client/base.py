@@ -34,17 +34,17 @@ class RetryPolicy:
     initial: float = 0.05
     max_backoff: float = 2.0
 
-    def options(self, call: Call[Any]) -> dict[str, Any]:
-        def retryable(exc: BaseException) -> bool:
-            # An unsent request (connection refused) is safe to repeat whatever it does.
-            if not isinstance(exc, ServerUnavailable):
-                return False
-            return call.safe or not getattr(exc, "request_sent", True)
+    def retryable(self, call: Call[Any], exc: BaseException) -> bool:
+        # An unsent request (connection refused) is safe to repeat whatever it does.
+        if self.max_seconds <= 0 or not isinstance(exc, ServerUnavailable):
+            return False
+        return call.safe or not getattr(exc, "request_sent", True)
 
+    def options(self, call: Call[Any]) -> dict[str, Any]:
         return {
             "stop": tenacity.stop_before_delay(self.max_seconds),
             "wait": tenacity.wait_random_exponential(multiplier=self.initial, max=self.max_backoff),
-            "retry": tenacity.retry_if_exception(retryable),
+            "retry": tenacity.retry_if_exception(lambda exc: self.retryable(call, exc)),
             "reraise": True,
         }
 

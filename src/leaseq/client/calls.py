@@ -9,14 +9,16 @@ may not have been applied) cannot do harm: reads, polls, heartbeats, acks and re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 from urllib.parse import quote
 
 import msgspec
+from msgspec.structs import replace
 
+from leaseq.client import tracing
 from leaseq.client.models import (
     AckSpec,
     BatchOutcome,
@@ -31,7 +33,6 @@ from leaseq.client.models import (
     RateLimit,
     Undecodable,
 )
-from leaseq.core.model import JobState
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest, LeaseqError, ServerUnavailable
 
 T = TypeVar("T")
@@ -49,6 +50,8 @@ class EnqueueOptions(TypedDict, total=False):
     idempotency_key: str
     concurrency_key: str
     idempotency_scope: Literal["stored", "active"]
+    tags: list[str]
+    traceparent: str
     timeout: float
 
 
@@ -60,7 +63,8 @@ class Call(Generic[T]):
     path: str
     parse: Callable[[bytes], T]
     body: Any = None
-    params: dict[str, str] = field(default_factory=dict)
+    params: Mapping[str, str | list[str]] = field(default_factory=dict)
+    """A list is a repeated parameter (``?tag=a&tag=b``)."""
     safe: bool = False
     # A long poll legitimately holds the response for ``wait`` seconds.
     extra_timeout: float = 0.0
@@ -88,6 +92,7 @@ class _JobsEnvelope(msgspec.Struct):
 
 class _RawJobs(msgspec.Struct):
     jobs: list[msgspec.Raw]
+    acks: list[_ItemResult] = []
 
 
 class _JobKey(msgspec.Struct):
@@ -153,8 +158,9 @@ def _jobs(content: bytes) -> list[Job]:
 
 
 def _poll_answer(content: bytes) -> PollAnswer:
-    answer = PollAnswer([], [])
-    for raw in msgspec.json.decode(content, type=_RawJobs).jobs:
+    decoded = msgspec.json.decode(content, type=_RawJobs)
+    answer = PollAnswer([], [], _outcomes_of(decoded.acks))
+    for raw in decoded.jobs:
         try:
             answer.jobs.append(_JOB.decode(raw))
         except msgspec.ValidationError as exc:
@@ -168,7 +174,10 @@ def _event_page(content: bytes) -> EventPage:
 
 
 def _outcomes(content: bytes) -> list[BatchOutcome]:
-    results = msgspec.json.decode(content, type=_BatchOut).results
+    return _outcomes_of(msgspec.json.decode(content, type=_BatchOut).results)
+
+
+def _outcomes_of(results: list[_ItemResult]) -> list[BatchOutcome]:
     return [
         BatchOutcome(r.job_id, r.job, None if r.error is None else make_error(r.status, r.error))
         for r in results
@@ -213,12 +222,12 @@ def unreachable(url: str, exc: Exception, *, sent: bool) -> ServerUnavailable:
 
 
 def enqueue(payload: Any, options: EnqueueOptions) -> Call[Job]:
-    body = JobSpec(payload=payload, **options)
+    (body,) = traced([JobSpec(payload=payload, **options)])
     return Call("POST", "/enqueue", _one_job, body, safe=body.idempotency_key is not None)
 
 
 def enqueue_many(specs: Iterable[JobSpec]) -> Call[list[Job]]:
-    jobs = list(specs)
+    jobs = traced(specs)
     safe = all(s.idempotency_key is not None for s in jobs)
     return Call("POST", "/enqueue", _jobs, {"jobs": jobs}, safe=safe)
 
@@ -230,7 +239,9 @@ def poll(
     lease_seconds: float | None,
     wait: float,
     concurrency: int | None = None,
+    acks: Sequence[AckSpec] = (),
 ) -> Call[PollAnswer]:
+    """With ``acks``, the fused ack-and-poll: they are applied before the claim."""
     body: dict[str, Any] = {
         "worker_id": worker_id, "queues": list(queues), "max_jobs": max_jobs, "wait": wait,
     }  # fmt: skip
@@ -238,6 +249,8 @@ def poll(
         body["lease_seconds"] = lease_seconds
     if concurrency is not None:
         body["concurrency"] = concurrency
+    if acks:
+        body["acks"] = list(acks)
     return Call("POST", "/poll", _poll_answer, body, safe=True, extra_timeout=wait)
 
 
@@ -300,22 +313,20 @@ def release(job_id: str, lease_token: str) -> Call[Job]:
     return Call("POST", "/release", _one_job, body, safe=True)
 
 
-def get_job(job_id: str) -> Call[Job]:
-    return Call("GET", f"/jobs/{quote(job_id, safe='')}", _one_job, safe=True)
+def traced(specs: Iterable[JobSpec]) -> list[JobSpec]:
+    """The specs, those without a ``traceparent`` given the current span's (``tracing``)."""
+    jobs = list(specs)
+    current = tracing.traceparent()
+    if current is None:
+        return jobs
+    return [replace(s, traceparent=current) if s.traceparent is None else s for s in jobs]
 
 
-def _page_params(limit: int, cursor: str | None, **filters: str | None) -> dict[str, str]:
+def _page_params(
+    limit: int, cursor: str | None, **filters: str | list[str] | None
+) -> dict[str, str | list[str]]:
     params = {"limit": str(limit), "cursor": cursor, **filters}
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def list_jobs(
-    state: JobState | str | None, queue: str | None, limit: int, cursor: str | None
-) -> Call[Page]:
-    params = _page_params(limit, cursor, state=None if state is None else str(state), queue=queue)
-    return Call(
-        "GET", "/jobs", lambda c: msgspec.json.decode(c, type=Page), params=params, safe=True
-    )
+    return {k: v for k, v in params.items() if v is not None and v != []}
 
 
 def list_dead(queue: str | None, limit: int, cursor: str | None) -> Call[Page]:

@@ -13,7 +13,7 @@ fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +51,10 @@ class Job(msgspec.Struct, kw_only=True, frozen=True):
     """The exception's class name of the last failure, when its worker sent one."""
     last_error_message: str | None = None
     """The exception's message of the last failure (``last_error`` has the traceback)."""
+    tags: list[str] = msgspec.field(default_factory=list)
+    """What the job is about, as enqueued; ``list_jobs(tags=...)`` finds it by them."""
+    traceparent: str | None = None
+    """The W3C trace context of the span that enqueued it (``leaseq.client.tracing``)."""
     timeout: float | None = None
     """Seconds one attempt may run (None: no limit); past it the attempt is failed."""
     progress: Any = None
@@ -149,6 +153,10 @@ class JobSpec(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_f
     concurrency_key: str | None = None
     idempotency_scope: str | None = None
     """``active``: the key is taken only while the job is QUEUED or LEASED."""
+    tags: list[str] | None = None
+    """Up to ``limits.MAX_TAGS`` strings of 1-``MAX_TAG_CHARS`` characters."""
+    traceparent: str | None = None
+    """Left None, the enqueue sends the current span's (with ``leaseq[otel]``)."""
     timeout: float | None = None
     """Seconds one attempt may run, 1-43200; past it the attempt fails (and is retried)."""
 
@@ -229,6 +237,9 @@ class PollAnswer:
 
     jobs: list[Job]
     undecodable: list[Undecodable]
+    acks: list[BatchOutcome] = field(default_factory=list)
+    """What the acks the poll carried did, in order (their ``job`` is None: a fused
+    ack answers its status only)."""
 
 
 @dataclass(frozen=True, slots=True)

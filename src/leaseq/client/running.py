@@ -118,6 +118,8 @@ async def execute(
         if task.is_async:
             value = await task.fn(*call.args, **call.kwargs)
         else:
+            # In the context of this coroutine (the attempt's span, ``tracing``, and its
+            # ``current_job()``): an executor's thread would otherwise run it in an empty one.
             fn = functools.partial(task.fn, *call.args, **call.kwargs)
             thread = pool.submit(contextvars.copy_context().run, fn)
             threads.append(thread)

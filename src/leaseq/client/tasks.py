@@ -14,6 +14,10 @@ enqueue option: fixed for the task (``@app.task(concurrency_key="smtp")``), give
 call (``task.enqueue_with(concurrency_key="acct-7")(...)``), or made from each call's
 arguments (``@app.task(concurrency_key_of=lambda account, **_: f"acct-{account}")``),
 which is what ``enqueue_many`` needs when each job has its own key.
+
+Tags work the same way (``@app.task(tags=["billing"])``, ``enqueue_with(tags=[...])``),
+except that a call's tags add to the task's instead of replacing them. A job enqueued
+through a task can be waited for: ``send.enqueue(...).wait(timeout=30)``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Literal, ParamSpec, TypeVar, Unpack
 
-from msgspec.structs import replace
+from msgspec.structs import asdict, replace
 
 from leaseq.client import (
     Client,
@@ -59,6 +63,23 @@ _SCHEDULE_NAME = re.compile(limits.SCHEDULE_NAME_PATTERN)
 
 class Permanent(Exception):
     """Raise from a task to fail its job at once, without retrying (``retry: false``)."""
+
+
+class TaskJob(Job, frozen=True, kw_only=True, dict=True):
+    """The job a ``Task`` enqueued: a ``Job`` (equal only to another ``TaskJob``) that can
+    ``wait`` for its result through the app's client."""
+
+    @classmethod
+    def of(cls, job: Job, client: Client) -> TaskJob:
+        bound = cls(**asdict(job))
+        bound.__dict__["_client"] = client  # not a field: never sent, shown or compared
+        return bound
+
+    def wait(self, timeout: float = 30.0, *, raise_on_failure: bool = False) -> Job:
+        """The job once finished (``Client.wait``: ``WaitTimedOut`` after ``timeout``
+        seconds; ``JobFailed`` for DEAD or CANCELLED with ``raise_on_failure``)."""
+        client: Client = self.__dict__["_client"]
+        return client.wait(self.id, timeout, raise_on_failure=raise_on_failure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +135,11 @@ class Task(Generic[P, R]):
     def spec(self, invocation: Invocation, **options: Unpack[EnqueueOptions]) -> JobSpec:
         """The job for one call, for clients that batch or enqueue asynchronously. The
         options given here win over the key made by ``concurrency_key_of``, which wins
-        over the task's own options."""
+        over the task's own options; ``tags`` add up (the task's first)."""
         merged: EnqueueOptions = {**self.options, **self._key(invocation), **options,
                                   "task": self.name}  # fmt: skip
+        if "tags" in self.options and "tags" in options:
+            merged["tags"] = list(dict.fromkeys([*self.options["tags"], *options["tags"]]))
         return JobSpec(payload=invocation.payload(), **merged)
 
     def _key(self, invocation: Invocation) -> EnqueueOptions:
@@ -125,16 +148,17 @@ class Task(Generic[P, R]):
         key = self.key_of(*invocation.args, **invocation.kwargs)
         return {} if key is None else {"concurrency_key": key}
 
-    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> Job:
-        return self.app.client.enqueue_many([self.spec(Invocation(args, kwargs))])[0]
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskJob:
+        client = self.app.client
+        return TaskJob.of(client.enqueue_many([self.spec(Invocation(args, kwargs))])[0], client)
 
-    def enqueue_with(self, **options: Unpack[EnqueueOptions]) -> Callable[P, Job]:
+    def enqueue_with(self, **options: Unpack[EnqueueOptions]) -> Callable[P, TaskJob]:
         """``task.enqueue_with(delay=60, idempotency_key="k")(*args, **kwargs)``; also
-        ``concurrency_key="acct-7"`` to set this job's key."""
+        ``concurrency_key="acct-7"`` to set this job's key, ``tags=[...]`` to add tags."""
 
-        def enqueue(*args: P.args, **kwargs: P.kwargs) -> Job:
+        def enqueue(*args: P.args, **kwargs: P.kwargs) -> TaskJob:
             spec = self.spec(Invocation(args, kwargs), **options)
-            return self.app.client.enqueue_many([spec])[0]
+            return TaskJob.of(self.app.client.enqueue_many([spec])[0], self.app.client)
 
         return enqueue
 

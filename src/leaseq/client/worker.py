@@ -29,10 +29,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from leaseq.client import AckSpec, AsyncClient, Job, PollAnswer, RetryPolicy, Undecodable
+from leaseq.client import AckSpec, AsyncClient, Job, PollAnswer, RetryPolicy, Undecodable, tracing
 from leaseq.client.context import RunningJob
-from leaseq.client.models import HeartbeatSpec
+from leaseq.client.models import BatchOutcome, HeartbeatSpec
 from leaseq.client.reconnect import Outage
+from leaseq.client.riding import Ride
 from leaseq.client.running import Outcome, execute, log_outcome
 from leaseq.client.schedules import put_declared
 from leaseq.client.tasks import App
@@ -81,6 +82,7 @@ class Worker:
         self._running = 0
         self._outbox: asyncio.Queue[Held | None] = asyncio.Queue()
         self._outcomes: dict[str, Outcome] = {}
+        self._ride: Ride[Held] = Ride(self._outbox.put_nowait)
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._deadline = float("inf")
@@ -125,8 +127,10 @@ class Worker:
         )
         try:
             await self._poll_loop()
+            self._ride.unboard(self._ride.take())  # no poll is coming: they go alone
             await self._drain()
         finally:
+            self._ride.unboard(self._ride.take())  # none boards once stopping
             self._outbox.put_nowait(None)
             await reports
             beats.cancel()
@@ -147,27 +151,34 @@ class Worker:
             free = cfg.concurrency - self._running
             if free <= 0:
                 self._slot_free.clear()
+                self._ride.boarding = True
                 await self._slot_free.wait()
+                self._ride.boarding = False
                 continue
+            riders = self._ride.take()
+            acks = [AckSpec(h.job.id, h.token, self._outcomes[h.job.id].result) for h in riders]
             self._poll = asyncio.create_task(
                 self._poller.poll_answer(
                     cfg.worker_id, self.queues, max_jobs=min(free, limits.MAX_POLL_JOBS),
                     lease_seconds=cfg.lease_seconds, wait=cfg.poll_wait,
-                    concurrency=cfg.concurrency,
+                    concurrency=cfg.concurrency, acks=acks,
                 )
             )  # fmt: skip
             try:
                 answer = await self._poll
             except asyncio.CancelledError:
+                self._ride.unboard(riders)
                 if self._stopping.is_set():
                     return
                 raise
             except LeaseqError as exc:
+                self._ride.unboard(riders)
                 await self._pause(self._outage.failed(exc))
                 continue
             finally:
                 self._poll = None
             self._outage.succeeded()
+            self._acked(riders, answer.acks)
             for job in answer.jobs:
                 self._start(job)
             for bad in answer.undecodable:
@@ -212,7 +223,9 @@ class Worker:
             why = f"passed its timeout of {job.timeout:g} s"
             timer = asyncio.get_running_loop().call_later(job.timeout, self._stop, held, why)
         try:
-            outcome = await execute(self.app, job, self._pool, held.running, held.threads)
+            with tracing.attempt(job) as span:  # linked to the enqueue's trace context
+                outcome = await execute(self.app, job, self._pool, held.running, held.threads)
+                tracing.outcome(span, outcome.error_type, outcome.summary)
         except asyncio.CancelledError:
             if not held.stopped:
                 raise
@@ -230,7 +243,10 @@ class Worker:
             self.held.pop(job.id, None)
             return None
         self._outcomes[job.id] = outcome
-        self._outbox.put_nowait(held)
+        if outcome.error is None and not self._stopping.is_set():
+            self._ride.offer(held)  # with the next poll if one is leaving (``riding``)
+        else:
+            self._outbox.put_nowait(held)
         return outcome
 
     def _stop(self, held: Held, why: str) -> None:
@@ -317,9 +333,17 @@ class Worker:
         except LeaseqError as exc:
             log.error("ack of %d jobs failed: %s; they run again after the lease", len(acks), exc)
             return
+        self._acked([], results)
+
+    def _acked(self, riders: list[Held], results: list[BatchOutcome]) -> None:
+        """Acks were answered (those of ``riders`` by a poll): refusals are logged."""
         for r in results:
             if r.error is not None:
                 log.warning("job %s: ack refused: %s", r.job_id, r.error)
+        for h in riders:
+            self._outcomes.pop(h.job.id, None)
+            h.reported = True
+            self.held.pop(h.job.id, None)
 
     async def _fail(self, held: Held, outcome: Outcome) -> None:
         # A checkpoint the task saved but no heartbeat sent yet is kept for the retry.

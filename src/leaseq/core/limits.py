@@ -14,6 +14,8 @@ MAX_POLL_JOBS = 100
 """Jobs one poll may lease."""
 
 MAX_POLL_QUEUES = 100
+MAX_POLL_ACKS = 100
+"""Acks one poll may carry (the fused ack-and-poll: a worker's finished jobs)."""
 """Queues one poll may name."""
 
 MAX_POLL_WAIT_S = 30.0
@@ -62,6 +64,13 @@ MAX_NAME_CHARS = 256
 """Longest id, task name, worker id or idempotency key."""
 
 MAX_QUEUE_NAME_CHARS = 128
+
+MAX_TAGS = 20
+"""Tags one job may carry."""
+MAX_TAG_CHARS = 64
+
+MAX_JOB_WAIT_S = 30.0
+"""Longest ``GET /jobs/{id}?wait=``, seconds: as long as a long poll."""
 
 DEFAULT_QUEUE = "default"
 

@@ -68,6 +68,10 @@ class NewJob(msgspec.Struct, frozen=True):
     idempotency_scope: IdempotencyScope = IdempotencyScope.STORED
     timeout_ms: int | None = None
     """The longest one attempt may run; None: as long as heartbeats keep its lease."""
+    tags: tuple[str, ...] = ()
+    """What the job is about, for finding it (``JobFilter.tags``); distinct, in order."""
+    traceparent: str | None = None
+    """The W3C trace context of the producer's span, for the worker's span to link to."""
 
 
 class JobRecord(msgspec.Struct, frozen=True):
@@ -110,6 +114,15 @@ class JobRecord(msgspec.Struct, frozen=True):
     """JSON text the current attempt last reported; cleared when the job is leased again."""
     checkpoint: str | None = None
     """JSON text the job last saved to resume from; kept across attempts."""
+    tags: tuple[str, ...] = ()
+    """See ``NewJob.tags``; written once, at enqueue."""
+    traceparent: str | None = None
+    """See ``NewJob.traceparent``; written once, at enqueue."""
+
+
+FINISHED = frozenset({JobState.DONE, JobState.DEAD, JobState.CANCELLED})
+"""The states a wait for a result ends at: nothing moves a job out of them but an operator
+(a requeue from the DLQ) or the retention purge."""
 
 
 class Action(StrEnum):
@@ -168,6 +181,19 @@ class DeadGroup:
     job_ids: list[str]
     error_type: str | None = None
     error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    """Which jobs a listing shows beyond state and queue: those of ``task``, those that
+    carry every one of ``tags``, and (when not None) those whose ``run_at`` is still
+    ahead or not (``delayed``: the dashboard's scheduled view) and those leased before or
+    not (``attempted``: with QUEUED, the jobs waiting to be retried)."""
+
+    task: str | None = None
+    tags: tuple[str, ...] = ()
+    delayed: bool | None = None
+    attempted: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,8 @@ def new_job(spec: NewJob, job_id: str, now: int) -> JobRecord:
         concurrency_key=spec.concurrency_key,
         idempotency_scope=spec.idempotency_scope,
         timeout_ms=spec.timeout_ms,
+        tags=tuple(dict.fromkeys(spec.tags)),  # a tag given twice is one tag
+        traceparent=spec.traceparent,
     )
 
 

@@ -46,7 +46,8 @@ HEADERS = {
 }
 
 LIMITS_JS = "".join(
-    f"export const {name} = {getattr(limits, name)!r};\n" for name in ("MAX_BATCH", "DEFAULT_PAGE")
+    f"export const {name} = {getattr(limits, name)!r};\n"
+    for name in ("MAX_BATCH", "DEFAULT_PAGE", "MAX_TAGS")
 ).encode()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from prometheus_client import (
@@ -18,7 +18,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from leaseq.core.model import Action, JobRecord, JobState, QueueCounts
+from leaseq.core.model import FINISHED, Action, JobRecord, JobState, QueueCounts
 from leaseq.core.queues import HeldBack, QueueInfo
 from leaseq.core.schedules import Taken
 from leaseq.server.history import History, outcome
@@ -61,7 +61,11 @@ MAX_REMEMBERED_LEASES = 100_000
 
 
 class Observer:
-    def __init__(self) -> None:
+    def __init__(self, on_finished: Callable[[list[str]], None] | None = None) -> None:
+        """``on_finished`` is handed the ids of the jobs each transition finished (DONE,
+        DEAD, CANCELLED): every transition of the service passes here after its commit,
+        so the waits for results (``server.waiting``) wake at once, whichever it was."""
+        self._on_finished = on_finished
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.counters = {
@@ -123,7 +127,10 @@ class Observer:
         and each counter incremented once per queue, not once per job."""
         debug = log.isEnabledFor(logging.DEBUG)
         counts: dict[tuple[Action, str], int] = {}
+        finished: list[str] = []
         for job in jobs:
+            if job.state in FINISHED:
+                finished.append(job.id)
             kind = Action.DEAD if action is Action.FAILED and job.state is JobState.DEAD else action
             counts[kind, job.queue] = counts.get((kind, job.queue), 0) + 1
             holder = self._holder(action, job)
@@ -143,6 +150,8 @@ class Observer:
                 self._log(logging.DEBUG, kind, job, holder)
         for (kind, queue), n in counts.items():
             self._child(self.counters[kind], queue).inc(n)
+        if finished and self._on_finished is not None:
+            self._on_finished(finished)
 
     def _child(self, metric: _Metric, queue: str) -> _Metric:
         """``metric.labels(queue)``, cached: prometheus_client takes a lock per lookup."""

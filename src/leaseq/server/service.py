@@ -15,7 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from leaseq.core import limits
 from leaseq.core.backoff import Backoff
@@ -25,6 +25,7 @@ from leaseq.core.model import (
     Action,
     DeadGroup,
     EventListing,
+    JobFilter,
     JobListing,
     JobRecord,
     JobState,
@@ -39,8 +40,10 @@ from leaseq.server.config import Settings
 from leaseq.server.history import Minute
 from leaseq.server.notifier import Notifier
 from leaseq.server.observe import Observer
+from leaseq.server.polling import LongPoll
 from leaseq.server.schedules import Schedules
 from leaseq.server.storage import Storage
+from leaseq.server.waiting import Finishes, until_finished
 
 log = logging.getLogger("leaseq.server.service")
 
@@ -90,10 +93,12 @@ class QueueService:
         self._notifier = notifier or Notifier()
         # Jobs made ready through another node (shared PostgreSQL) wake our polls too.
         storage.set_wakeup(self._notifier.notify)
-        self._observer = Observer()
+        self._finishes = Finishes(storage)  # the waits for results (``get`` with ``wait``)
+        self._observer = Observer(self._finishes.finished)
         self.schedules = Schedules(storage, self._notifier, self._observer)
         """The schedule half (``server.schedules``): the schedule routes and the
         reaper's scheduler step call its methods, one each, as others call ours."""
+        self._polls = LongPoll(storage, self._notifier, self._observer)
         self._depths: dict[str, int] = {}
         self._depths_at = float("-inf")
         self.backoff = Backoff(settings.retry_base, settings.retry_cap)
@@ -106,6 +111,7 @@ class QueueService:
     def stop_waiting(self) -> None:
         """Shutdown has begun: every long poll, waiting or still to come, answers at once."""
         self._notifier.close()
+        self._finishes.close()
 
     async def close(self) -> None:
         """Stops the waiting, then finishes the writes already accepted and closes the store."""
@@ -151,59 +157,26 @@ class QueueService:
         *,
         concurrency: int | None = None,
     ) -> list[JobRecord]:
-        """Leases up to ``max_jobs``; with ``wait`` it holds until a job is ready, a
-        notification arrives, the wait ends, or the server shuts down.
-
-        ``gone`` completes when the caller disconnected: the wait stops, and jobs leased
-        in the meantime are released at once rather than left to run out their lease.
-        ``concurrency`` is what the worker says it runs at once (the workers listing).
-        """
-        lease_ms, budget = self._lease_ms(lease_seconds), self.settings.max_answer_bytes
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while True:
-            woken = self._notifier.subscribe(queues)
-            try:
-                jobs = await self._storage.claim(
-                    queues, worker_id, max_jobs, lease_ms, budget, concurrency=concurrency
-                )
-                if jobs.held:
-                    self._observer.held_back(jobs.held)
-                if gone is not None and gone.done():
-                    await self._release_all(jobs)
-                    return []
-                remaining = deadline - loop.time()
-                if jobs or remaining <= 0 or self._notifier.closed:
-                    self._observer.transitioned(Action.LEASED, jobs)
-                    return jobs
-                await self._sleep(queues, remaining, woken, gone)
-            finally:
-                woken.cancel()
-
-    async def _sleep(
-        self,
-        queues: Sequence[str],
-        remaining: float,
-        woken: asyncio.Future[None],
-        gone: asyncio.Future[None] | None,
-    ) -> None:
-        """Until notified, the caller gone, or a delayed job or retry becomes ready."""
-        next_ready = await self._storage.next_ready_in(queues)
-        if next_ready is not None:
-            remaining = min(remaining, max(next_ready, 0.001))
-        if self._storage.recheck_s is not None:
-            remaining = min(remaining, self._storage.recheck_s)
-        await asyncio.wait(
-            {woken} if gone is None else {woken, gone},
-            timeout=remaining,
-            return_when=asyncio.FIRST_COMPLETED,
+        """Leases up to ``max_jobs``, waiting up to ``wait`` for one (``polling.LongPoll``);
+        jobs leased after ``gone`` completed (the caller left) are released at once.
+        ``concurrency`` is what the worker says it runs at once (the workers listing)."""
+        lease_ms, max_bytes = self._lease_ms(lease_seconds), self.settings.max_answer_bytes
+        return await self._polls.poll(
+            worker_id, queues, max_jobs, lease_ms, max_bytes, wait, gone, concurrency
         )
 
-    async def _release_all(self, jobs: Sequence[JobRecord]) -> None:
-        releases = [Release(j.id, j.lease_token or "") for j in jobs]
-        if releases:
-            released = [o for o in await self._storage.modify(releases) if isinstance(o, JobRecord)]
-            self._notifier.notify(j.queue for j in released)
+    async def ack_and_poll(
+        self,
+        acks: Sequence[Ack],
+        worker_id: str,
+        queues: Sequence[str],
+        *poll: Any,
+        concurrency: int | None = None,
+    ) -> tuple[list[JobRecord | LeaseqError], list[JobRecord]]:
+        """The fused ack-and-poll: ``acks`` applied (durably, as ``ack``) before the
+        claim, so a worker finishes its last jobs and leases its next in one round trip."""
+        outcomes = await self.ack(acks) if acks else []
+        return outcomes, await self.poll(worker_id, queues, *poll, concurrency=concurrency)
 
     async def ack(self, acks: Sequence[Ack]) -> list[JobRecord | LeaseqError]:
         outcomes = await self._storage.modify(acks)
@@ -271,19 +244,20 @@ class QueueService:
         self._observer.transitioned(Action.REQUEUED, requeued)
         return len(requeued)
 
-    async def get(self, job_id: str) -> JobRecord:
+    async def get(self, job_id: str, wait: float = 0.0) -> JobRecord:
+        if wait > 0:  # until the job is finished, or ``wait`` s pass (``waiting``)
+            return await until_finished(self.get, self._finishes, job_id, wait)
         job = await self._storage.get(job_id)
         if job is None:
             raise JobNotFound(f"no job with id {job_id!r}")
         return job
 
     async def list_jobs(
-        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None
-    ) -> JobListing:
+        self, state: JobState | None, queue: str | None, limit: int, cursor: str | None,
+        match: JobFilter | None = None) -> JobListing:  # fmt: skip
         """A page of jobs, cut at the answer's byte budget too (``Storage.list_jobs``)."""
-        return await self._storage.list_jobs(
-            state, queue, limit, cursor, self.settings.max_answer_bytes
-        )
+        budget = self.settings.max_answer_bytes
+        return await self._storage.list_jobs(state, queue, limit, cursor, budget, match)
 
     async def stats(self) -> dict[str, QueueCounts]:
         return await self._storage.stats()

@@ -6,6 +6,7 @@
 import { QUEUED_VIEWS, STATES, h } from "./lib/render.js";
 import { pollStats } from "./lib/stats.js";
 import { deadLetters } from "./pages/dead.js";
+import { findHref, findJobs, parseFind } from "./pages/find.js";
 import { jobPage } from "./pages/job.js";
 import { jobList } from "./pages/jobs.js";
 import { overview } from "./pages/overview.js";
@@ -24,7 +25,7 @@ const safeDecode = (part) => {
 
 /** Marks the header link of the section the route belongs to (none for a job). */
 function markNav(parts) {
-  const own = { job: "", workers: "workers", schedules: "schedules" };
+  const own = { job: "", jobs: "jobs", workers: "workers", schedules: "schedules" };
   const section = Object.hasOwn(own, parts[0]) ? own[parts[0]] : "overview";
   for (const a of document.querySelectorAll("nav a[data-nav]")) {
     a.classList.toggle("current", a.dataset.nav === section);
@@ -38,6 +39,7 @@ async function render(root, [page, arg, sub, state]) {
     await jobList(root, arg, state);
   }
   else if (page === "job" && arg) await jobPage(root, arg);
+  else if (page === "jobs") await findJobs(root, parseFind(location.hash));
   else if (page === "workers") await workers(root);
   else if (page === "schedules") await schedules(root);
   else return overview(root);
@@ -51,7 +53,8 @@ async function route() {
   // already left cannot overwrite the page they are on now.
   const root = h("div");
   document.getElementById("view").replaceChildren(root);
-  const parts = location.hash.replace(/^#\/?/, "").split("/").map(safeDecode);
+  // "#/jobs?…" keeps its query for its page (find.js); the route is what precedes it.
+  const parts = location.hash.replace(/^#\/?/, "").split("?")[0].split("/").map(safeDecode);
   markNav(parts);
   try {
     const leave = await render(root, parts);
@@ -65,8 +68,12 @@ async function route() {
 
 document.getElementById("goto-job").addEventListener("submit", (e) => {
   e.preventDefault();
-  const id = e.target.elements.id.value.trim();
-  if (id) location.hash = `#/job/${encodeURIComponent(id)}`;
+  const text = e.target.elements.id.value.trim();
+  // "tag:…" and "task:…" search the jobs (find.js); anything else is a job's exact id.
+  const [, kind, value] = text.match(/^(tag|task):\s*(.+)$/) ?? [];
+  if (kind === "tag") location.hash = findHref({ tags: [value] });
+  else if (kind === "task") location.hash = findHref({ task: value });
+  else if (text) location.hash = `#/job/${encodeURIComponent(text)}`;
 });
 window.addEventListener("hashchange", route);
 route();

@@ -53,8 +53,26 @@ def one_or_batch(
 
 
 def query(params: Mapping[str, str], kind: type[S]) -> S:
-    """A query string into its Struct: strings become the numbers the Struct declares."""
-    return msgspec.convert(dict(params), kind, strict=False)
+    """A query string into its Struct: strings become the numbers the Struct declares, and
+    a list field takes every value of its name (``?tag=a&tag=b``; Starlette's
+    ``QueryParams.getlist``), where any other field takes the last."""
+    values: dict[str, Any] = dict(params)
+    getlist = getattr(params, "getlist", None)
+    for name in _list_fields(kind):
+        if name in values:
+            values[name] = getlist(name) if getlist is not None else [values[name]]
+    return msgspec.convert(values, kind, strict=False)
+
+
+@functools.cache
+def _list_fields(kind: type) -> tuple[str, ...]:
+    info = _info(kind)
+    assert isinstance(info, mi.StructType)
+    return tuple(f.encode_name for f in info.fields if isinstance(_bare(f.type), mi.ListType))
+
+
+def _bare(t: mi.Type) -> mi.Type:
+    return _bare(t.type) if isinstance(t, mi.Metadata) else t
 
 
 def decode(raw: bytes, kind: type[S]) -> S:

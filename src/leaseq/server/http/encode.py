@@ -25,7 +25,7 @@ from leaseq.core.model import (
 from leaseq.core.queues import QueueInfo
 from leaseq.errors import LeaseqError
 from leaseq.server.history import Minute
-from leaseq.server.http import wire, wire_history, wire_queues
+from leaseq.server.http import wire, wire_history, wire_poll, wire_queues
 from leaseq.server.http.errors import status_of
 from leaseq.server.service import Health
 
@@ -47,8 +47,24 @@ def enqueued(results: Sequence[tuple[JobRecord, bool]], batch: bool) -> Response
     return json_response(wire.JobsEnvelope([job_out(record) for record, _ in results]), status)
 
 
-def leased(records: Sequence[JobRecord]) -> Response:
-    return json_response(wire.LeasedJobsEnvelope([leased_job_out(r) for r in records]))
+def leased(
+    records: Sequence[JobRecord],
+    acks: tuple[Sequence[JobRecord | LeaseqError], Sequence[str]] | None = None,
+) -> Response:
+    """The poll's answer; with ``acks`` (the outcomes and job ids of the acks it carried)
+    also what each did, as a batch ``POST /ack`` reports it, without the job."""
+    jobs = [leased_job_out(r) for r in records]
+    if acks is None:
+        return json_response(wire_poll.LeasedJobsEnvelope(jobs))
+    results = [_ack_result(a, job_id) for a, job_id in zip(*acks, strict=True)]
+    return json_response(wire_poll.LeasedJobsEnvelope(jobs, results))
+
+
+def _ack_result(answer: JobRecord | LeaseqError, job_id: str) -> wire_poll.AckResult:
+    if isinstance(answer, LeaseqError):
+        error = wire.ErrorBody(answer.code, answer.message)
+        return wire_poll.AckResult(job_id, status_of(answer), error)
+    return wire_poll.AckResult(job_id, 200)
 
 
 def outcomes(
@@ -209,6 +225,8 @@ def _job_fields(job: JobRecord) -> dict[str, Any]:
         "updated_at": rfc3339(job.updated_at),
         "concurrency_key": job.concurrency_key,
         "idempotency_scope": job.idempotency_scope,
+        "tags": list(job.tags),
+        "traceparent": job.traceparent,
         "timeout": None if job.timeout_ms is None else job.timeout_ms / 1000,
         "progress": None if job.progress is None else Raw(job.progress),
         "checkpoint": None if job.checkpoint is None else Raw(job.checkpoint),

@@ -19,7 +19,15 @@ from starlette.responses import Response
 
 from leaseq.core.model import JobState
 from leaseq.core.queues import QueueChange
-from leaseq.server.http import decode, encode, wire, wire_history, wire_moves, wire_queues
+from leaseq.server.http import (
+    decode,
+    encode,
+    wire,
+    wire_find,
+    wire_history,
+    wire_moves,
+    wire_queues,
+)
 from leaseq.server.http.guards import read_body
 from leaseq.server.observe import METRICS_TYPE
 from leaseq.server.service import QueueService
@@ -48,12 +56,16 @@ async def enqueue(ctx: Context, request: Request) -> Response:
 
 async def poll(ctx: Context, request: Request) -> Response:
     req = decode.decode(await ctx.body(request), wire.PollIn)
-    args = (req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
+    acks = [a.to_ack() for a in req.acks]
+    args = (acks, req.worker_id, req.queues, req.max_jobs, req.lease_seconds)
     if req.wait <= 0:
-        return encode.leased(await ctx.service.poll(*args, concurrency=req.concurrency))
-    async with _disconnect(request) as gone:
-        leased = await ctx.service.poll(*args, req.wait, gone, concurrency=req.concurrency)
-        return encode.leased(leased)
+        outcomes, jobs = await ctx.service.ack_and_poll(*args, concurrency=req.concurrency)
+    else:
+        async with _disconnect(request) as gone:
+            outcomes, jobs = await ctx.service.ack_and_poll(
+                *args, req.wait, gone, concurrency=req.concurrency
+            )
+    return encode.leased(jobs, (outcomes, [a.job_id for a in acks]) if req.acks else None)
 
 
 @contextlib.asynccontextmanager
@@ -120,12 +132,14 @@ async def requeue_dead(ctx: Context, request: Request) -> Response:
 
 
 async def list_jobs(ctx: Context, request: Request) -> Response:
-    q = decode.query(request.query_params, wire.JobsQuery)
-    return encode.page(await ctx.service.list_jobs(q.state, q.queue, q.limit, q.cursor))
+    q = decode.query(request.query_params, wire_find.JobsQuery)
+    found = await ctx.service.list_jobs(q.state, q.queue, q.limit, q.cursor, q.to_filter())
+    return encode.page(found)
 
 
 async def get_job(ctx: Context, request: Request) -> Response:
-    return encode.job(await ctx.service.get(request.path_params["job_id"]))
+    q = decode.query(request.query_params, wire_find.JobQuery)
+    return encode.job(await ctx.service.get(request.path_params["job_id"], q.wait))
 
 
 async def cancel_job(ctx: Context, request: Request) -> Response:

@@ -18,6 +18,7 @@ import msgspec
 from msgspec import Meta, Struct, field
 
 from leaseq.core import limits
+from leaseq.core import tracecontext as tc
 from leaseq.core.commands import Ack
 from leaseq.core.model import Action, IdempotencyScope, JobState, NewJob
 from leaseq.errors import ERRORS_BY_CODE, InvalidRequest
@@ -45,6 +46,9 @@ ErrorType = Annotated[
 ]
 ErrorMessage = Annotated[str, Meta(max_length=limits.MAX_ERROR_MESSAGE_CHARS, pattern=NO_NUL)]
 Int32 = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
+Tag = Annotated[str, Meta(min_length=1, max_length=limits.MAX_TAG_CHARS, pattern=NO_NUL)]
+Tags = Annotated[list[Tag], Meta(max_length=limits.MAX_TAGS)]
+Traceparent = Annotated[str, Meta(pattern=tc.PATTERN, description=tc.DESCRIPTION)]
 UtcTime = Annotated[
     datetime,
     Meta(
@@ -91,6 +95,10 @@ class JobSpecIn(_In):
     # whole schema on its own (tests/app/test_bad_input.py validates with it alone).
     idempotency_scope: Literal["stored", "active"] = "stored"
     """``active``: the key is taken only while the job is QUEUED or LEASED."""
+    tags: Tags = field(default_factory=list)
+    """What the job is about: ``GET /jobs?tag=`` finds it. A tag given twice counts once."""
+    traceparent: Traceparent | None = None
+    """The producer's trace context; the worker's span of each attempt links to it."""
     timeout: Annotated[float, Meta(ge=limits.MIN_TIMEOUT_S, le=limits.MAX_TIMEOUT_S)] | None = None
     """Seconds one attempt may run, heartbeats or not; then it is failed (and retried)."""
 
@@ -116,6 +124,8 @@ class JobSpecIn(_In):
             idempotency_key=self.idempotency_key,
             concurrency_key=self.concurrency_key,
             idempotency_scope=IdempotencyScope(self.idempotency_scope),
+            tags=tuple(self.tags),
+            traceparent=self.traceparent,
             timeout_ms=None if self.timeout is None else round(self.timeout * 1000),
         )
 
@@ -143,6 +153,9 @@ _MIN_MS = round(datetime(limits.MIN_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
 _MAX_MS = round(datetime(limits.MAX_YEAR, 12, 31, 23, 59, 59, 999000, UTC).timestamp() * 1000)
 
 
+ACKS = "Finished jobs, acked durably (as POST /ack) before the claim; answered in order."
+
+
 class PollIn(_In):
     worker_id: Name
     queues: Annotated[list[QueueName], Meta(min_length=1, max_length=limits.MAX_POLL_QUEUES)] = (
@@ -153,6 +166,7 @@ class PollIn(_In):
     wait: Annotated[float, Meta(ge=0, le=limits.MAX_POLL_WAIT_S)] = 0.0
     concurrency: Annotated[int, Meta(ge=1, le=limits.MAX_WORKER_CONCURRENCY)] | None = None
     """How many jobs the worker runs at once, for the workers listing."""
+    acks: Annotated[list[AckIn], Meta(max_length=limits.MAX_POLL_ACKS, description=ACKS)] = []
 
 
 class AckIn(_In):
@@ -184,13 +198,6 @@ class RequeueIn(_In):
     def __post_init__(self) -> None:
         if (self.job_ids is None) == (self.queue is None):
             raise ValueError("give exactly one of `job_ids` or `queue`")
-
-
-class JobsQuery(_In):
-    state: JobState | None = None
-    queue: QueueName | None = None
-    limit: Limit = limits.DEFAULT_PAGE
-    cursor: Cursor | None = None
 
 
 class EventsQuery(_In):
@@ -241,6 +248,8 @@ class JobOut(Struct, kw_only=True):
     updated_at: str
     concurrency_key: str | None
     idempotency_scope: IdempotencyScope
+    tags: list[str]
+    traceparent: str | None
     timeout: float | None
     progress: Any
     checkpoint: Any
@@ -256,10 +265,6 @@ class JobEnvelope(Struct):
 
 class JobsEnvelope(Struct):
     jobs: list[JobOut]
-
-
-class LeasedJobsEnvelope(Struct):
-    jobs: list[LeasedJobOut]
 
 
 class PageOut(Struct):

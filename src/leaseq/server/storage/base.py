@@ -19,6 +19,7 @@ from leaseq.core.model import (
     DeadGroup,
     EventListing,
     EventRecord,
+    JobFilter,
     JobListing,
     JobRecord,
     JobState,
@@ -177,8 +178,10 @@ class Storage(Protocol):
         limit: int,
         cursor: str | None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        match: JobFilter | None = None,
     ) -> JobListing:
-        """Jobs with ``state`` and of ``queue`` (None: any), newest first: up to ``limit``
+        """Jobs with ``state`` and of ``queue`` (None: any), and of ``match`` (its task,
+        and every one of its tags), newest first: up to ``limit``
         after ``cursor`` (the ``next_cursor`` of the page before, None for the first),
         and the cursor of the next page when there are more. The cursor is opaque and
         stable while jobs are added.
@@ -187,7 +190,8 @@ class Storage(Protocol):
         payloads, results and last errors past ``max_bytes`` (``common.job_bytes``), but
         always holds one, however big; its ``next_cursor`` goes on from there. The
         store reads about that many bytes for it, not ``limit`` jobs' worth: the rows
-        past the budget are weighed (or not read at all), never fetched."""
+        past the budget are weighed (or not read at all), never fetched. Each filter has
+        an index, so a page's cost does not grow with the jobs that do not match."""
         ...
 
     async def stats(self) -> dict[str, QueueCounts]:
@@ -258,6 +262,13 @@ class Storage(Protocol):
         write (here or on another node: an ack, fail, release, expiry, or a settings
         update) freed a slot of a limited queue. Called before ``open()``. The service
         still notifies its own long polls of the jobs its own writes made ready."""
+        ...
+
+    def set_finished(self, callback: Callable[[list[str]], None]) -> None:
+        """Registers ``callback(job_ids)``, called on the event loop when jobs finished
+        (DONE, DEAD or CANCELLED) through another node, so that waits for them here wake
+        at once. A store that only one node writes never calls it: the service sees
+        every transition. Called before ``open()``."""
         ...
 
     # -- schedules -----------------------------------------------------------------------

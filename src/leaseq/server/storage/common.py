@@ -12,11 +12,14 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+import msgspec
+
 from leaseq.core.model import (
     Action,
     EventListing,
     EventRecord,
     IdempotencyScope,
+    JobFilter,
     JobIds,
     JobListing,
     JobRecord,
@@ -48,7 +51,17 @@ def job_from_row(row: Row) -> JobRecord:
         idempotency_scope=IdempotencyScope(row.idempotency_scope),
         last_error_type=row.last_error_type, last_error_message=row.last_error_message,
         timeout_ms=row.timeout_ms, progress=row.progress, checkpoint=row.checkpoint,
+        tags=() if row.tags is None else tags_from_json(row.tags), traceparent=row.traceparent,
     )  # fmt: skip
+
+
+tags_from_json = msgspec.json.Decoder(tuple[str, ...]).decode
+"""A job's ``tags`` column: a JSON array of strings (NULL when it has none)."""
+
+
+def tags_json(tags: Sequence[str]) -> str | None:
+    """The ``tags`` column of a job: NULL for none, so untagged jobs cost nothing."""
+    return msgspec.json.encode(tags).decode() if tags else None
 
 
 def event_from_row(row: Row) -> EventRecord:
@@ -164,19 +177,70 @@ def cursor_seq(cursor: str | None) -> int | None:
     return int(cursor)
 
 
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """The holes of a ``list_jobs`` statement: its tables, condition and order column."""
+
+    source: str
+    where: str
+    seq: str
+    params: list[object]
+
+
 def listing_filter(
-    state: JobState | None, queue: str | None, cursor: str | None, mark: str
-) -> tuple[str, list[object]]:
-    """The condition of a job listing (newest first, before ``cursor``) and its
-    parameters; ``mark`` is the backend's parameter marker."""
-    conditions = (
-        ("state = ", None if state is None else state.value),
-        ("queue = ", queue),
-        ("seq < ", cursor_seq(cursor)),
-    )
+    state: JobState | None,
+    queue: str | None,
+    cursor: str | None,
+    mark: str,
+    match: JobFilter | None = None,
+    now: tuple[str, int | None] | None = None,
+) -> Listing:
+    """A job listing (newest first, before ``cursor``) and its parameters; ``mark`` is the
+    backend's parameter marker. With tags, the walk is over the first tag's rows of
+    ``job_tags`` (``g``), newest first, each job found by its ``seq`` and each further tag
+    probed by ``(tag, seq)``: a page costs the rows of that tag it passes, whatever number
+    of other jobs the store holds."""
+    match = match or JobFilter()
+    tags = list(dict.fromkeys(match.tags))
+    seq = "g.seq" if tags else "jobs.seq"
+    conditions: list[tuple[str, object]] = [(f"g.tag = {mark}", tags[0])] if tags else []
+    conditions += [
+        (f"EXISTS (SELECT 1 FROM job_tags AS h WHERE h.tag = {mark} AND h.seq = g.seq)", tag)
+        for tag in tags[1:]
+    ]
+    conditions += [
+        (f"jobs.state = {mark}", None if state is None else state.value),
+        (f"jobs.queue = {mark}", queue),
+        (f"jobs.task = {mark}", match.task),
+        (f"{seq} < {mark}", cursor_seq(cursor)),
+    ]
     kept = [(sql, value) for sql, value in conditions if value is not None]
-    where = " AND ".join(f"{sql}{mark}" for sql, _ in kept) or "TRUE"
-    return where, [value for _, value in kept]
+    kept += _time_and_tries(match, now)
+    where = " AND ".join(sql for sql, _ in kept)
+    if tags:
+        where = f"jobs.seq = g.seq AND {where}"
+    source = "job_tags AS g CROSS JOIN jobs" if tags else "jobs"
+    params = [value for _, value in kept if value is not _NO_PARAM]
+    return Listing(source, where or "TRUE", seq, params)
+
+
+_NO_PARAM = object()
+
+
+def _time_and_tries(
+    match: JobFilter, now: tuple[str, int | None] | None
+) -> list[tuple[str, object]]:
+    """The ``delayed`` and ``attempted`` conditions. ``now`` is the backend's expression of
+    the store's time and its parameter (PostgreSQL's is NULL for the database's clock, so
+    it cannot go through the None-means-absent rule of the other conditions)."""
+    out: list[tuple[str, object]] = []
+    if match.delayed is not None:
+        if now is None:
+            raise ValueError("a listing by delayed needs the store's now")
+        out.append((f"jobs.run_at {'>' if match.delayed else '<='} {now[0]}", now[1]))
+    if match.attempted is not None:
+        out.append((f"jobs.attempts {'>' if match.attempted else '='} 0", _NO_PARAM))
+    return out
 
 
 def events_after(cursor: str | None) -> int:

@@ -142,6 +142,10 @@ export const groupKey = (type, message, text) =>
   type ? `type:${type}\u0000${message ?? ""}` : `text:${text ?? ""}`;
 
 /** A state as a coloured badge; every list of jobs shows its states this way. */
+/** A job's tags, each a link to the jobs that carry it (pages/find.js). */
+export const tagChips = (tags = []) =>
+  tags.length ? tags.map((t) => h("a", { class: "tag", href: `#/jobs?${new URLSearchParams({ tag: t })}` }, t)) : "–";
+
 export const stateBadge = (state) => h("span", { class: `state ${state}` }, state);
 
 /** The class of a job's row in any list: its state's colour down the left edge. */

@@ -4,7 +4,7 @@ import { api, query } from "../lib/api.js";
 import { DEFAULT_PAGE } from "../lib/limits.js";
 import {
   confirmed, errorHeadline, flash, folded, h, head, jobLink, json, muted, num, progressView,
-  queueLink, stateBadge, when,
+  queueLink, stateBadge, tagChips, when,
 } from "../lib/render.js";
 
 function fields(job) {
@@ -17,6 +17,8 @@ function fields(job) {
     ["Timeout", job.timeout === null || job.timeout === undefined ? "–" : `${job.timeout} s`],
     ["Progress", h("span", { id: "job-progress" }, progressView(job.progress))],
     ["Created", when(job.created_at)], ["Updated", when(job.updated_at)],
+    ["Tags", h("span", { id: "job-tags" }, tagChips(job.tags))],
+    ["Trace", h("span", { class: "mono", id: "job-trace" }, job.traceparent ?? "–")],
   ];
 }
 
@@ -24,7 +26,8 @@ function fields(job) {
  * (not its idempotency key, which would answer with this very job). */
 const rerunSpec = (job) => ({
   queue: job.queue, task: job.task, payload: job.payload, priority: job.priority,
-  max_tries: job.max_tries, concurrency_key: job.concurrency_key, timeout: job.timeout ?? undefined,
+  max_tries: job.max_tries, concurrency_key: job.concurrency_key, tags: job.tags,
+  timeout: job.timeout ?? undefined,
 });
 
 async function rerun(job, box) {

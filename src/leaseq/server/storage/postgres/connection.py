@@ -186,8 +186,8 @@ async def _migrate(conn: AsyncConnection[Any]) -> None:
     async with conn.transaction():
         await conn.execute(Q["lock_migrations"], (MIGRATION_LOCK,))
         await conn.execute(Q["migrations_table"])
-        (current,) = await first(conn, Q["schema_version"])
+        applied = {version for (version,) in await all_rows(conn, Q["applied_migrations"])}
         for migration in migrations.load("postgres"):
-            if migration.version > current:
+            if migration.version not in applied:
                 await conn.execute(migration.sql)  # several statements: allowed without params
                 await conn.execute(Q["record_migration"], (migration.version, migration.name))

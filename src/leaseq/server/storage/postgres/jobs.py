@@ -14,7 +14,15 @@ from typing import Any
 
 from leaseq.core.backoff import Backoff
 from leaseq.core.commands import Command, reaping
-from leaseq.core.model import EventRecord, JobIds, JobListing, JobRecord, JobState, NewJob
+from leaseq.core.model import (
+    EventRecord,
+    JobFilter,
+    JobIds,
+    JobListing,
+    JobRecord,
+    JobState,
+    NewJob,
+)
 from leaseq.core.transitions import event_for
 from leaseq.errors import LeaseLost, LeaseqError
 from leaseq.server.storage import common, queries
@@ -66,6 +74,8 @@ async def insert(conn: Conn, jobs: list[JobRecord], now: int) -> Pending:
         "ckey": [j.concurrency_key for j in jobs],
         "scope": [j.idempotency_scope.value for j in jobs],
         "timeout_ms": [j.timeout_ms for j in jobs],
+        "tags": [common.tags_json(j.tags) for j in jobs],
+        "traceparent": [j.traceparent for j in jobs],
     }
     return Pending(await conn.execute(Q["insert_jobs"], params), {j.id for j in jobs})
 
@@ -204,12 +214,22 @@ async def get(conn: Conn, job_id: str) -> JobRecord | None:
 
 
 def listing(
-    state: JobState | None, queue: str | None, limit: int, cursor: str | None, max_bytes: int
+    state: JobState | None,
+    queue: str | None,
+    limit: int,
+    cursor: str | None,
+    max_bytes: int,
+    match: JobFilter | None = None,
+    clock_ms: int | None = None,
 ) -> tuple[str, tuple[object, ...]]:
     """The query of a job listing and its parameters; built before the connection is
-    taken, so that a bad cursor is refused without one."""
-    where, params = common.listing_filter(state, queue, cursor, "%s")
-    return queries.fill(Q["list_jobs"], where=where), (*params, limit + 1, limit, max_bytes)
+    taken, so that a bad cursor is refused without one. ``clock_ms`` is an injected
+    clock's time, or None for the database's (``now_ms``, with a positional marker as the
+    listing's other parameters have)."""
+    now = (Q["now_ms"].replace("%(now)s", "%s"), clock_ms)
+    found = common.listing_filter(state, queue, cursor, "%s", match, now)
+    query = queries.fill(Q["list_jobs"], source=found.source, where=found.where, seq=found.seq)
+    return query, (*found.params, limit + 1, limit, max_bytes)
 
 
 async def list_jobs(conn: Conn, query: str, params: tuple[object, ...]) -> JobListing:

@@ -4,8 +4,10 @@ A job enqueued through node A must wake a long poll waiting on node B at once, n
 B's poll times out. Every write that makes jobs QUEUED sends ``NOTIFY leaseq_jobs,
 '<queue>'`` in its own transaction (so it is delivered only if the write commits); this
 task holds one dedicated connection that LISTENs and hands each queue name to a callback
-on the event loop. The connection is outside the pool because it is never idle in the
-pool's sense, and it is reconnected, with backoff, whenever it is lost.
+on the event loop; a second channel brings the ids of jobs that finished on any node, for
+the waits for them (``server.waiting``). The connection is outside the pool because it
+is never idle in the pool's sense, and it is reconnected, with backoff, whenever it is
+lost.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger("leaseq.server.storage.postgres")
 
 Q = queries.load("leaseq.server.storage.postgres")
 CHANNEL = Q["channel"]
+FINISHED_CHANNEL = Q["finished_channel"]
 
 PROBE_S = 5.0
 """How long the listener waits for notifications before checking its connection: a TCP
@@ -35,11 +38,16 @@ RETRY_MAX_S = 5.0
 
 class Listener:
     def __init__(
-        self, conninfo: str, kwargs: dict[str, Any], callback: Callable[[list[str]], None]
+        self,
+        conninfo: str,
+        kwargs: dict[str, Any],
+        callback: Callable[[list[str]], None],
+        finished: Callable[[list[str]], None] | None = None,
     ) -> None:
         self._conninfo = conninfo
         self._kwargs = kwargs
         self._callback = callback
+        self._finished = finished
         self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -81,10 +89,15 @@ class Listener:
         )
         async with conn:
             await conn.execute(Q["listen"])
+            if self._finished is not None:
+                await conn.execute(Q["listen_finished"])
             self._listening.set()
             while True:
                 async for notify in conn.notifies(timeout=PROBE_S):
-                    self._deliver(notify.payload)
+                    if notify.channel == FINISHED_CHANNEL:
+                        self._deliver_finished(notify.payload)
+                    else:
+                        self._deliver(notify.payload)
                 await conn.execute(Q["ping"])
 
     def _deliver(self, queue: str) -> None:
@@ -92,3 +105,10 @@ class Listener:
             self._callback([queue])
         except Exception:  # a faulty callback must not stop the wake-ups of others
             log.exception("wake-up callback failed for queue %r", queue)
+
+    def _deliver_finished(self, ids: str) -> None:
+        assert self._finished is not None
+        try:
+            self._finished(ids.split(","))
+        except Exception:  # as ``_deliver``
+            log.exception("finished callback failed for jobs %r", ids)

@@ -24,15 +24,23 @@ jobs.id, jobs.queue, jobs.task, jobs.payload, jobs.state, jobs.priority, jobs.at
 jobs.max_tries, jobs.run_at, jobs.lease_owner, jobs.lease_token, jobs.lease_expires_at,
 jobs.last_error, jobs.result, jobs.idempotency_key, jobs.created_at, jobs.updated_at,
 jobs.leased_at, jobs.concurrency_key, jobs.idempotency_scope, jobs.last_error_type,
-jobs.last_error_message,
+jobs.last_error_message, jobs.tags, jobs.traceparent,
 jobs.timeout_ms, jobs.progress, jobs.checkpoint
 
 -- name: channel
 -- The NOTIFY channel; the payload is the name of a queue that may have a ready job.
 leaseq_jobs
 
+-- name: finished_channel
+-- The NOTIFY channel of jobs that finished (DONE, DEAD, CANCELLED), for the waits of
+-- every node (``GET /jobs/{id}?wait=``); the payload is their ids, comma-separated.
+leaseq_finished
+
 -- name: listen
 LISTEN {channel}
+
+-- name: listen_finished
+LISTEN {finished_channel}
 
 -- name: select_now
 SELECT {now_ms} AS now
@@ -272,20 +280,29 @@ FROM t CROSS JOIN soft CROSS JOIN info LEFT JOIN claimed ON TRUE
 WITH ins AS (
     INSERT INTO jobs (id, queue, task, payload, state, priority, attempts, max_tries, run_at,
                       idempotency_key, created_at, updated_at, concurrency_key,
-                      idempotency_scope,
+                      idempotency_scope, tags, traceparent,
                       timeout_ms)
     SELECT v.id, v.queue, v.task, v.payload, 'QUEUED', v.priority, 0, v.max_tries, v.run_at,
-           v.key, %(now)s, %(now)s, v.ckey, v.scope,
+           v.key, %(now)s, %(now)s, v.ckey, v.scope, v.tags, v.traceparent,
            v.timeout_ms
     FROM unnest(%(id)s::text[], %(queue)s::text[], %(task)s::text[], %(payload)s::text[],
                 %(priority)s::int[], %(max_tries)s::int[], %(run_at)s::bigint[],
-                %(key)s::text[], %(ckey)s::text[], %(scope)s::text[],
+                %(key)s::text[], %(ckey)s::text[], %(scope)s::text[], %(tags)s::text[],
+                %(traceparent)s::text[],
                 %(timeout_ms)s::bigint[]) WITH ORDINALITY
-         AS v(id, queue, task, payload, priority, max_tries, run_at, key, ckey, scope,
+         AS v(id, queue, task, payload, priority, max_tries, run_at, key, ckey, scope, tags,
+              traceparent,
               timeout_ms, ord)
     ORDER BY v.ord
     ON CONFLICT (queue, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING jobs.seq, jobs.id, jobs.queue, jobs.state, jobs.attempts, jobs.updated_at
+    RETURNING jobs.seq, jobs.id, jobs.queue, jobs.state, jobs.attempts, jobs.updated_at,
+              jobs.tags
+),
+-- One job_tags row per tag of each job inserted (none for the untagged: NULL tags).
+tagged AS (
+    INSERT INTO job_tags (tag, seq)
+    SELECT g.tag, ins.seq FROM ins, json_array_elements_text(ins.tags::json) AS g(tag)
+    WHERE ins.tags IS NOT NULL
 ),
 -- The 'enqueued' event of each job inserted. transitions.event_for(Action.ENQUEUED,
 -- None, job) is the source of truth, mirrored here (cheaper than sending the events of
@@ -364,7 +381,9 @@ counts AS (
 -- The guarded write of rule results: each row only if it still has the state and token
 -- the rule saw, with the events, tallies and count deltas of the rows written. Jobs that
 -- became QUEUED wake the long polls of every node, and so does a job that left LEASED in
--- a limited queue: it freed a slot there (one probe of ``queues`` per such queue).
+-- a limited queue: it freed a slot there (one probe of ``queues`` per such queue). Jobs
+-- that finished wake the waits for them on every node: one NOTIFY of up to 200 ids
+-- (7.4 kB, within the 8 kB a payload may hold) per chunk, not one per job.
 WITH upd AS (
     UPDATE jobs SET state = v.state, attempts = v.attempts, run_at = v.run_at,
         lease_owner = v.lease_owner, lease_token = v.lease_token,
@@ -394,9 +413,16 @@ freed AS (
     WHERE s.name IN (SELECT upd.queue FROM upd
                      WHERE upd.old_state = 'LEASED' AND upd.state <> 'LEASED')
       AND {is_limited}
+),
+done AS (
+    SELECT pg_notify('{finished_channel}', string_agg(d.id, ',')) FROM (
+        SELECT upd.id, (row_number() OVER () - 1) / 200 AS chunk FROM upd
+        WHERE upd.state IN ('DONE', 'DEAD', 'CANCELLED') AND upd.old_state <> upd.state
+    ) AS d
+    GROUP BY d.chunk
 )
 SELECT upd.id, CASE WHEN upd.state = 'QUEUED' THEN pg_notify('{channel}', upd.queue) END AS notified
-FROM upd CROSS JOIN (SELECT count(*) FROM freed) AS f
+FROM upd CROSS JOIN (SELECT count(*) FROM freed) AS f CROSS JOIN (SELECT count(*) FROM done) AS d
 
 -- name: purge
 -- One statement: the jobs, their history and their counts go together. Workers not seen
@@ -408,9 +434,16 @@ gone AS (
         WHERE jobs.state IN ('DONE', 'CANCELLED') AND jobs.updated_at < t.now - %(age)s
         LIMIT %(n)s FOR UPDATE OF jobs SKIP LOCKED
     )
-    RETURNING jobs.id, jobs.queue, jobs.state
+    RETURNING jobs.id, jobs.queue, jobs.state, jobs.seq, jobs.tags
 ),
 history AS (DELETE FROM job_events WHERE job_id IN (SELECT id FROM gone)),
+untagged AS (
+    DELETE FROM job_tags AS jt USING (
+        SELECT gone.seq, g.tag FROM gone, json_array_elements_text(gone.tags::json) AS g(tag)
+        WHERE gone.tags IS NOT NULL
+    ) AS d
+    WHERE jt.tag = d.tag AND jt.seq = d.seq
+),
 counts AS (
     INSERT INTO job_counts (queue, state, n)
     SELECT queue, state, -count(*) FROM gone GROUP BY queue, state
@@ -429,7 +462,9 @@ SELECT count(*) FROM gone
 SELECT {columns} FROM jobs WHERE id = %s
 
 -- name: list_jobs
--- {where}: the listing's filter (``common.listing_filter``); then limit + 1, limit and the
+-- {source}, {where}, {seq}: the listing's tables, filter and order column
+-- (``common.listing_filter``: with tags, the first tag's rows of job_tags drive the walk,
+-- newest first from its primary key); then limit + 1, limit and the
 -- byte budget. A page weighs the newest limit + 1 rows first (``octet_length`` reads a
 -- TOASTed text's header, not the text), then fetches the columns of those that fit: at
 -- most ``limit``, while the running sum of their texts stays within the budget, and
@@ -440,10 +475,11 @@ WITH sized AS MATERIALIZED (
     SELECT s.seq, row_number() OVER w AS pos, sum(s.bytes) OVER w AS total,
            count(*) OVER () AS measured
     FROM (
-        SELECT seq, octet_length(payload) + coalesce(octet_length(result), 0)
-                    + coalesce(octet_length(last_error), 0) + coalesce(octet_length(progress), 0)
-                    + coalesce(octet_length(checkpoint), 0) AS bytes
-        FROM jobs WHERE {where} ORDER BY seq DESC LIMIT %s
+        SELECT {seq} AS seq, octet_length(jobs.payload) + coalesce(octet_length(jobs.result), 0)
+                    + coalesce(octet_length(jobs.last_error), 0)
+                    + coalesce(octet_length(jobs.progress), 0)
+                    + coalesce(octet_length(jobs.checkpoint), 0) AS bytes
+        FROM {source} WHERE {where} ORDER BY {seq} DESC LIMIT %s
     ) AS s
     WINDOW w AS (ORDER BY s.seq DESC ROWS UNBOUNDED PRECEDING)
 )
@@ -609,8 +645,11 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 -- name: lock_migrations
 SELECT pg_advisory_xact_lock(%s)
 
--- name: schema_version
-SELECT coalesce(max(version), 0) FROM schema_migrations
+-- name: applied_migrations
+-- Every version applied. A store applies each migration it has not, in version order,
+-- not only those above its highest: branches merged out of order (0010 after 0012) must
+-- still reach every database, whichever of them it had run.
+SELECT version FROM schema_migrations
 
 -- name: record_migration
 INSERT INTO schema_migrations (version, name) VALUES (%s, %s)

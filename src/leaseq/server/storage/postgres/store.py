@@ -58,6 +58,7 @@ class PostgresStorage:
         self._ids = model.JobIds()
         self._pool: Pool | None = None
         self._wakeup: Wakeup | None = None
+        self._finished: Wakeup | None = None
         self._listener: Listener | None = None
         self._limited: set[str] = set()
         """Queues this node last found limited: their claims go straight to the limited
@@ -66,13 +67,17 @@ class PostgresStorage:
     def set_wakeup(self, callback: Wakeup) -> None:
         self._wakeup = callback
         if self._pool is not None and self._listener is None:
-            self._listener = Listener(self._url, LISTEN_KWARGS, callback)
+            self._listener = Listener(self._url, LISTEN_KWARGS, callback, self._finished)
             self._listener.start()
+
+    def set_finished(self, callback: Wakeup) -> None:
+        """The listener hands it the ids of each ``finished_channel`` NOTIFY."""
+        self._finished = callback
 
     async def open(self) -> None:
         self._pool = await open_pool(self._url)
         if self._wakeup is not None:
-            self._listener = Listener(self._url, LISTEN_KWARGS, self._wakeup)
+            self._listener = Listener(self._url, LISTEN_KWARGS, self._wakeup, self._finished)
             self._listener.start()
             await self._listener.wait_listening(POOL_TIMEOUT_S)
 
@@ -175,8 +180,9 @@ class PostgresStorage:
         limit: int,
         cursor: str | None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        match: model.JobFilter | None = None,
     ) -> model.JobListing:
-        query, params = jobs.listing(state, queue, limit, cursor, max_bytes)
+        query, params = jobs.listing(state, queue, limit, cursor, max_bytes, match, self._now())
         return await self._run(lambda conn: jobs.list_jobs(conn, query, params))
 
     async def stats(self) -> dict[str, model.QueueCounts]:

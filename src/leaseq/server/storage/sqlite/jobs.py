@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from leaseq.core.backoff import Backoff
 from leaseq.core.commands import Command, reaping
-from leaseq.core.model import Action, JobIds, JobListing, JobRecord, JobState, NewJob
+from leaseq.core.model import Action, JobFilter, JobIds, JobListing, JobRecord, JobState, NewJob
 from leaseq.core.queues import HeldBack
 from leaseq.core.transitions import event_for
 from leaseq.errors import LeaseLost, LeaseqError
@@ -48,6 +48,7 @@ def job_values(job: JobRecord) -> tuple[object, ...]:
         job.lease_expires_at, job.last_error, job.result, job.idempotency_key,
         job.created_at, job.updated_at, job.leased_at, job.concurrency_key,
         job.idempotency_scope.value, job.last_error_type, job.last_error_message,
+        common.tags_json(job.tags), job.traceparent,
         job.timeout_ms, job.progress, job.checkpoint,
     )  # fmt: skip
 
@@ -71,6 +72,7 @@ def enqueue(
     created = [j for j in plan.jobs if (j.queue, j.idempotency_key) not in existing]
     # One executemany: SQLite's loop over the rows, not Python's.
     conn.executemany(Q["insert_job"], [job_values(j) for j in created])
+    conn.executemany(Q["insert_tags"], [(j.id,) for j in created if j.tags])
     events.record(conn, [event_for(Action.ENQUEUED, None, j) for j in created])
     counts.add(conn, Counter((j.queue, JobState.QUEUED.value) for j in created))
     return plan.answers({j.id for j in created}, existing)
@@ -178,6 +180,11 @@ def expire(
 def purge(conn: sqlite3.Connection, cutoff: int, limit: int) -> int:
     rows = conn.execute(Q["purge_jobs"], (cutoff, limit)).fetchall()
     events.purge(conn, [row.id for row in rows])
+    tagged = [row for row in rows if row.tags is not None]
+    conn.executemany(
+        Q["purge_tags"],
+        [(tag, row.seq) for row in tagged for tag in common.tags_from_json(row.tags)],
+    )
     workers.purge(conn, cutoff)
     deltas: Counter[tuple[str, str]] = Counter()
     for row in rows:
@@ -245,14 +252,16 @@ def list_jobs(
     limit: int,
     cursor: str | None,
     max_bytes: int,
+    match: JobFilter | None = None,
+    now: int = 0,
 ) -> JobListing:
     """The rows are read one at a time and the reading stops at the page's budget
     (``common.page``), so a page of big jobs reads its budget and one row more, not
     ``limit`` rows. (SQLite before 3.43 has no ``octet_length`` to weigh a text without
     reading it, so PostgreSQL's weigh-then-fetch would read every row twice.)"""
-    where, params = common.listing_filter(state, queue, cursor, "?")
-    query = queries.fill(Q["list_jobs"], where=where)
-    with contextlib.closing(conn.execute(query, (*params, limit + 1))) as rows:
+    found = common.listing_filter(state, queue, cursor, "?", match, ("?", now))
+    query = queries.fill(Q["list_jobs"], source=found.source, where=found.where, seq=found.seq)
+    with contextlib.closing(conn.execute(query, (*found.params, limit + 1))) as rows:
         return common.job_listing(common.page(rows, limit, max_bytes, common.job_bytes))
 
 

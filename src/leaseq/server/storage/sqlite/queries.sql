@@ -7,15 +7,20 @@
 id, queue, task, payload, state, priority, attempts, max_tries, run_at, lease_owner,
 lease_token, lease_expires_at, last_error, result, idempotency_key, created_at,
 updated_at, leased_at, concurrency_key, idempotency_scope, last_error_type,
-last_error_message,
+last_error_message, tags, traceparent,
 timeout_ms, progress, checkpoint
 
 -- == jobs: enqueue, claim, the guarded write, expiry, purge, reads ======================
 
 -- name: insert_job
 INSERT INTO jobs ({columns})
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
         ?, ?, ?)
+
+-- name: insert_tags
+-- The tag rows of one job just inserted, by its id; its tags are a JSON array.
+INSERT INTO job_tags (tag, seq)
+SELECT t.value, jobs.seq FROM jobs, json_each(jobs.tags) AS t WHERE jobs.id = ?
 
 -- name: job_by_key
 SELECT {columns} FROM jobs WHERE queue = ? AND idempotency_key = ?
@@ -53,14 +58,20 @@ ORDER BY lease_expires_at LIMIT ?
 -- name: purge_jobs
 DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs INDEXED BY jobs_finished
 WHERE state IN ('DONE', 'CANCELLED') AND updated_at < ? LIMIT ?)
-RETURNING id, queue, state
+RETURNING id, queue, state, seq, tags
+
+-- name: purge_tags
+DELETE FROM job_tags WHERE tag = ? AND seq = ?
 
 -- name: get_job
 SELECT {columns} FROM jobs WHERE id = ?
 
 -- name: list_jobs
--- {where}: the listing's filter (``common.listing_filter``).
-SELECT seq, {columns} FROM jobs WHERE {where} ORDER BY seq DESC LIMIT ?
+-- {source}, {where} and {seq}: the listing's tables, filter and order column
+-- (``common.listing_filter``). With tags, the first tag's rows of job_tags drive the walk
+-- (CROSS JOIN keeps them the outer loop in SQLite, read newest first from its primary
+-- key) and each job is one primary-key probe; the other tags are probes of job_tags.
+SELECT {seq} AS seq, {columns} FROM {source} WHERE {where} ORDER BY {seq} DESC LIMIT ?
 
 -- name: first_scheduled
 SELECT min(run_at) AS first FROM jobs INDEXED BY jobs_scheduled
@@ -218,8 +229,11 @@ SELECT 1
 CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,
 name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)
 
--- name: schema_version
-SELECT coalesce(max(version), 0) FROM schema_migrations
+-- name: applied_migrations
+-- Every version applied. A store applies each migration it has not, in version order,
+-- not only those above its highest: branches merged out of order (0010 after 0012) must
+-- still reach every database, whichever of them it had run.
+SELECT version FROM schema_migrations
 
 -- name: record_migration
 INSERT INTO schema_migrations (version, name) VALUES (?, ?)

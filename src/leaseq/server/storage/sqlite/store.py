@@ -97,6 +97,7 @@ class SQLiteStorage:
                 conn, queues, owner, max_jobs, lease_ms, self._now(), max_bytes, concurrency
             ),
             durable=False,
+            at_once=True,
         )
 
     async def modify(self, commands: Sequence[Command]) -> list[model.JobRecord | LeaseqError]:
@@ -135,7 +136,7 @@ class SQLiteStorage:
     # -- reads -------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> model.JobRecord | None:
-        return await self._reader.run(lambda conn: jobs.get(conn, job_id))
+        return await self._reader.run(lambda conn: jobs.get(conn, job_id), at_once=True)
 
     async def dead_ids(self, queue: str, after: str | None, limit: int) -> list[str]:
         return await self._reader.run(lambda conn: dead.ids(conn, queue, after, limit))
@@ -147,16 +148,20 @@ class SQLiteStorage:
         limit: int,
         cursor: str | None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        match: model.JobFilter | None = None,
     ) -> model.JobListing:
+        now = self._now()
         return await self._reader.run(
-            lambda conn: jobs.list_jobs(conn, state, queue, limit, cursor, max_bytes)
+            lambda conn: jobs.list_jobs(conn, state, queue, limit, cursor, max_bytes, match, now)
         )
 
     async def stats(self) -> dict[str, model.QueueCounts]:
         return await self._reader.run(lambda conn: counts.stats(conn, self._now()))
 
     async def next_ready_in(self, queues: Sequence[str]) -> float | None:
-        return await self._reader.run(lambda conn: jobs.next_ready_in(conn, queues, self._now()))
+        return await self._reader.run(
+            lambda conn: jobs.next_ready_in(conn, queues, self._now()), at_once=True
+        )
 
     async def events(
         self, job_id: str, limit: int, cursor: str | None, max_bytes: int = DEFAULT_MAX_BYTES
@@ -186,13 +191,17 @@ class SQLiteStorage:
         return common.queue_infos(settings, await self.stats())
 
     async def ping(self) -> None:
-        await self._reader.run(lambda conn: conn.execute(Q["ping"]).fetchone())
+        await self._reader.run(lambda conn: conn.execute(Q["ping"]).fetchone(), at_once=True)
 
     def set_wakeup(self, callback: Callable[[list[str]], None]) -> None:
         """Only this process writes the file, and its service notifies its own long polls
         of the jobs it made ready; the store itself only announces the slots that writes
         free in limited queues, which the service cannot see."""
         self._wakeup = callback
+
+    def set_finished(self, callback: Callable[[list[str]], None]) -> None:
+        """Never called: only this process writes the file, and its service sees every
+        job that finishes."""
 
     def _wake(self, queues: list[str]) -> None:
         if queues and self._wakeup is not None:
@@ -262,9 +271,9 @@ def _row_class(names: tuple[str, ...]) -> Any:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     conn.execute(Q["migrations_table"])
-    (current,) = conn.execute(Q["schema_version"]).fetchone()
+    applied = {version for (version,) in conn.execute(Q["applied_migrations"])}
     for migration in migrations.load("sqlite"):
-        if migration.version > current:
+        if migration.version not in applied:
             for statement in _statements(migration.sql):
                 conn.execute(statement)
             conn.execute(Q["record_migration"], (migration.version, migration.name))

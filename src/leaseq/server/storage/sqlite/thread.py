@@ -29,7 +29,7 @@ T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
 
 
-class _Item(NamedTuple):
+class Item(NamedTuple):
     """One queued operation, the future its caller awaits, and that caller's loop."""
 
     op: Op
@@ -59,10 +59,12 @@ class ConnectionThread:
         self._transactional = transactional
         self._soft_commits = soft_commits
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._busy = threading.Lock()  # held by whoever uses the connection
 
     def start(self) -> None:
         self._thread.start()
@@ -70,11 +72,41 @@ class ConnectionThread:
         if self._startup_error is not None:
             raise StorageUnavailable(f"cannot open the database: {self._startup_error}")
 
-    async def run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+    async def run(
+        self, op: Callable[[sqlite3.Connection], T], *, durable: bool = True, at_once: bool = False
+    ) -> T:
+        """``op``'s result once it ran (and, if ``durable``, was fsynced). ``at_once``
+        (a read, or a write that is not durable: a lease) runs it on the caller's thread
+        when the connection is idle: no hand-off to the thread and back."""
+        if at_once and (now := self._at_once(op, durable)) is not None:
+            ok, value = now
+            if not ok:
+                raise value
+            return value  # type: ignore[no-any-return]
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Item(op, future, loop, durable))
+        self._queue.put(Item(op, future, loop, durable))
         return await future
+
+    def _at_once(self, op: Op, durable: bool) -> _Outcome | None:
+        """Runs ``op`` here if nothing waits for the connection; None if it must queue.
+
+        Each hand-off to the thread costs two wake-ups (the thread's, then the event
+        loop's for the answer) and a tussle over the GIL. An operation with no fsync in
+        it takes tens of microseconds, so the event loop runs it itself when it can; a
+        durable write queues, because its fsync must not block the loop (the thread
+        overlaps it with the loop's HTTP work, and commits a group together)."""
+        if (durable and self._transactional) or self._conn is None or not self._queue.empty():
+            return None
+        if not self._busy.acquire(blocking=False):
+            return None
+        try:
+            if not self._transactional:
+                return call(self._conn, op, self._path)
+            (outcome,) = run_group(self._conn, [op], self._soft_commits, self._path)
+            return outcome
+        finally:
+            self._busy.release()
 
     async def stop(self) -> None:
         """Lets queued operations finish, then closes the connection."""
@@ -89,18 +121,26 @@ class ConnectionThread:
             self._startup_error = exc
             self._ready.set()
             return
+        self._conn = conn
         self._ready.set()
         try:
             while (batch := self._next_batch()) is not None:
                 if not self._transactional:
-                    _deliver(batch, [self._call(conn, item.op) for item in batch])
+                    with self._busy:
+                        outcomes = [call(conn, item.op, self._path) for item in batch]
+                    _deliver(batch, outcomes)
                     continue
-                for group in self._groups(batch):
-                    _deliver(group, self._run_group(conn, group))
+                for group in groups(batch, self._soft_commits):
+                    soft = self._soft_commits and not any(item.durable for item in group)
+                    with self._busy:
+                        outcomes = run_group(conn, [i.op for i in group], soft, self._path)
+                    _deliver(group, outcomes)
         finally:
-            conn.close()
+            with self._busy:
+                self._conn = None
+                conn.close()
 
-    def _next_batch(self) -> list[_Item] | None:
+    def _next_batch(self) -> list[Item] | None:
         first = self._queue.get()
         if first is _STOP:
             return None
@@ -116,61 +156,68 @@ class ConnectionThread:
             batch.append(item)
         return batch
 
-    def _groups(self, batch: list[_Item]) -> list[list[_Item]]:
-        """The soft operations first, in a transaction of their own, so a poll never
-        waits for the fsync of the acks that happened to arrive with it. Operations taken
-        in one batch were all in flight at once, so any order among them is a valid one."""
-        if not self._soft_commits:
-            return [batch]
-        soft = [item for item in batch if not item.durable]
-        durable = [item for item in batch if item.durable]
-        return [group for group in (soft, durable) if group]
 
-    def _run_group(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
-        # SQLite reads the safety level at COMMIT but refuses to change it inside a
-        # transaction, so a group of soft writes lowers it around the whole transaction.
-        soft = self._soft_commits and not any(item.durable for item in batch)
-        if not soft:
-            return self._transaction(conn, batch)
-        try:
-            conn.execute("PRAGMA synchronous = NORMAL")
-            return self._transaction(conn, batch)
-        finally:
-            _restore_full(conn)
+def groups(batch: list[Item], soft_commits: bool) -> list[list[Item]]:
+    """The soft operations first, in a transaction of their own, so a poll never
+    waits for the fsync of the acks that happened to arrive with it. Operations taken
+    in one batch were all in flight at once, so any order among them is a valid one."""
+    if not soft_commits:
+        return [batch]
+    soft = [item for item in batch if not item.durable]
+    durable = [item for item in batch if item.durable]
+    return [group for group in (soft, durable) if group]
 
-    def _transaction(self, conn: sqlite3.Connection, batch: list[_Item]) -> list[_Outcome]:
+
+def run_group(
+    conn: sqlite3.Connection, batch: list[Op], soft: bool, path: str | None
+) -> list[_Outcome]:
+    """One transaction for the group, each operation in a savepoint of its own; ``soft``
+    commits it without its fsync."""
+    # SQLite reads the safety level at COMMIT but refuses to change it inside a
+    # transaction, so a group of soft writes lowers it around the whole transaction.
+    if not soft:
+        return _transaction(conn, batch, path)
+    try:
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return _transaction(conn, batch, path)
+    finally:
+        _restore_full(conn)
+
+
+def _transaction(conn: sqlite3.Connection, batch: list[Op], path: str | None) -> list[_Outcome]:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        return [(False, storage_error(exc, path))] * len(batch)
+    outcomes: list[_Outcome] = []
+    for op in batch:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("SAVEPOINT op")
+            outcome = call(conn, op, path)
+            if not outcome[0]:
+                conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
         except sqlite3.Error as exc:
-            return [(False, storage_error(exc, self._path))] * len(batch)
-        outcomes: list[_Outcome] = []
-        for op, *_ in batch:
-            try:
-                conn.execute("SAVEPOINT op")
-                outcome = self._call(conn, op)
-                if not outcome[0]:
-                    conn.execute("ROLLBACK TO op")
-                conn.execute("RELEASE op")
-            except sqlite3.Error as exc:
-                # The transaction itself is broken (disk full, I/O error): nothing in
-                # this group can be committed, so every caller hears so.
-                _rollback(conn)
-                return [(False, storage_error(exc, self._path))] * len(batch)
-            outcomes.append(outcome)
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+            # The transaction itself is broken (disk full, I/O error): nothing in
+            # this group can be committed, so every caller hears so.
             _rollback(conn)
-            return [(False, storage_error(exc, self._path))] * len(batch)
-        return outcomes
+            return [(False, storage_error(exc, path))] * len(batch)
+        outcomes.append(outcome)
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        _rollback(conn)
+        return [(False, storage_error(exc, path))] * len(batch)
+    return outcomes
 
-    def _call(self, conn: sqlite3.Connection, op: Op) -> _Outcome:
-        try:
-            return (True, op(conn))
-        except sqlite3.OperationalError as exc:
-            return (False, storage_error(exc, self._path))
-        except Exception as exc:
-            return (False, exc)
+
+def call(conn: sqlite3.Connection, op: Op, path: str | None) -> _Outcome:
+    try:
+        return (True, op(conn))
+    except sqlite3.OperationalError as exc:
+        return (False, storage_error(exc, path))
+    except Exception as exc:
+        return (False, exc)
 
 
 def storage_error(exc: sqlite3.Error, path: str | None) -> LeaseqError:
@@ -212,13 +259,13 @@ def _rollback(conn: sqlite3.Connection) -> None:
         pass  # already rolled back by SQLite itself
 
 
-def _deliver(batch: list[_Item], outcomes: list[_Outcome]) -> None:
+def _deliver(batch: list[Item], outcomes: list[_Outcome]) -> None:
     # One wake-up of the event loop per group rather than one per operation.
     loop = batch[0].loop
-    loop.call_soon_threadsafe(_settle, [item.future for item in batch], outcomes)
+    loop.call_soon_threadsafe(settle, [item.future for item in batch], outcomes)
 
 
-def _settle(futures: list[asyncio.Future[Any]], outcomes: list[_Outcome]) -> None:
+def settle(futures: list[asyncio.Future[Any]], outcomes: list[_Outcome]) -> None:
     for future, (ok, value) in zip(futures, outcomes, strict=True):
         if future.cancelled():
             continue

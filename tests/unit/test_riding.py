@@ -1,0 +1,29 @@
+"""``Ride``: which acks board the next poll and which go on their own."""
+
+from __future__ import annotations
+
+from leaseq.client.riding import Ride
+from leaseq.core import limits
+
+
+def test_only_a_leaving_poll_takes_riders_and_never_more_than_it_carries() -> None:
+    alone: list[int] = []
+    ride: Ride[int] = Ride(alone.append)
+    ride.offer(1)  # no poll is about to leave: sent on its own at once
+    assert alone == [1] and ride.take() == []
+    ride.boarding = True
+    for i in range(limits.MAX_POLL_ACKS + 5):
+        ride.offer(i)
+    assert ride.take() == list(range(limits.MAX_POLL_ACKS))
+    assert alone[1:] == list(range(limits.MAX_POLL_ACKS, limits.MAX_POLL_ACKS + 5))
+    assert ride.take() == []
+
+
+def test_the_riders_of_a_failed_poll_go_on_their_own() -> None:
+    alone: list[str] = []
+    ride: Ride[str] = Ride(alone.append)
+    ride.boarding = True
+    ride.offer("a")
+    ride.offer("b")
+    ride.unboard(ride.take())
+    assert alone == ["a", "b"] and ride.take() == []
