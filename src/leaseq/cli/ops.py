@@ -146,6 +146,11 @@ def _enqueue_batches(client: Client, specs: list[JobSpec], batch_bytes: int) -> 
     err.print(f"enqueued {done} jobs")
 
 
+ConcurrencyKey = Annotated[
+    str | None, typer.Option(help="Limited with its queue's key concurrency.")
+]
+
+
 def enqueue(
     payload: Annotated[str | None, typer.Argument(help="The job's payload, as JSON.")] = None,
     queue: Annotated[
@@ -157,9 +162,7 @@ def enqueue(
     max_tries: Annotated[int | None, typer.Option(help="Leases before DEAD.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds one attempt may run.")] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="Enqueue at most once.")] = None,
-    concurrency_key: Annotated[
-        str | None, typer.Option(help="Limited with its queue's key concurrency.")
-    ] = None,
+    concurrency_key: ConcurrencyKey = None,
     tag: Tags = None,
     file: Annotated[Path | None, typer.Option(help="JSON lines to enqueue; - is stdin.")] = None,
     specs: Annotated[bool, flag("With --file: lines are job objects.", "--specs")] = False,
