@@ -102,7 +102,7 @@ async def test_a_fail_to_dead_ends_the_wait(service: QueueService) -> None:
 async def test_a_cancel_ends_the_wait(service: QueueService) -> None:
     ((queued, _),) = await service.enqueue([NewJob(payload="1", queue="c", delay_ms=60_000)])
     wait = await _waiting(service, queued.id)
-    await service.cancel(queued.id)
+    await service.cancel([queued.id])
     job, _ = await _answer(wait)
     assert job.state is JobState.CANCELLED
 
