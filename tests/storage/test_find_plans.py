@@ -42,7 +42,7 @@ async def fill(store: Store) -> None:
 
 
 def sqlite_plan(path: str, match: JobFilter, state: JobState | None) -> list[str]:
-    found = common.listing_filter(state, None, "999999999", "?", match)
+    found = common.listing_filter(state, None, "999999999", "?", match, ("?", 0))
     q = queries.load("leaseq.server.storage.sqlite")["list_jobs"]
     sql = queries.fill(q, source=found.source, where=found.where, seq=found.seq)
     with sqlite3.connect(path) as conn:

@@ -33,7 +33,10 @@ class WorkerConfig:
     def __post_init__(self) -> None:
         checks = [
             (all(self.queues), "a queue name cannot be empty"),
-            (1 <= self.concurrency <= 10_000, "concurrency must be between 1 and 10000"),
+            (
+                1 <= self.concurrency <= limits.MAX_WORKER_CONCURRENCY,
+                f"concurrency must be between 1 and {limits.MAX_WORKER_CONCURRENCY}",
+            ),
             (self.grace >= 0, "grace must be >= 0"),
             (
                 0 < self.poll_wait <= limits.MAX_POLL_WAIT_S,

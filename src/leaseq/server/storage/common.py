@@ -192,8 +192,8 @@ def listing_filter(
     queue: str | None,
     cursor: str | None,
     mark: str,
-    match: JobFilter | None = None,
-    now: tuple[str, int | None] | None = None,
+    match: JobFilter | None,
+    now: tuple[str, int | None],
 ) -> Listing:
     """A job listing (newest first, before ``cursor``) and its parameters; ``mark`` is the
     backend's parameter marker. With tags, the walk is over the first tag's rows of
@@ -227,16 +227,12 @@ def listing_filter(
 _NO_PARAM = object()
 
 
-def _time_and_tries(
-    match: JobFilter, now: tuple[str, int | None] | None
-) -> list[tuple[str, object]]:
+def _time_and_tries(match: JobFilter, now: tuple[str, int | None]) -> list[tuple[str, object]]:
     """The ``delayed`` and ``attempted`` conditions. ``now`` is the backend's expression of
     the store's time and its parameter (PostgreSQL's is NULL for the database's clock, so
     it cannot go through the None-means-absent rule of the other conditions)."""
     out: list[tuple[str, object]] = []
     if match.delayed is not None:
-        if now is None:
-            raise ValueError("a listing by delayed needs the store's now")
         out.append((f"jobs.run_at {'>' if match.delayed else '<='} {now[0]}", now[1]))
     if match.attempted is not None:
         out.append((f"jobs.attempts {'>' if match.attempted else '='} 0", _NO_PARAM))

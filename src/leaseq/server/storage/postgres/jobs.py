@@ -39,6 +39,8 @@ from leaseq.server.storage.postgres.connection import (
 )
 
 Q = queries.load("leaseq.server.storage.postgres")
+LISTING_NOW = Q["now_ms"].replace("%(now)s", "%s")
+"""``now_ms`` with the positional marker a listing's parameters use."""
 
 
 async def enqueue(
@@ -226,8 +228,7 @@ def listing(
     taken, so that a bad cursor is refused without one. ``clock_ms`` is an injected
     clock's time, or None for the database's (``now_ms``, with a positional marker as the
     listing's other parameters have)."""
-    now = (Q["now_ms"].replace("%(now)s", "%s"), clock_ms)
-    found = common.listing_filter(state, queue, cursor, "%s", match, now)
+    found = common.listing_filter(state, queue, cursor, "%s", match, (LISTING_NOW, clock_ms))
     query = queries.fill(Q["list_jobs"], source=found.source, where=found.where, seq=found.seq)
     return query, (*found.params, limit + 1, limit, max_bytes)
 

@@ -252,8 +252,8 @@ def list_jobs(
     limit: int,
     cursor: str | None,
     max_bytes: int,
-    match: JobFilter | None = None,
-    now: int = 0,
+    match: JobFilter | None,
+    now: int,
 ) -> JobListing:
     """The rows are read one at a time and the reading stops at the page's budget
     (``common.page``), so a page of big jobs reads its budget and one row more, not
