@@ -47,7 +47,8 @@ from leaseq.core.queues import (
     held_back,
 )
 from leaseq.errors import InvalidTransition, JobCancelled, LeaseLost
-from leaseq.server.config import Durability
+from leaseq.server.config import Durability, Settings
+from leaseq.server.service import QueueService
 from leaseq.server.storage import Storage
 from leaseq.server.storage.postgres import PostgresStorage
 from leaseq.server.storage.sqlite import SQLiteStorage
@@ -163,6 +164,8 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def _open(self) -> Storage:
         store = self.backend.storage(self.clock)
+        # Built before the store opens, as ``leaseq serve`` builds it (for ``ack_and_claim``).
+        self.service = QueueService(store, Settings())
         self.run(store.open())
         return store
 
@@ -228,8 +231,14 @@ class LifecycleMachine(RuleBasedStateMachine):
         want, held = self._claimable(n, now)
         before = self._leased_counts()
         got = self.run(self.store.claim(["default"], "w", n, lease_ms))
-        assert [j.id for j in got] == [j.id for j in want]
         assert got.held == ({"default": held} if held and len(got) < n else {})
+        self._leased(want, got, lease_ms, now, before)
+
+    def _leased(
+        self, want: list[ModelJob], got: list[JobRecord], lease_ms: int, now: int,
+        before: tuple[int, Counter[str]],
+    ) -> None:  # fmt: skip
+        assert [j.id for j in got] == [j.id for j in want]
         for job in got:
             m = self.jobs[job.id]
             assert job.lease_token and job.lease_token not in m.old_tokens
@@ -317,10 +326,29 @@ class LifecycleMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._has(JobState.LEASED))
     @rule(i=st.integers(0, 100))
     def ack(self, i: int) -> None:
+        self.tally["acks"] += 1
         m = self._pick(JobState.LEASED, i)
         assert isinstance(self._modify(Ack(m.id, m.token or "")), JobRecord)
         m.state, m.done_token, m.expires_at = JobState.DONE, m.token, None
         m.done_at = self.clock.now_ms()
+
+    @precondition(lambda self: self._has(JobState.LEASED))
+    @rule(i=st.integers(0, 100), n=st.integers(1, 3), lease_ms=st.sampled_from([1000, 3000]))
+    def ack_and_claim(self, i: int, n: int, lease_ms: int) -> None:
+        """The fused ack-and-poll, through ``QueueService.ack_and_poll`` as ``POST /poll``
+        with ``acks`` runs it: the ack lands before the claim, so a slot it frees (a
+        concurrency limit of 1, a key's) is taken in the same request."""
+        self.tally["fused"] += 1
+        m = self._pick(JobState.LEASED, i)
+        ack = Ack(m.id, m.token or "")
+        m.state, m.done_token, m.expires_at = JobState.DONE, m.token, None
+        now = m.done_at = self.clock.now_ms()
+        want, _ = self._claimable(n, now)
+        before = self._leased_counts()
+        fused = self.service.ack_and_poll([ack], "w", ["default"], n, lease_ms / 1000)
+        (done,), got = self.run(fused)
+        assert isinstance(done, JobRecord) and done.state is JobState.DONE
+        self._leased(want, got, lease_ms, now, before)
 
     @precondition(lambda self: self._has(JobState.LEASED))
     @rule(i=st.integers(0, 100), retry=st.booleans(), checkpoint=NOTES)
@@ -554,7 +582,8 @@ def _run_machine(backend: Backend, examples: int, name: str) -> None:
     print(
         f"\nmodel {name}: {tally['examples']} examples, {steps} steps,"
         f" {tally['restarts']} restarts, {tally['steers']} settings changes,"
-        f" {tally['cancels']} cancels, {tally['reaped']} reaped, {tally['time-outs']} time-outs,"
+        f" {tally['cancels']} cancels, {tally['fused']} fused ack-and-polls, {tally['acks']} acks,"
+        f" {tally['reaped']} reaped, {tally['time-outs']} time-outs,"
         " 0 divergences,"
         f" {time.monotonic() - start:.1f} s"
     )
