@@ -55,14 +55,26 @@ class Server:
             return False
 
 
+_SHARED: dict[str, leaseq.Client] = {}
+
+
+def shared_client(url: str) -> leaseq.Client:
+    """One client per process and URL, shared by its producer threads, as a web app's
+    request handlers share one (and as huey's producers share one ``RedisHuey``). Its
+    concurrent enqueues coalesce (``leaseq.client.coalescing``)."""
+    if url not in _SHARED:
+        _SHARED[url] = leaseq.Client(url, timeout=60)
+    return _SHARED[url]
+
+
 class LeaseqProducer(Producer):
     def __init__(self, urls: Sequence[str]) -> None:
         # With several nodes, each producer process talks to one of them.
-        self.client = leaseq.Client(urls[os.getpid() % len(urls)], timeout=60)
+        self.client = shared_client(urls[os.getpid() % len(urls)])
 
     def enqueue_one(self, i: int) -> None:
         # What ``noop.enqueue(i)`` sends, to an explicit URL.
-        self.client.enqueue_many([noop.spec(noop.bind(i))])
+        self.client.enqueue_spec(noop.spec(noop.bind(i)))
 
     def enqueue_bulk(self, indexes: Sequence[int]) -> None:
         for start in range(0, len(indexes), 1000):
@@ -70,7 +82,11 @@ class LeaseqProducer(Producer):
             self.client.enqueue_many([noop.spec(noop.bind(i)) for i in chunk])
 
     def close(self) -> None:
-        self.client.close()
+        """The first producer of the process to close closes the shared client (they
+        close once all of them are done); the next producer made gets a new one."""
+        if _SHARED.get(self.client.url) is self.client:
+            del _SHARED[self.client.url]
+            self.client.close()
 
 
 def start_workers(urls: Sequence[str], starts_dir: Path, work: Path) -> list[Child]:

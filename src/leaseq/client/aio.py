@@ -29,6 +29,7 @@ from msgspec import UNSET, UnsetType
 from leaseq.client import calls, find_calls, inspect_calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
+from leaseq.client.coalescing import AsyncCoalescer
 from leaseq.client.lean import AsyncLeanHttp
 from leaseq.client.models import (
     AckSpec,
@@ -74,6 +75,7 @@ class AsyncClient(ClientBase):
         super().__init__(url, token, timeout=timeout, retry=retry)
         self._http = httpx.AsyncClient(transport=transport, **self._http_options())
         self._lean = AsyncLeanHttp.open(self.url, self._headers, transport)
+        self._coalescer = AsyncCoalescer(self._enqueue_one, self._enqueue_batch)
 
     async def aclose(self) -> None:
         if self._lean is not None:
@@ -113,7 +115,20 @@ class AsyncClient(ClientBase):
     # -- endpoints (see ``leaseq.client.calls`` for what each one sends) ------------------
 
     async def enqueue(self, payload: Any, **options: Unpack[EnqueueOptions]) -> Job:
-        return await self.send(calls.enqueue(payload, options))
+        return await self.enqueue_spec(JobSpec(payload=payload, **options))
+
+    async def enqueue_spec(self, spec: JobSpec) -> Job:
+        """One job. Calls made while another of this client's is out go together in one
+        request (``leaseq.client.coalescing``); each returns once its own job is
+        committed, and a refusal reaches only the caller whose spec it names."""
+        (traced,) = calls.traced([spec])
+        return await self._coalescer.enqueue(traced)
+
+    async def _enqueue_one(self, spec: JobSpec) -> Job:
+        return await self.send(calls.enqueue_one(spec))
+
+    async def _enqueue_batch(self, specs: list[JobSpec]) -> list[Job]:
+        return await self.send(calls.enqueue_batch(specs))
 
     async def enqueue_many(self, specs: Iterable[JobSpec]) -> list[Job]:
         return await self.send(calls.enqueue_many(specs))

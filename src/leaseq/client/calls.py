@@ -221,13 +221,17 @@ def unreachable(url: str, exc: Exception, *, sent: bool) -> ServerUnavailable:
 # -- one builder per endpoint ------------------------------------------------------------
 
 
-def enqueue(payload: Any, options: EnqueueOptions) -> Call[Job]:
-    (body,) = traced([JobSpec(payload=payload, **options)])
-    return Call("POST", "/enqueue", _one_job, body, safe=body.idempotency_key is not None)
+def enqueue_one(spec: JobSpec) -> Call[Job]:
+    """One job in the single form (its refusal names ``$.field``); already traced."""
+    return Call("POST", "/enqueue", _one_job, spec, safe=spec.idempotency_key is not None)
 
 
 def enqueue_many(specs: Iterable[JobSpec]) -> Call[list[Job]]:
-    jobs = traced(specs)
+    return enqueue_batch(traced(specs))
+
+
+def enqueue_batch(jobs: list[JobSpec]) -> Call[list[Job]]:
+    """Jobs already traced (by their callers, when ``coalescing`` gathered them)."""
     safe = all(s.idempotency_key is not None for s in jobs)
     return Call("POST", "/enqueue", _jobs, {"jobs": jobs}, safe=safe)
 

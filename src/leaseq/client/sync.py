@@ -19,6 +19,7 @@ from msgspec import UNSET, UnsetType
 from leaseq.client import calls, find_calls, inspect_calls, schedule_calls
 from leaseq.client.base import ClientBase, RetryPolicy
 from leaseq.client.calls import Call, EnqueueOptions, QueuePatch
+from leaseq.client.coalescing import Coalescer
 from leaseq.client.lean import LeanHttp
 from leaseq.client.models import (
     AckSpec,
@@ -64,6 +65,7 @@ class Client(ClientBase):
         super().__init__(url, token, timeout=timeout, retry=retry)
         self._http = httpx.Client(transport=transport, **self._http_options())
         self._lean = LeanHttp.open(self.url, self._headers, transport)
+        self._coalescer = Coalescer(self._enqueue_one, self._enqueue_batch)
 
     def close(self) -> None:
         if self._lean is not None:
@@ -103,7 +105,20 @@ class Client(ClientBase):
     # -- endpoints (see ``leaseq.client.calls`` for what each one sends) ------------------
 
     def enqueue(self, payload: Any, **options: Unpack[EnqueueOptions]) -> Job:
-        return self.send(calls.enqueue(payload, options))
+        return self.enqueue_spec(JobSpec(payload=payload, **options))
+
+    def enqueue_spec(self, spec: JobSpec) -> Job:
+        """One job. Calls made while another of this client's is out go together in one
+        request (``leaseq.client.coalescing``); each returns once its own job is
+        committed, and a refusal reaches only the caller whose spec it names."""
+        (traced,) = calls.traced([spec])
+        return self._coalescer.enqueue(traced)
+
+    def _enqueue_one(self, spec: JobSpec) -> Job:
+        return self.send(calls.enqueue_one(spec))
+
+    def _enqueue_batch(self, specs: list[JobSpec]) -> list[Job]:
+        return self.send(calls.enqueue_batch(specs))
 
     def enqueue_many(self, specs: Iterable[JobSpec]) -> list[Job]:
         return self.send(calls.enqueue_many(specs))

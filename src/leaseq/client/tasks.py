@@ -150,7 +150,7 @@ class Task(Generic[P, R]):
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> TaskJob:
         client = self.app.client
-        return TaskJob.of(client.enqueue_many([self.spec(Invocation(args, kwargs))])[0], client)
+        return TaskJob.of(client.enqueue_spec(self.spec(Invocation(args, kwargs))), client)
 
     def enqueue_with(self, **options: Unpack[EnqueueOptions]) -> Callable[P, TaskJob]:
         """``task.enqueue_with(delay=60, idempotency_key="k")(*args, **kwargs)``; also
@@ -158,7 +158,7 @@ class Task(Generic[P, R]):
 
         def enqueue(*args: P.args, **kwargs: P.kwargs) -> TaskJob:
             spec = self.spec(Invocation(args, kwargs), **options)
-            return TaskJob.of(self.app.client.enqueue_many([spec])[0], self.app.client)
+            return TaskJob.of(self.app.client.enqueue_spec(spec), self.app.client)
 
         return enqueue
 
