@@ -16,6 +16,7 @@ Result = dict[str, Any]
 
 COLUMNS = [
     ("enqueue_one_jobs_per_s", "enqueue 1 by 1 (jobs/s)"),
+    ("enqueue_seq_jobs_per_s", "one producer (jobs/s)"),
     ("enqueue_bulk_jobs_per_s", "bulk enqueue (jobs/s)"),
     ("drain_jobs_per_s", "drain (jobs/s)"),
     ("latency_p50_ms", "enqueue→start p50 (ms)"),
@@ -28,8 +29,11 @@ PACKAGES = ["leaseq", "celery", "kombu", "redis", "rq", "dramatiq", "huey", "pro
 METHOD = """\
 Every system runs the same job, `benchmarks.starts.record(i)`: it appends the job's index and
 `time.time()` to a file of its worker process. For each system and each run: its store is
-emptied; `single` jobs are enqueued one by one by 4 producer processes x 4 threads (16 calls
-in flight; the first call of each thread opens its connection and is not timed); the rest of
+emptied; `single` jobs are enqueued one by one, the first 1,000 of them (at most a quarter)
+by one sequential producer (*one producer*), the others by 4 producer processes x 4 threads
+(16 calls in flight; the threads of a process share one client where the system's client is
+made to be shared: leaseq's `Client`, huey's `RedisHuey`; the first call of each thread opens
+its connection and is not timed); the rest of
 the N jobs are enqueued with the system's bulk call where it has one (else one by one too);
 then 2 worker processes (or the system's equivalent, below) are started and drain the N
 jobs. *Drain* is N divided by the time from the first job's start to the last's, so worker
@@ -165,6 +169,14 @@ def targets(results: list[Result]) -> list[str]:
          _med(cmp, "leaseq-fused", "drain_jobs_per_s"), times(huey_drain, 1.5), True),
         ("3. enqueue one by one, 16 producers (leaseq-unbatched) ≥ 0.5x huey",
          _med(cmp, "leaseq-unbatched", "enqueue_one_jobs_per_s"), times(huey_enq, 0.5), True),
+        ("3. enqueue one by one, 16 producers (leaseq, the SDK: a client per process) ≥ 0.5x huey",
+         _med(cmp, "leaseq", "enqueue_one_jobs_per_s"), times(huey_enq, 0.5), True),
+        ("3. enqueue one by one, one sequential producer (leaseq-unbatched) ≥ 0.3x huey",
+         _med(cmp, "leaseq-unbatched", "enqueue_seq_jobs_per_s"),
+         times(_med(cmp, "huey", "enqueue_seq_jobs_per_s"), 0.3), True),
+        ("3. enqueue one by one, one sequential producer (leaseq, the SDK) ≥ 0.3x huey",
+         _med(cmp, "leaseq", "enqueue_seq_jobs_per_s"),
+         times(_med(cmp, "huey", "enqueue_seq_jobs_per_s"), 0.3), True),
         ("4. latency p50 ≤ 2x huey (leaseq-fused)", _med(cmp, "leaseq-fused", "latency_p50_ms"),
          times(huey_p50, 2), False),
         ("4. latency p50 ≤ 2x huey (leaseq, the SDK worker)", _med(cmp, "leaseq", "latency_p50_ms"),

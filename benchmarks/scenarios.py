@@ -20,6 +20,7 @@ class Plan:
     single_jobs: int = 20_000  # of ``jobs``, enqueued one by one; the rest in bulk
     producers: int = 4  # processes enqueueing one by one...
     producer_threads: int = 4  # ...each with this many threads (16 enqueues in flight)
+    sequential_jobs: int = 1_000  # of the single ones (at most a quarter), by one producer
     latency_jobs: int = 300  # one every 20 ms to idle workers
 
 
@@ -38,8 +39,12 @@ def compare(name: str, settings: Settings, plan: Plan) -> Metrics:
     out: Metrics = {}
     try:
         peer.setup()
+        seq = min(plan.sequential_jobs, single // 4)
+        out["enqueue_seq_jobs_per_s"] = measure.enqueue_parallel(
+            name, peer.settings, range(seq), 1, 1
+        )
         out["enqueue_one_jobs_per_s"] = measure.enqueue_parallel(
-            name, peer.settings, range(single), plan.producers, plan.producer_threads
+            name, peer.settings, range(seq, single), plan.producers, plan.producer_threads
         )
         if single < n:
             out["enqueue_bulk_jobs_per_s"] = measure.enqueue_bulk(peer, range(single, n))

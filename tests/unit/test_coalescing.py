@@ -136,32 +136,35 @@ class AsyncFakeServer:
         return [job_of(s) for s in specs]
 
 
+async def start_tasks(
+    coalescer: AsyncCoalescer, payloads: list[str]
+) -> dict[str, asyncio.Task[Job]]:
+    """The first payload's task sends alone (held by the server); the others start while
+    its request is out."""
+    tasks = {payloads[0]: asyncio.create_task(coalescer.enqueue(JobSpec(payload=payloads[0])))}
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    for p in payloads[1:]:
+        tasks[p] = asyncio.create_task(coalescer.enqueue(JobSpec(payload=p)))
+    await asyncio.sleep(0)
+    return tasks
+
+
 async def test_tasks_arriving_while_one_is_out_go_in_one_request() -> None:
     server = AsyncFakeServer()
-    coalescer = AsyncCoalescer(server.one, server.many)
-    first = asyncio.create_task(coalescer.enqueue(JobSpec(payload="a")))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    rest = [asyncio.create_task(coalescer.enqueue(JobSpec(payload=p))) for p in "bcd"]
-    await asyncio.sleep(0)
+    tasks = await start_tasks(AsyncCoalescer(server.one, server.many), list("abcd"))
     server.release.set()
-    assert [j.id for j in await asyncio.gather(first, *rest)] == [f"job-{p}" for p in "abcd"]
+    assert [j.id for j in await asyncio.gather(*tasks.values())] == [f"job-{p}" for p in "abcd"]
     assert server.requests == [["a"], ["b", "c", "d"]]
 
 
 async def test_async_refusal_reaches_only_its_caller_and_a_cancelled_caller_harms_none() -> None:
     server = AsyncFakeServer()
     coalescer = AsyncCoalescer(server.one, server.many)
-    first = asyncio.create_task(coalescer.enqueue(JobSpec(payload="a")))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    tasks = {
-        p: asyncio.create_task(coalescer.enqueue(JobSpec(payload=p))) for p in ["b", "bad", "c"]
-    }
-    await asyncio.sleep(0)
+    tasks = await start_tasks(coalescer, ["a", "b", "bad", "c"])
     tasks["c"].cancel()
     server.release.set()
-    assert (await first).id == "job-a"
+    assert (await tasks["a"]).id == "job-a"
     assert (await tasks["b"]).id == "job-b"
     with pytest.raises(InvalidRequest):
         await tasks["bad"]
@@ -171,3 +174,22 @@ async def test_async_refusal_reaches_only_its_caller_and_a_cancelled_caller_harm
     # The coalescer is idle again: the next call goes alone.
     assert (await coalescer.enqueue(JobSpec(payload="e"))).id == "job-e"
     assert server.requests[-1] == ["e"]
+
+
+def test_an_async_coalescer_serves_a_second_event_loop() -> None:
+    """One client under ``asyncio.run`` twice, the first run ending while its drain was
+    out: the cancelled drain leaves nothing behind for the second run to wait on."""
+    server = AsyncFakeServer()
+    coalescer = AsyncCoalescer(server.one, server.many)
+
+    async def cut_off() -> None:
+        server.release = asyncio.Event()  # never set: the first request hangs
+        asyncio.get_running_loop().create_task(coalescer.enqueue(JobSpec(payload="a")))
+        await asyncio.sleep(0.01)
+
+    asyncio.run(cut_off())
+
+    async def again() -> str:
+        return (await coalescer.enqueue(JobSpec(payload="b"))).id
+
+    assert asyncio.run(asyncio.wait_for(again(), 5)) == "job-b"
