@@ -71,7 +71,9 @@ class RunningJob:
         self._checkpoint = job.checkpoint
         self._loop = loop
         self._flush = flush
-        self._cancelled = threading.Event()
+        # A flag, not a ``threading.Event``: nothing waits on it, and an Event (a
+        # Condition and its lock) was the costliest object a job's attempt made.
+        self._cancelled = False
         self._lock = threading.Lock()
         self._progress: msgspec.Raw | None = None
         self._saved: msgspec.Raw | None = None
@@ -85,7 +87,7 @@ class RunningJob:
     @property
     def cancelled(self) -> bool:
         """True once the job was cancelled or this attempt passed its timeout: stop."""
-        return self._cancelled.is_set()
+        return self._cancelled
 
     def progress(self, value: Any, *, flush: bool = False) -> None:
         """Reports how far this attempt got (any JSON, 64 KiB at most)."""
@@ -134,7 +136,7 @@ class RunningJob:
             self._saved = self._saved or reports[1]
 
     def stop(self) -> None:
-        self._cancelled.set()
+        self._cancelled = True
 
     def enter(self) -> contextvars.Token[RunningJob]:
         """Makes this the ``current_job()`` of the calling context."""
