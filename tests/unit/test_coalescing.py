@@ -61,13 +61,19 @@ class FakeServer:
         return [job_of(s) for s in specs]
 
 
-def run_threads(coalescer: Coalescer, server: FakeServer, payloads: list[str]) -> dict[str, object]:
+def run_threads(
+    coalescer: Coalescer,
+    server: FakeServer,
+    payloads: list[str],
+    keyed: frozenset[str] = frozenset(),
+) -> dict[str, object]:
     """The first payload's caller sends alone and is held; the others arrive meanwhile."""
     answers: dict[str, object] = {}
 
     def call(payload: str) -> None:
         try:
-            answers[payload] = coalescer.enqueue(JobSpec(payload=payload)).id
+            key = f"k-{payload}" if payload in keyed else None
+            answers[payload] = coalescer.enqueue(JobSpec(payload=payload, idempotency_key=key)).id
         except Exception as exc:  # the test reads which caller got what
             answers[payload] = exc
 
@@ -109,6 +115,15 @@ def test_an_unreachable_server_fails_every_caller_of_the_batch_once() -> None:
     answers = run_threads(Coalescer(server.one, server.many), server, ["a", "b", "c"])
     assert server.requests == [["a"], ["b", "c"]]
     assert all(isinstance(a, ServerUnavailable) for a in answers.values())
+
+
+def test_keyed_and_unkeyed_specs_go_in_separate_requests() -> None:
+    """A batch is retried after a lost connection only when every spec has a key."""
+    server = FakeServer()
+    coalescer = Coalescer(server.one, server.many)
+    answers = run_threads(coalescer, server, ["a", "b", "c", "d", "e"], frozenset({"b", "d"}))
+    assert server.requests == [["a"], ["b", "d"], ["c", "e"]]
+    assert answers == {p: f"job-{p}" for p in "abcde"}
 
 
 def test_a_lone_caller_sends_the_single_form_each_time() -> None:
