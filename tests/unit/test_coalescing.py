@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from leaseq.client.coalescing import AsyncCoalescer, Coalescer
+from leaseq.client.coalescing import AsyncCoalescer, Coalescer, _Slot
 from leaseq.client.models import Job, JobSpec
 from leaseq.core.model import JobState
 from leaseq.errors import InvalidRequest, ServerUnavailable
@@ -208,3 +208,35 @@ def test_an_async_coalescer_serves_a_second_event_loop() -> None:
         return (await coalescer.enqueue(JobSpec(payload="b"))).id
 
     assert asyncio.run(asyncio.wait_for(again(), 5)) == "job-b"
+
+
+@pytest.mark.parametrize("when", ["before its turn", "at its turn"])
+def test_a_caller_interrupted_while_waiting_leaves_no_one_waiting_for_it(when: str) -> None:
+    """Its spec is not sent, and the turn to send, handed to it or not, goes on."""
+    server = FakeServer()
+    coalescer = Coalescer(server.one, server.many)
+    done: dict[str, str] = {}
+
+    def call(payload: str) -> None:
+        done[payload] = coalescer.enqueue(JobSpec(payload=payload)).id
+
+    first = threading.Thread(target=call, args=("a",))
+    first.start()
+    assert server.first_in.wait(10)
+    gone = _Slot()  # a caller about to be interrupted, pending right behind the first
+    with coalescer._lock:
+        coalescer._pending.append((JobSpec(payload="gone"), gone))
+    later = threading.Thread(target=call, args=("b",))
+    later.start()
+    deadline = time.monotonic() + 10
+    while len(coalescer._pending) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if when == "at its turn":
+        server.release.set()
+        assert gone.woken.wait(10) and gone.lead  # the first caller handed it the turn
+    coalescer._leave(gone)  # what its ``except BaseException`` does
+    server.release.set()
+    first.join(10)
+    later.join(10)
+    assert done == {"a": "job-a", "b": "job-b"}
+    assert server.requests == [["a"], ["b"]]

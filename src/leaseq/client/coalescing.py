@@ -137,10 +137,31 @@ class Coalescer:
             self._pending.append((spec, slot))
             slot.lead, self._busy = not self._busy, True
         if not slot.lead:
-            slot.woken.wait()
+            try:
+                slot.woken.wait()
+            except BaseException:  # KeyboardInterrupt: nobody may wait for this caller
+                self._leave(slot)
+                raise
         if slot.lead:  # set by this caller above, or by the sender before it
             self._lead()
         return slot.outcome()
+
+    def _leave(self, slot: _Slot) -> None:
+        """A caller interrupted while waiting: its spec is dropped if not sent yet, and
+        the turn to send, if it was just handed to it, goes on."""
+        with self._lock:
+            self._pending[:] = [pair for pair in self._pending if pair[1] is not slot]
+            if slot.lead:
+                self._hand_on()
+
+    def _hand_on(self) -> None:
+        """Under the lock: wakes the first caller pending to send the next batch."""
+        if self._pending:
+            following = self._pending[0][1]
+            following.lead = True
+            following.woken.set()
+        else:
+            self._busy = False
 
     def _lead(self) -> None:
         """Sends the first pending batch (it holds the leader's own spec), then hands on."""
@@ -153,12 +174,7 @@ class Coalescer:
                 if slot.job is None and slot.error is None:
                     slot.settle(None, RuntimeError("the enqueue was interrupted"))
             with self._lock:
-                if self._pending:
-                    following = self._pending[0][1]
-                    following.lead = True
-                    following.woken.set()
-                else:
-                    self._busy = False
+                self._hand_on()
 
     def _send(self, batch: list[tuple[JobSpec, _Slot]]) -> None:
         specs = [spec for spec, _ in batch]
