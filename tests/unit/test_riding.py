@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from leaseq.client.riding import Ride
 from leaseq.core import limits
 
@@ -27,3 +29,20 @@ def test_the_riders_of_a_failed_poll_go_on_their_own() -> None:
     ride.offer("b")
     ride.unboard(ride.take())
     assert alone == ["a", "b"] and ride.take() == []
+
+
+async def test_what_ends_in_the_collecting_turn_rides_and_what_ends_later_goes_alone() -> None:
+    alone: list[str] = []
+    ride: Ride[str] = Ride(alone.append)
+
+    async def job(name: str, turns: int) -> None:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        ride.offer(name)
+
+    quick = asyncio.create_task(job("quick", 0))  # ends in the next turn
+    slow = asyncio.create_task(job("slow", 3))
+    await ride.collect()
+    assert ride.take() == ["quick"] and not ride.boarding
+    await asyncio.gather(quick, slow)
+    assert alone == ["slow"]

@@ -148,12 +148,13 @@ class Worker:
     async def _poll_loop(self) -> None:
         cfg = self.config
         while not self._stopping.is_set():
+            if self._running:  # jobs that end in this turn of the loop board the poll
+                await self._ride.collect()
+                if self._stopping.is_set():
+                    break
             free = cfg.concurrency - self._running
             if free <= 0:
-                self._slot_free.clear()
-                self._ride.boarding = True
-                await self._slot_free.wait()
-                self._ride.boarding = False
+                await self._wait_for_slot()
                 continue
             riders = self._ride.take()
             acks = [AckSpec(h.job.id, h.token, self._outcomes[h.job.id].result) for h in riders]
@@ -183,6 +184,12 @@ class Worker:
                 self._start(job)
             for bad in answer.undecodable:
                 await self._reject(bad)
+
+    async def _wait_for_slot(self) -> None:
+        self._slot_free.clear()
+        self._ride.boarding = True  # the job whose end frees a slot boards the next poll
+        await self._slot_free.wait()
+        self._ride.boarding = False
 
     async def _reject(self, bad: Undecodable) -> None:
         """Sends a job this worker cannot read to the dead letters at once, with the
@@ -350,14 +357,10 @@ class Worker:
         _, checkpoint = held.running.take_reports()
         try:
             await self.client.fail(
-                held.job.id,
-                held.token,
-                outcome.error,
-                retry=outcome.retry,
-                error_type=outcome.error_type,
-                error_message=outcome.error_message,
+                held.job.id, held.token, outcome.error, retry=outcome.retry,
+                error_type=outcome.error_type, error_message=outcome.error_message,
                 checkpoint=checkpoint,
-            )
+            )  # fmt: skip
         except LeaseqError as exc:
             log.warning("job %s: fail not recorded: %s", held.job.id, exc)
 
