@@ -240,3 +240,21 @@ def test_a_caller_interrupted_while_waiting_leaves_no_one_waiting_for_it(when: s
     later.join(10)
     assert done == {"a": "job-a", "b": "job-b"}
     assert server.requests == [["a"], ["b"]]
+
+
+async def test_a_lone_async_caller_sends_from_its_own_task() -> None:
+    """No drain task for a call nobody else is beside: the client's CPU per lone enqueue
+    is what it was before coalescing (``benchmarks.client_cpu``)."""
+    senders: list[asyncio.Task[object] | None] = []
+
+    async def one(spec: JobSpec) -> Job:
+        senders.append(asyncio.current_task())
+        return job_of(spec)
+
+    async def many(specs: list[JobSpec]) -> list[Job]:
+        raise AssertionError("a lone call is never sent as a batch")
+
+    coalescer = AsyncCoalescer(one, many)
+    for p in "xy":
+        assert (await coalescer.enqueue(JobSpec(payload=p))).id == f"job-{p}"
+    assert senders == [asyncio.current_task()] * 2

@@ -55,19 +55,33 @@ def _take(pending: list[tuple[JobSpec, W]]) -> list[tuple[JobSpec, W]]:
 
 
 class AsyncCoalescer:
-    """One per ``AsyncClient``: a drain task sends while callers are pending."""
+    """One per ``AsyncClient``. A caller that finds nothing out sends its own spec itself
+    (no task, nothing to hand over); callers arriving meanwhile wait, and a drain task
+    sends them when it is done, and whoever arrives while the drain sends."""
 
     def __init__(self, one: AsyncSendOne, many: AsyncSendMany) -> None:
         self._one, self._many = one, many
         self._pending: list[tuple[JobSpec, asyncio.Future[Job]]] = []
         self._drain_task: asyncio.Task[None] | None = None
+        self._alone = False  # a caller is sending its own spec
 
     async def enqueue(self, spec: JobSpec) -> Job:
+        if not self._alone and self._drain_task is None:
+            self._alone = True
+            try:
+                return await self._one(spec)
+            finally:
+                self._alone = False
+                self._start_drain()
         future: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
         self._pending.append((spec, future))
-        if self._drain_task is None:
-            self._drain_task = asyncio.create_task(self._drain())
+        if not self._alone:
+            self._start_drain()
         return await future
+
+    def _start_drain(self) -> None:
+        if self._pending and self._drain_task is None:
+            self._drain_task = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:
         batch: list[tuple[JobSpec, asyncio.Future[Job]]] = []
@@ -75,6 +89,9 @@ class AsyncCoalescer:
             while self._pending:
                 batch = _take(self._pending)
                 await self._send(batch)
+                # The callers just answered run first: those that enqueue again at once
+                # join the next batch rather than each finding the coalescer idle.
+                await asyncio.sleep(0)
         finally:
             self._drain_task = None
             # Anything unsettled here means the drain itself was cancelled.
