@@ -11,14 +11,14 @@ from leaseq.core.limits import MAX_BATCH
 from leaseq.core.model import JobState
 from leaseq.errors import InvalidRequest, JobNotFound
 
-_AT_FIELD = re.compile(r"\s*-?\s*at `\$\.jobs\[0\]\.(\w+)`")
+_AT_FIELD = re.compile(r"\s*-?\s*at `\$\.(\w+)`")
 NOT_FOUND = "no such job"
 
 
 def enqueue_one(client: Client, spec: JobSpec) -> Job:
-    """One job is sent as a batch of one; a refusal names the flag, not ``$.jobs[0]``."""
+    """One job; a refusal names the flag the operator typed, not the field (``$.…``)."""
     try:
-        (job,) = client.enqueue_many([spec])
+        job = client.enqueue_spec(spec)
     except InvalidRequest as exc:
         found = _AT_FIELD.search(exc.message)
         if found is None:
